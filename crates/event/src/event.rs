@@ -1,0 +1,242 @@
+//! [`Event`]: one decoded record, with its fields stored in one reusable text arena.
+
+use std::sync::Arc;
+
+use crate::{FieldId, LogSource, Timestamp, Value};
+
+/// The tenant (customer organisation) an event belongs to. `TenantId(0)` is the default
+/// tenant of single-tenant runs such as `hunt`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TenantId(pub u32);
+
+/// Where an event came from: a file, stream or listener name, and the record's position
+/// in it (1-based line for text, 1-based record ordinal for EVTX, member line for zips).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SourceRef {
+    pub name: Arc<str>,
+    pub record: u64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Slot {
+    Null,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Str { start: u32, len: u32 },
+}
+
+/// One field of an event: its Sigma name, its original path (the same id when the two
+/// agree), and its value.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct FieldEntry {
+    pub name: FieldId,
+    pub path: FieldId,
+    slot: Slot,
+}
+
+/// One decoded record.
+///
+/// *Invariant:* string values live in one arena (`text`), so clearing and refilling an
+/// event reuses its memory; decoders that reuse an `Event` allocate nothing per record
+/// once the buffers have grown to the largest record.
+#[derive(Clone, Debug, Default)]
+pub struct Event {
+    pub tenant: TenantId,
+    /// When it happened, as the record says (UTC).
+    pub time: Timestamp,
+    /// When watchfloor received it.
+    pub ingest_time: Timestamp,
+    pub source: SourceRef,
+    pub logsource: LogSource,
+    fields: Vec<FieldEntry>,
+    text: String,
+    raw: Vec<u8>,
+}
+
+impl Event {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Empties the event for reuse, keeping its buffers.
+    pub fn clear(&mut self) {
+        self.time = Timestamp::default();
+        self.ingest_time = Timestamp::default();
+        self.logsource = LogSource::default();
+        self.fields.clear();
+        self.text.clear();
+        self.raw.clear();
+    }
+
+    /// Adds a field whose Sigma name and original path are `name` and `path`.
+    pub fn push(&mut self, name: FieldId, path: FieldId, value: Value<'_>) {
+        let slot = match value {
+            Value::Null => Slot::Null,
+            Value::Bool(b) => Slot::Bool(b),
+            Value::Int(i) => Slot::Int(i),
+            Value::Float(f) => Slot::Float(f),
+            Value::Str(s) => self.store(s),
+        };
+        self.fields.push(FieldEntry { name, path, slot });
+    }
+
+    /// Adds a string field.
+    pub fn push_str(&mut self, name: FieldId, path: FieldId, s: &str) {
+        let slot = self.store(s);
+        self.fields.push(FieldEntry { name, path, slot });
+    }
+
+    fn store(&mut self, s: &str) -> Slot {
+        let start = self.text.len();
+        self.text.push_str(s);
+        // Offsets saturate rather than wrap: records are capped far below 4 GiB by the
+        // decoders, so this only guards against misuse.
+        Slot::Str {
+            start: u32::try_from(start).unwrap_or(u32::MAX),
+            len: u32::try_from(s.len()).unwrap_or(0),
+        }
+    }
+
+    /// Replaces the first value of `name` (by Sigma name), or adds it when absent.
+    pub fn set(&mut self, name: FieldId, value: Value<'_>) {
+        match self.fields.iter().position(|e| e.name == name) {
+            Some(i) => {
+                let slot = match value {
+                    Value::Null => Slot::Null,
+                    Value::Bool(b) => Slot::Bool(b),
+                    Value::Int(i) => Slot::Int(i),
+                    Value::Float(f) => Slot::Float(f),
+                    Value::Str(s) => self.store(s),
+                };
+                self.fields[i].slot = slot;
+            }
+            None => self.push(name, name, value),
+        }
+    }
+
+    fn view(&self, slot: Slot) -> Value<'_> {
+        match slot {
+            Slot::Null => Value::Null,
+            Slot::Bool(b) => Value::Bool(b),
+            Slot::Int(i) => Value::Int(i),
+            Slot::Float(f) => Value::Float(f),
+            Slot::Str { start, len } => {
+                let (start, len) = (start as usize, len as usize);
+                Value::Str(self.text.get(start..start + len).unwrap_or(""))
+            }
+        }
+    }
+
+    /// The first value reachable by `id`, as Sigma name or original path.
+    #[inline]
+    pub fn get(&self, id: FieldId) -> Option<Value<'_>> {
+        self.fields
+            .iter()
+            .find(|e| e.name == id || e.path == id)
+            .map(|e| self.view(e.slot))
+    }
+
+    /// Every value reachable by `id` (arrays and repeated elements give several).
+    pub fn get_all(&self, id: FieldId) -> impl Iterator<Item = Value<'_>> + '_ {
+        self.fields
+            .iter()
+            .filter(move |e| e.name == id || e.path == id)
+            .map(|e| self.view(e.slot))
+    }
+
+    /// Every field in decoding order.
+    pub fn fields(&self) -> impl Iterator<Item = (FieldEntry, Value<'_>)> + '_ {
+        self.fields.iter().map(|e| (*e, self.view(e.slot)))
+    }
+
+    pub fn field_count(&self) -> usize {
+        self.fields.len()
+    }
+
+    /// The bytes the event was decoded from (for EVTX, the record rendered as JSON).
+    pub fn raw(&self) -> &[u8] {
+        &self.raw
+    }
+
+    pub fn set_raw(&mut self, raw: &[u8]) {
+        self.raw.clear();
+        self.raw.extend_from_slice(raw);
+    }
+
+    /// The raw buffer, for decoders that render into it directly.
+    pub fn raw_mut(&mut self) -> &mut Vec<u8> {
+        &mut self.raw
+    }
+}
+
+/// Read access to an event's fields: all a detection engine needs to know of an event.
+/// Engines are written against this trait, never against a file format.
+pub trait FieldAccess {
+    /// Every value reachable by `id`.
+    fn values(&self, id: FieldId) -> impl Iterator<Item = Value<'_>>;
+    /// Every value of every field, for keyword searches.
+    fn all_values(&self) -> impl Iterator<Item = Value<'_>>;
+    fn logsource(&self) -> &LogSource;
+    fn time(&self) -> Timestamp;
+
+    /// The first value reachable by `id`.
+    fn first(&self, id: FieldId) -> Option<Value<'_>> {
+        self.values(id).next()
+    }
+}
+
+impl FieldAccess for Event {
+    fn values(&self, id: FieldId) -> impl Iterator<Item = Value<'_>> {
+        self.get_all(id)
+    }
+    fn all_values(&self) -> impl Iterator<Item = Value<'_>> {
+        self.fields.iter().map(|e| self.view(e.slot))
+    }
+    fn logsource(&self) -> &LogSource {
+        &self.logsource
+    }
+    fn time(&self) -> Timestamp {
+        self.time
+    }
+    fn first(&self, id: FieldId) -> Option<Value<'_>> {
+        self.get(id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::FieldTable;
+
+    #[test]
+    fn fields_reachable_by_name_and_path() {
+        let table = FieldTable::new();
+        let cmd = table.intern("CommandLine");
+        let cmd_path = table.intern("Event.EventData.CommandLine");
+        let eid = table.intern("EventID");
+        let mut ev = Event::new();
+        ev.push_str(cmd, cmd_path, "whoami /all");
+        ev.push(eid, eid, Value::Int(1));
+        assert_eq!(ev.get(cmd), Some(Value::Str("whoami /all")));
+        assert_eq!(ev.get(cmd_path), Some(Value::Str("whoami /all")));
+        assert_eq!(ev.get(eid).and_then(|v| v.as_i64()), Some(1));
+        assert_eq!(ev.get(table.intern("Image")), None);
+    }
+
+    #[test]
+    fn repeated_fields_and_reuse() {
+        let table = FieldTable::new();
+        let d = table.intern("Data");
+        let mut ev = Event::new();
+        ev.push_str(d, d, "a");
+        ev.push_str(d, d, "b");
+        let all: Vec<_> = ev.get_all(d).collect();
+        assert_eq!(all, vec![Value::Str("a"), Value::Str("b")]);
+        ev.set(d, Value::Str("c"));
+        assert_eq!(ev.get(d), Some(Value::Str("c")));
+        ev.clear();
+        assert_eq!(ev.field_count(), 0);
+        assert_eq!(ev.get(d), None);
+    }
+}
