@@ -7,12 +7,29 @@
 //! Decoders are synchronous and pure apart from reading their input; they never panic
 //! on input and report every bad record as a located [`DecodeError`] and go on.
 
+pub mod access_log;
+pub mod auditd;
+pub mod cef;
 pub mod context;
 pub mod error;
+pub mod evtx;
+pub mod format;
+pub mod input;
+pub mod json;
+pub mod json_walk;
+pub mod limited;
 pub mod line;
+pub mod lines;
+pub mod sink;
+pub mod syslog;
 pub mod time;
+pub mod windows;
+pub mod zeek_tsv;
 
 pub use context::{DecodeContext, Limits};
 pub use error::{DecodeError, DecodeErrorKind};
+pub use format::Format;
+pub use input::{FileDecoder, StreamReport};
 pub use line::LineDecoder;
+pub use sink::{Collect, Sink};
 pub use watchfloor_event::Event;

@@ -1,1 +1,32 @@
-fn main() {}
+//! The `watchfloor` command: parses the command line and hands off to one subcommand.
+//! Exit codes: 0 when the work completed (problems with the input are reported, not
+//! fatal), 1 when it could not be done, 2 for bad arguments.
+
+mod bench;
+mod cli;
+mod demo;
+mod hunt;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let args = cli::Cli::parse();
+    let result = match args.command {
+        cli::Command::Hunt(hunt_args) => hunt::HuntConfig::from_args(hunt_args).and_then(hunt::run),
+        cli::Command::Demo => demo::run(),
+        cli::Command::Bench(cli::BenchCommand::Decode(args)) => bench::run(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.is::<cli::UsageError>() => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,374 @@
+//! JSON lines: one object per line, flavour recognised per record.
+//!
+//! | flavour | recognised by | logsource | names |
+//! |---|---|---|---|
+//! | Windows, nested (`evtx` JSON, `Event.System`/`Event.EventData`) | root key `Event` | windows, service from channel | Sigma names (`EventID`, `Provider_Name`, `CommandLine`) + full paths |
+//! | Windows, flat (NXLog / Winlogbeat / OTRF exports) | `EventID` with `Channel` or `SourceName` | windows, service from channel | as exported |
+//! | Suricata EVE | `event_type` with `flow_id`, `src_ip` or `timestamp` | suricata, service = event type | dotted paths (`alert.signature`) |
+//! | Zeek JSON | `ts` with `uid`, `_path`, `fuid` or `id.orig_h` | zeek, service = `_path` or file name | Zeek names (`id.orig_h`) |
+//! | AWS CloudTrail | `eventSource`, `eventName`, `awsRegion` | aws/cloudtrail | CloudTrail paths |
+//! | anything else | — | none | dotted paths |
+//!
+//! Event time comes from the flavour's time field; records without one keep time 0 and
+//! the caller may stamp ingest time.
+
+use std::borrow::Cow;
+
+use watchfloor_event::{Event, FieldId, LogSource, Value};
+
+use crate::json_walk::{self, Naming, PathIds};
+use crate::time::{from_epoch_f64, parse_timestamp};
+use crate::{DecodeContext, DecodeErrorKind, LineDecoder, windows};
+
+/// Which flavour a JSON record was recognised as.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum JsonFlavour {
+    WindowsNested,
+    WindowsFlat,
+    SuricataEve,
+    Zeek,
+    CloudTrail,
+    Generic,
+}
+
+/// Decoder of JSON lines of every flavour.
+#[derive(Debug, Default)]
+pub struct JsonDecoder {
+    ids: PathIds,
+    path: String,
+    known: Option<Known>,
+    zeek_hint: Option<String>,
+    last_flavour: Option<JsonFlavour>,
+}
+
+/// Field ids consulted for recognition, resolved once per decoder.
+#[derive(Debug, Clone, Copy)]
+struct Known {
+    channel: FieldId,
+    event_id: FieldId,
+    provider_name: FieldId,
+    source_name: FieldId,
+    system_time: FieldId,
+    time_created: FieldId,
+    at_timestamp: FieldId,
+    utc_time: FieldId,
+    event_time: FieldId,
+    event_type: FieldId,
+    flow_id: FieldId,
+    src_ip: FieldId,
+    timestamp: FieldId,
+    zeek_path: FieldId,
+    ts: FieldId,
+    uid: FieldId,
+    fuid: FieldId,
+    orig_h: FieldId,
+    event_source: FieldId,
+    event_name: FieldId,
+    aws_region: FieldId,
+    event_time_aws: FieldId,
+    time: FieldId,
+    time_generated: FieldId,
+    date: FieldId,
+}
+
+impl Known {
+    fn resolve(ctx: &mut DecodeContext) -> Self {
+        Known {
+            channel: ctx.id("Channel"),
+            event_id: ctx.id("EventID"),
+            provider_name: ctx.id("Provider_Name"),
+            source_name: ctx.id("SourceName"),
+            system_time: ctx.id("TimeCreated_SystemTime"),
+            time_created: ctx.id("TimeCreated"),
+            at_timestamp: ctx.id("@timestamp"),
+            utc_time: ctx.id("UtcTime"),
+            event_time: ctx.id("EventTime"),
+            event_type: ctx.id("event_type"),
+            flow_id: ctx.id("flow_id"),
+            src_ip: ctx.id("src_ip"),
+            timestamp: ctx.id("timestamp"),
+            zeek_path: ctx.id("_path"),
+            ts: ctx.id("ts"),
+            uid: ctx.id("uid"),
+            fuid: ctx.id("fuid"),
+            orig_h: ctx.id("id.orig_h"),
+            event_source: ctx.id("eventSource"),
+            event_name: ctx.id("eventName"),
+            aws_region: ctx.id("awsRegion"),
+            event_time_aws: ctx.id("eventTime"),
+            time: ctx.id("time"),
+            time_generated: ctx.id("TimeGenerated"),
+            date: ctx.id("date"),
+        }
+    }
+}
+
+impl JsonDecoder {
+    /// A decoder for a source whose name suggests a Zeek log (`dns` for `dns.log`), used
+    /// when records lack `_path`.
+    pub fn new(zeek_hint: Option<&str>) -> Self {
+        JsonDecoder {
+            zeek_hint: zeek_hint.map(str::to_string),
+            ..Self::default()
+        }
+    }
+
+    /// Sets the Zeek log name for the records that follow (see [`JsonDecoder::new`]).
+    pub fn set_zeek_hint(&mut self, hint: Option<String>) {
+        self.zeek_hint = hint;
+    }
+
+    /// The flavour of the last record decoded.
+    pub fn last_flavour(&self) -> Option<JsonFlavour> {
+        self.last_flavour
+    }
+
+    /// Decodes one JSON object (a line, or a rendered EVTX record) into `ev`.
+    pub fn decode_object(
+        &mut self,
+        ctx: &mut DecodeContext,
+        json: &[u8],
+        ev: &mut Event,
+    ) -> Result<JsonFlavour, DecodeErrorKind> {
+        let known = *self.known.get_or_insert_with(|| Known::resolve(ctx));
+        let nested = starts_with_event_key(json);
+        let naming = if nested {
+            Naming::WindowsXml
+        } else {
+            Naming::Path
+        };
+        json_walk::flatten(ctx, &mut self.ids, &mut self.path, naming, json, ev).map_err(|e| {
+            DecodeErrorKind::Json {
+                column: e.column(),
+                message: e.to_string(),
+            }
+        })?;
+        let flavour = if nested {
+            JsonFlavour::WindowsNested
+        } else {
+            recognise(&known, ev)
+        };
+        self.finish(&known, flavour, ev);
+        self.last_flavour = Some(flavour);
+        Ok(flavour)
+    }
+
+    fn finish(&self, k: &Known, flavour: JsonFlavour, ev: &mut Event) {
+        let (logsource, time_fields): (LogSource, &[FieldId]) = match flavour {
+            JsonFlavour::WindowsNested | JsonFlavour::WindowsFlat => {
+                let channel = ev.get(k.channel).and_then(|v| v.as_str());
+                let provider = ev
+                    .get(k.provider_name)
+                    .or_else(|| ev.get(k.source_name))
+                    .and_then(|v| v.as_str());
+                let event_id = ev.get(k.event_id).and_then(|v| v.as_i64());
+                let ls = windows::logsource(channel, provider, event_id);
+                (
+                    ls,
+                    &[
+                        k.system_time,
+                        k.time_created,
+                        k.at_timestamp,
+                        k.utc_time,
+                        k.time_generated,
+                        k.event_time,
+                    ],
+                )
+            }
+            JsonFlavour::SuricataEve => {
+                let service = ev
+                    .get(k.event_type)
+                    .and_then(|v| v.as_str())
+                    .map(suricata_service);
+                (
+                    LogSource {
+                        product: Some(Cow::Borrowed("suricata")),
+                        category: None,
+                        service,
+                    },
+                    &[k.timestamp],
+                )
+            }
+            JsonFlavour::Zeek => {
+                let service = ev
+                    .get(k.zeek_path)
+                    .and_then(|v| v.as_str())
+                    .or(self.zeek_hint.as_deref())
+                    .map(|s| Cow::Owned(s.to_string()));
+                (
+                    LogSource {
+                        product: Some(Cow::Borrowed("zeek")),
+                        category: None,
+                        service,
+                    },
+                    &[k.ts],
+                )
+            }
+            JsonFlavour::CloudTrail => (
+                LogSource::new(Some("aws"), None, Some("cloudtrail")),
+                &[k.event_time_aws],
+            ),
+            JsonFlavour::Generic => (
+                LogSource::default(),
+                &[
+                    k.at_timestamp,
+                    k.timestamp,
+                    k.time,
+                    k.ts,
+                    k.time_generated,
+                    k.event_time,
+                    k.date,
+                ],
+            ),
+        };
+        ev.logsource = logsource;
+        if let Some(t) = time_fields
+            .iter()
+            .find_map(|&id| ev.get(id).and_then(value_time))
+        {
+            ev.time = t;
+        }
+    }
+}
+
+impl LineDecoder for JsonDecoder {
+    fn decode_line(
+        &mut self,
+        ctx: &mut DecodeContext,
+        line: &str,
+        ev: &mut Event,
+    ) -> Result<bool, DecodeErrorKind> {
+        if line.trim().is_empty() {
+            return Ok(false);
+        }
+        self.decode_object(ctx, line.as_bytes(), ev)?;
+        Ok(true)
+    }
+}
+
+fn value_time(v: Value<'_>) -> Option<watchfloor_event::Timestamp> {
+    match v {
+        Value::Str(s) => parse_timestamp(s),
+        Value::Float(f) => from_epoch_f64(f),
+        Value::Int(i) => from_epoch_f64(i as f64),
+        _ => None,
+    }
+}
+
+fn starts_with_event_key(json: &[u8]) -> bool {
+    let rest = json.trim_ascii_start();
+    let Some(rest) = rest.strip_prefix(b"{") else {
+        return false;
+    };
+    let rest = rest.trim_ascii_start();
+    rest.starts_with(b"\"Event\"") && {
+        let after = rest[7..].trim_ascii_start();
+        after.starts_with(b":") && after[1..].trim_ascii_start().starts_with(b"{")
+    }
+}
+
+fn recognise(k: &Known, ev: &Event) -> JsonFlavour {
+    let has = |id| ev.get(id).is_some();
+    if has(k.event_id) && (has(k.channel) || has(k.source_name)) {
+        JsonFlavour::WindowsFlat
+    } else if has(k.event_type) && (has(k.flow_id) || has(k.src_ip) || has(k.timestamp)) {
+        JsonFlavour::SuricataEve
+    } else if has(k.ts) && (has(k.uid) || has(k.zeek_path) || has(k.fuid) || has(k.orig_h)) {
+        JsonFlavour::Zeek
+    } else if has(k.event_source) && has(k.event_name) && has(k.aws_region) {
+        JsonFlavour::CloudTrail
+    } else {
+        JsonFlavour::Generic
+    }
+}
+
+fn suricata_service(event_type: &str) -> Cow<'static, str> {
+    const KNOWN: &[&str] = &[
+        "alert", "anomaly", "dhcp", "dns", "drop", "fileinfo", "flow", "ftp", "http", "http2",
+        "ikev2", "krb5", "mqtt", "netflow", "nfs", "pgsql", "quic", "rdp", "rfb", "sip", "smb",
+        "smtp", "snmp", "ssh", "stats", "tftp", "tls",
+    ];
+    match KNOWN.iter().find(|k| **k == event_type) {
+        Some(k) => Cow::Borrowed(k),
+        None => Cow::Owned(event_type.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::time::format_rfc3339;
+    use watchfloor_event::{FieldCache, FieldTable};
+
+    fn decode(line: &str) -> (DecodeContext, Event, JsonFlavour) {
+        let mut ctx = DecodeContext::new(FieldCache::new(FieldTable::new()));
+        let mut dec = JsonDecoder::new(Some("conn"));
+        let mut ev = Event::new();
+        let flavour = dec
+            .decode_object(&mut ctx, line.as_bytes(), &mut ev)
+            .unwrap();
+        (ctx, ev, flavour)
+    }
+
+    #[test]
+    fn flat_windows_sysmon() {
+        let (mut ctx, ev, fl) = decode(
+            r#"{"EventID":1,"Channel":"Microsoft-Windows-Sysmon/Operational","@timestamp":"2020-06-10T02:50:56.537Z","CommandLine":"whoami"}"#,
+        );
+        assert_eq!(fl, JsonFlavour::WindowsFlat);
+        assert_eq!(ev.logsource.to_string(), "windows/process_creation/sysmon");
+        assert_eq!(format_rfc3339(ev.time), "2020-06-10T02:50:56.537Z");
+        assert_eq!(ev.get(ctx.id("CommandLine")), Some(Value::Str("whoami")));
+    }
+
+    #[test]
+    fn nested_windows_with_qualifiers() {
+        let (mut ctx, ev, fl) = decode(
+            r##"{ "Event" : {"System":{"EventID":{"#attributes":{"Qualifiers":16384},"#text":7045},"Channel":"System","TimeCreated":{"#attributes":{"SystemTime":"2019-03-19T23:34:25.426350Z"}}},"EventData":{"ServiceName":"x"}}}"##,
+        );
+        assert_eq!(fl, JsonFlavour::WindowsNested);
+        assert_eq!(ev.get(ctx.id("EventID")), Some(Value::Int(7045)));
+        assert_eq!(ev.logsource.to_string(), "windows/-/system");
+        assert_eq!(format_rfc3339(ev.time), "2019-03-19T23:34:25.42635Z");
+    }
+
+    #[test]
+    fn suricata_zeek_cloudtrail_generic() {
+        let (_, ev, fl) = decode(
+            r#"{"timestamp":"2017-05-18T14:05:16.264583+0000","flow_id":1,"event_type":"dns","src_ip":"10.0.0.1","dns":{"rrname":"a.example"}}"#,
+        );
+        assert_eq!(fl, JsonFlavour::SuricataEve);
+        assert_eq!(ev.logsource.to_string(), "suricata/-/dns");
+        assert_eq!(format_rfc3339(ev.time), "2017-05-18T14:05:16.264583Z");
+
+        let (_, ev, fl) = decode(r#"{"ts":1331901000.5,"uid":"C1","id.orig_h":"10.0.0.1"}"#);
+        assert_eq!(fl, JsonFlavour::Zeek);
+        assert_eq!(ev.logsource.to_string(), "zeek/-/conn");
+        assert_eq!(format_rfc3339(ev.time), "2012-03-16T12:30:00.5Z");
+
+        let (_, ev, fl) = decode(
+            r#"{"eventSource":"s3.amazonaws.com","eventName":"GetObject","awsRegion":"us-east-1","eventTime":"2020-09-14T00:44:23Z"}"#,
+        );
+        assert_eq!(fl, JsonFlavour::CloudTrail);
+        assert_eq!(ev.logsource.to_string(), "aws/-/cloudtrail");
+        assert_eq!(format_rfc3339(ev.time), "2020-09-14T00:44:23Z");
+
+        let (_, ev, fl) = decode(r#"{"msg":"hello","time":"2021-01-01T00:00:00Z"}"#);
+        assert_eq!(fl, JsonFlavour::Generic);
+        assert_eq!(format_rfc3339(ev.time), "2021-01-01T00:00:00Z");
+    }
+
+    #[test]
+    fn bad_json_is_located() {
+        let mut ctx = DecodeContext::new(FieldCache::new(FieldTable::new()));
+        let mut dec = JsonDecoder::default();
+        let mut ev = Event::new();
+        let err = dec
+            .decode_object(&mut ctx, br#"{"a": tru}"#, &mut ev)
+            .unwrap_err();
+        assert!(
+            matches!(err, DecodeErrorKind::Json { column: 8.., .. }),
+            "{err:?}"
+        );
+    }
+}

@@ -1,0 +1,85 @@
+//! Command-line definitions, exactly as typed; validation and defaults that depend on
+//! the environment happen when each subcommand builds its configuration.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "watchfloor",
+    version,
+    about = "Security operations center: decode, detect, triage, respond"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Decode collected logs (files and folders; gzip and zip read as they are) and
+    /// report what they hold.
+    Hunt(HuntArgs),
+    /// Run `hunt` over the sample logs shipped inside the binary.
+    Demo,
+    /// Measure throughput (prints events/s, MB/s and peak RSS).
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// Single-thread decode throughput per format over the shared corpora.
+    Decode(BenchArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// The shared corpora folder.
+    #[arg(long, default_value = "../shared/corpora")]
+    pub corpora: PathBuf,
+    /// Minimum measuring time per format, in seconds.
+    #[arg(long, default_value_t = 3.0)]
+    pub seconds: f64,
+}
+
+#[derive(Debug, Args)]
+pub struct HuntArgs {
+    /// Files or folders to read (folders are walked recursively).
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Output format; default: table on a terminal, jsonl otherwise.
+    #[arg(long = "format", value_enum)]
+    pub output_format: Option<OutputFormat>,
+    /// Read every input as this log format instead of recognising it.
+    #[arg(long = "input-format", value_name = "FORMAT")]
+    pub input_format: Option<String>,
+    /// Write results to FILE instead of standard output.
+    #[arg(long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Write run totals as JSON to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub summary_json: Option<PathBuf>,
+    /// Worker threads (default: the number of CPUs).
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+    /// Never show the progress bar.
+    #[arg(long)]
+    pub no_progress: bool,
+    /// Decode errors shown on standard error before the rest are only counted.
+    #[arg(long, default_value_t = 50, value_name = "N")]
+    pub max_errors_shown: usize,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    Table,
+    Csv,
+    Jsonl,
+}
+
+/// A problem with the arguments themselves (exit code 2).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);

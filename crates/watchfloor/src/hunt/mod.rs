@@ -1,0 +1,121 @@
+//! `watchfloor hunt`: offline decoding (and, as the engines land, detection) over a pile
+//! of collected logs.
+
+mod files;
+mod output;
+mod progress;
+mod workers;
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::Context;
+use watchfloor_decode::Format;
+
+use crate::cli::{HuntArgs, OutputFormat, UsageError};
+
+/// A validated hunt run: every default resolved, every path checked.
+#[derive(Debug)]
+pub struct HuntConfig {
+    pub paths: Vec<PathBuf>,
+    pub input_format: Option<Format>,
+    pub output_format: OutputFormat,
+    pub output: Option<PathBuf>,
+    pub summary_json: Option<PathBuf>,
+    pub threads: usize,
+    pub progress: bool,
+    pub max_errors_shown: usize,
+}
+
+impl HuntConfig {
+    pub fn from_args(args: HuntArgs) -> anyhow::Result<Self> {
+        let input_format = args
+            .input_format
+            .as_deref()
+            .map(str::parse::<Format>)
+            .transpose()
+            .map_err(UsageError)?;
+        for path in &args.paths {
+            if !path.exists() {
+                return Err(
+                    UsageError(format!("no such file or folder: {}", path.display())).into(),
+                );
+            }
+        }
+        let threads = match args.threads {
+            Some(0) => return Err(UsageError("--threads must be at least 1".into()).into()),
+            Some(n) => n,
+            None => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        };
+        let to_terminal = args.output.is_none() && std::io::stdout().is_terminal();
+        let output_format = args.output_format.unwrap_or(if to_terminal {
+            OutputFormat::Table
+        } else {
+            OutputFormat::Jsonl
+        });
+        Ok(HuntConfig {
+            paths: args.paths,
+            input_format,
+            output_format,
+            output: args.output,
+            summary_json: args.summary_json,
+            threads,
+            progress: !args.no_progress && std::io::stderr().is_terminal(),
+            max_errors_shown: args.max_errors_shown,
+        })
+    }
+}
+
+/// Runs a hunt to completion: decode everything, write the results and the summary.
+pub fn run(config: HuntConfig) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let files = files::expand(&config.paths);
+    let progress = progress::Progress::new(config.progress, files.files.len() as u64);
+    let outcome = workers::decode_all(&files.files, &config, &progress);
+    progress.finish();
+    let elapsed = started.elapsed();
+
+    let mut errors_shown = 0usize;
+    let shown = files
+        .errors
+        .iter()
+        .cloned()
+        .chain(outcome.errors.iter().map(ToString::to_string));
+    for err in shown {
+        if errors_shown < config.max_errors_shown {
+            eprintln!("warning: {err}");
+            errors_shown += 1;
+        }
+    }
+    let total_errors = files.errors.len() as u64 + outcome.decode_errors();
+    if total_errors > errors_shown as u64 {
+        eprintln!(
+            "warning: {} more decode errors not shown",
+            total_errors - errors_shown as u64
+        );
+    }
+
+    let summary = output::Summary {
+        files: files.files.len() as u64,
+        streams: outcome.streams.len() as u64,
+        events: outcome.events(),
+        bytes: outcome.bytes(),
+        decode_errors: total_errors,
+        unsupported: outcome.unsupported(),
+        detections: 0,
+        rules_loaded: 0,
+        rules_failed: 0,
+        elapsed_s: elapsed.as_secs_f64(),
+    };
+    let mut out = output::open(config.output.as_deref())?;
+    output::write_streams(&mut out, config.output_format, &outcome.streams)
+        .context("writing results")?;
+    out.flush().context("writing results")?;
+    if let Some(path) = &config.summary_json {
+        let json = serde_json::to_string_pretty(&summary)?;
+        std::fs::write(path, json + "\n").with_context(|| format!("writing {}", path.display()))?;
+    }
+    eprintln!("{}", summary.one_line());
+    Ok(())
+}

@@ -1,0 +1,183 @@
+//! Decoding files on a pool of worker threads, each with its own decoder state, and
+//! merging what they found in the order of the file list.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use watchfloor_decode::{
+    DecodeContext, DecodeError, DecodeErrorKind, FileDecoder, Sink, StreamReport,
+};
+use watchfloor_event::{Event, FieldCache, FieldTable, LogSource, Timestamp};
+
+use super::HuntConfig;
+use super::progress::Progress;
+
+/// One decoded stream (a file or an archive member) and what was in it.
+#[derive(Debug)]
+pub struct StreamResult {
+    pub report: StreamReport,
+    /// Events per logsource, keyed `product/category/service`.
+    pub logsources: BTreeMap<String, u64>,
+    pub first: Option<Timestamp>,
+    pub last: Option<Timestamp>,
+}
+
+/// Everything the workers found.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    pub streams: Vec<StreamResult>,
+    /// The first errors, up to the number to show; the counts are in the reports.
+    pub errors: Vec<DecodeError>,
+}
+
+impl Outcome {
+    pub fn events(&self) -> u64 {
+        self.streams.iter().map(|s| s.report.events).sum()
+    }
+    pub fn bytes(&self) -> u64 {
+        self.streams.iter().map(|s| s.report.bytes).sum()
+    }
+    pub fn decode_errors(&self) -> u64 {
+        self.streams.iter().map(|s| s.report.errors).sum()
+    }
+    pub fn unsupported(&self) -> u64 {
+        self.streams
+            .iter()
+            .filter(|s| s.report.format.is_none())
+            .count() as u64
+    }
+}
+
+/// Decodes `files` on `config.threads` threads.
+pub fn decode_all(files: &[PathBuf], config: &HuntConfig, progress: &Progress) -> Outcome {
+    let table = FieldTable::new();
+    let next = AtomicUsize::new(0);
+    let threads = config.threads.min(files.len()).max(1);
+    let mut per_file: Vec<Option<(Vec<StreamResult>, Vec<DecodeError>)>> = Vec::new();
+    per_file.resize_with(files.len(), || None);
+    let results = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads)
+            .map(|_| {
+                let table = table.clone();
+                let next = &next;
+                scope.spawn(move || {
+                    let ctx = DecodeContext::new(FieldCache::new(table));
+                    let mut decoder = FileDecoder::new(ctx, config.input_format);
+                    let mut done = Vec::new();
+                    loop {
+                        let index = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(path) = files.get(index) else { break };
+                        let mut sink = HuntSink::new(progress, config.max_errors_shown);
+                        let reports = decoder.decode_path(path, &mut sink);
+                        progress.file_done();
+                        done.push((index, sink.finish(reports)));
+                    }
+                    done
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_default())
+            .collect::<Vec<_>>()
+    });
+    for (index, result) in results {
+        per_file[index] = Some(result);
+    }
+    let mut outcome = Outcome::default();
+    for (streams, errors) in per_file.into_iter().flatten() {
+        outcome.streams.extend(streams);
+        let room = config.max_errors_shown.saturating_sub(outcome.errors.len());
+        outcome.errors.extend(errors.into_iter().take(room));
+    }
+    outcome
+}
+
+#[derive(Default)]
+struct StreamStats {
+    logsources: HashMap<LogSource, u64>,
+    first: Option<Timestamp>,
+    last: Option<Timestamp>,
+}
+
+/// Per-file sink: counts events by stream and logsource, keeps the first errors.
+struct HuntSink<'p> {
+    progress: &'p Progress,
+    streams: HashMap<Arc<str>, StreamStats>,
+    errors: Vec<DecodeError>,
+    keep_errors: usize,
+    unflushed: u64,
+}
+
+impl<'p> HuntSink<'p> {
+    fn new(progress: &'p Progress, keep_errors: usize) -> Self {
+        HuntSink {
+            progress,
+            streams: HashMap::new(),
+            errors: Vec::new(),
+            keep_errors,
+            unflushed: 0,
+        }
+    }
+
+    fn finish(mut self, reports: Vec<StreamReport>) -> (Vec<StreamResult>, Vec<DecodeError>) {
+        self.flush();
+        let streams = reports
+            .into_iter()
+            .map(|report| {
+                let stats = self.streams.remove(&report.name).unwrap_or_default();
+                StreamResult {
+                    report,
+                    logsources: stats
+                        .logsources
+                        .into_iter()
+                        .map(|(ls, n)| (ls.to_string(), n))
+                        .collect(),
+                    first: stats.first,
+                    last: stats.last,
+                }
+            })
+            .collect();
+        (streams, self.errors)
+    }
+
+    fn flush(&mut self) {
+        self.progress
+            .events
+            .fetch_add(self.unflushed, Ordering::Relaxed);
+        self.unflushed = 0;
+    }
+}
+
+impl Sink for HuntSink<'_> {
+    fn event(&mut self, ev: &Event) {
+        let stats = match self.streams.get_mut(&ev.source.name) {
+            Some(s) => s,
+            None => self.streams.entry(ev.source.name.clone()).or_default(),
+        };
+        match stats.logsources.get_mut(&ev.logsource) {
+            Some(n) => *n += 1,
+            None => {
+                stats.logsources.insert(ev.logsource.clone(), 1);
+            }
+        }
+        if ev.time != Timestamp::default() {
+            stats.first = Some(stats.first.map_or(ev.time, |t| t.min(ev.time)));
+            stats.last = Some(stats.last.map_or(ev.time, |t| t.max(ev.time)));
+        }
+        self.unflushed += 1;
+        if self.unflushed >= 4096 {
+            self.flush();
+        }
+    }
+
+    fn error(&mut self, err: DecodeError) {
+        if self.errors.len() < self.keep_errors
+            || matches!(err.kind, DecodeErrorKind::Unsupported(_))
+        {
+            self.errors.push(err);
+        }
+    }
+}
