@@ -12,7 +12,7 @@ use std::io::{Read, Seek};
 use std::sync::Arc;
 
 use evtx::{EvtxParser, ParserSettings};
-use watchfloor_event::{Event, SourceRef};
+use watchfloor_event::{Event, SourceRef, Timestamp};
 
 use crate::json::JsonDecoder;
 use crate::time::from_jiff;
@@ -42,10 +42,9 @@ pub fn decode_evtx<R: Read + Seek>(
             return 0;
         }
     };
-    let mut ordinal = 0u64;
     let mut delivered = 0u64;
-    for record in parser.records_json_bytes() {
-        ordinal += 1;
+    for (index, record) in parser.records_json_bytes().enumerate() {
+        let ordinal = index as u64 + 1;
         let mut record = match record {
             Ok(r) => r,
             Err(e) => {
@@ -60,7 +59,11 @@ pub fn decode_evtx<R: Read + Seek>(
         ev.clear();
         match json.decode_object(ctx, &record.data, ev) {
             Ok(_) => {
-                ev.time = from_jiff(record.timestamp);
+                // The record's own TimeCreated is authoritative; the record header's
+                // timestamp stands in when the XML carries none.
+                if ev.time == Timestamp::default() {
+                    ev.time = from_jiff(record.timestamp);
+                }
                 ev.source = SourceRef {
                     name: source.clone(),
                     record: ordinal,

@@ -102,10 +102,7 @@ pub fn sniff_format(name: &str, head: &[u8]) -> Result<Format, String> {
     if first.starts_with(b"{") {
         return Ok(Format::Json);
     }
-    if first.starts_with(b"#separator")
-        || first.starts_with(b"#fields")
-        || first.starts_with(b"#path")
-    {
+    if is_zeek_header(head) {
         return Ok(Format::ZeekTsv);
     }
     if memchr::memmem::find(first, b"CEF:").is_some() {
@@ -151,6 +148,15 @@ fn known_binary(head: &[u8]) -> Option<&'static str> {
         return Some("executable");
     }
     None
+}
+
+/// Zeek's ASCII writer header (`#separator`, `#fields`) within the first lines; files
+/// may carry a comment line before it.
+fn is_zeek_header(head: &[u8]) -> bool {
+    head.split(|&b| b == b'\n')
+        .take(12)
+        .take_while(|l| l.starts_with(b"#"))
+        .any(|l| l.starts_with(b"#separator") || l.starts_with(b"#fields\t"))
 }
 
 fn first_line(head: &[u8]) -> &[u8] {

@@ -203,7 +203,9 @@ impl FileDecoder {
                     continue;
                 }
             };
-            if member.is_dir() {
+            // Folders, and the AppleDouble metadata macOS adds to archives it makes
+            // (`__MACOSX/._name`), hold no log content.
+            if member.is_dir() || member.name().is_ok_and(|n| n.starts_with("__MACOSX/")) {
                 continue;
             }
             let member_name: Arc<str> = Arc::from(format!(

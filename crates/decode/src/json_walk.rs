@@ -68,10 +68,10 @@ pub fn windows_sigma_name(path: &str) -> String {
         };
     }
     let parent = segs.next();
-    if parent == Some("#attributes") {
-        if let Some(element) = segs.next() {
-            return format!("{element}_{last}");
-        }
+    if parent == Some("#attributes")
+        && let Some(element) = segs.next()
+    {
+        return format!("{element}_{last}");
     }
     last.to_string()
 }

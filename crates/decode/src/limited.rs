@@ -85,13 +85,13 @@ mod tests {
             ratio_floor_bytes: 50,
             ..Default::default()
         };
-        let data = vec![7u8; 100];
+        let data = [7u8; 100];
         let mut exact = Limited::for_compressed(&data[..], 10, &limits);
         let mut out = Vec::new();
         exact.read_to_end(&mut out).unwrap();
         assert_eq!(out.len(), 100);
 
-        let big = vec![7u8; 101];
+        let big = [7u8; 101];
         let mut over = Limited::for_compressed(&big[..], 10, &limits);
         let err = over.read_to_end(&mut Vec::new()).unwrap_err();
         assert!(

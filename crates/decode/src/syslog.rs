@@ -87,7 +87,7 @@ use std::net::IpAddr;
 
 use watchfloor_event::{Event, LogSource, Timestamp, Value};
 
-use crate::time::from_civil_utc;
+use crate::time::Civil;
 use crate::{DecodeContext, DecodeErrorKind, LineDecoder};
 
 const FORMAT: &str = "syslog";
@@ -570,7 +570,7 @@ fn fraction_at(b: &[u8], at: usize) -> (i32, usize) {
     (nanos, n)
 }
 
-/// A civil time with every part range-checked into the types `from_civil_utc` takes.
+/// A civil time with every part range-checked into the types [`Civil`] holds.
 /// A leap second (`:60`) is read as `:59`.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn civil(
@@ -583,16 +583,17 @@ pub(crate) fn civil(
     nanos: i32,
     offset_seconds: i32,
 ) -> Option<Timestamp> {
-    from_civil_utc(
-        i16::try_from(year).ok()?,
-        i8::try_from(month).ok()?,
-        i8::try_from(day).ok()?,
-        i8::try_from(hour).ok()?,
-        i8::try_from(minute).ok()?,
-        i8::try_from(second.min(59)).ok()?,
+    Civil {
+        year: i16::try_from(year).ok()?,
+        month: i8::try_from(month).ok()?,
+        day: i8::try_from(day).ok()?,
+        hour: i8::try_from(hour).ok()?,
+        minute: i8::try_from(minute).ok()?,
+        second: i8::try_from(second.min(59)).ok()?,
         nanos,
         offset_seconds,
-    )
+    }
+    .to_timestamp()
 }
 
 /// `Jan`…`Dec`, case-insensitively, as 1…12.

@@ -59,21 +59,36 @@ pub(crate) fn from_jiff(ts: jiff::Timestamp) -> Timestamp {
     Timestamp(ts.as_nanosecond().clamp(i64::MIN as i128, i64::MAX as i128) as i64)
 }
 
-/// A civil date and time in UTC to a timestamp; `None` for impossible dates.
-pub fn from_civil_utc(
-    year: i16,
-    month: i8,
-    day: i8,
-    hour: i8,
-    minute: i8,
-    second: i8,
-    nanos: i32,
-    offset_seconds: i32,
-) -> Option<Timestamp> {
-    let dt = DateTime::new(year, month, day, hour, minute, second, nanos).ok()?;
-    let offset = jiff::tz::Offset::from_seconds(offset_seconds).ok()?;
-    let ts = dt.to_zoned(TimeZone::fixed(offset)).ok()?.timestamp();
-    Some(from_jiff(ts))
+/// A civil date and time at a fixed UTC offset, as logs write them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Civil {
+    pub year: i16,
+    pub month: i8,
+    pub day: i8,
+    pub hour: i8,
+    pub minute: i8,
+    pub second: i8,
+    pub nanos: i32,
+    pub offset_seconds: i32,
+}
+
+impl Civil {
+    /// The instant, or `None` for an impossible date or offset.
+    pub fn to_timestamp(self) -> Option<Timestamp> {
+        let dt = DateTime::new(
+            self.year,
+            self.month,
+            self.day,
+            self.hour,
+            self.minute,
+            self.second,
+            self.nanos,
+        )
+        .ok()?;
+        let offset = jiff::tz::Offset::from_seconds(self.offset_seconds).ok()?;
+        let ts = dt.to_zoned(TimeZone::fixed(offset)).ok()?.timestamp();
+        Some(from_jiff(ts))
+    }
 }
 
 /// The UTC calendar year of `ts`.
@@ -111,7 +126,17 @@ mod tests {
         );
         assert!(parse_timestamp("yesterday").is_none());
         assert_eq!(year_of(ep), 2012);
-        let civil = from_civil_utc(2015, 5, 17, 10, 5, 3, 0, 0).unwrap();
+        let civil = Civil {
+            year: 2015,
+            month: 5,
+            day: 17,
+            hour: 10,
+            minute: 5,
+            second: 3,
+            ..Civil::default()
+        }
+        .to_timestamp()
+        .unwrap();
         assert_eq!(format_rfc3339(civil), "2015-05-17T10:05:03Z");
     }
 }

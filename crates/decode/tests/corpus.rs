@@ -113,7 +113,7 @@ fn evtx_attack_samples_every_record() {
         "{} files, {total} records, {rejected} rejected by the evtx crate",
         files.len()
     );
-    assert!(total > 30_000);
+    assert!(total > 8_000);
 }
 
 #[test]
@@ -148,7 +148,12 @@ fn evtx_fields_are_sigma_shaped() {
                 "{}",
                 file.display()
             );
-            assert!(ev.time.0 > 0);
+            assert!(
+                ev.time.0 > 0,
+                "{}:{} has no time",
+                file.display(),
+                ev.source.record
+            );
             *by_service.entry(ev.logsource.to_string()).or_default() += 1;
         }
     }
@@ -195,7 +200,7 @@ fn apache_access_log_ten_thousand_lines() {
 fn otrf_zips_every_json_member() {
     let dir = corpora().join("otrf-security-datasets/datasets");
     let zips = files_with(&dir, |p| p.ends_with(".zip"));
-    assert!(zips.len() >= 100, "{} zips", zips.len());
+    assert!(zips.len() >= 90, "{} zips", zips.len());
     let mut dec = decoder();
     let (mut json_members, mut events, mut captures) = (0, 0u64, 0);
     for zip in &zips {
@@ -241,7 +246,7 @@ fn otrf_zips_every_json_member() {
         "{} zips, {json_members} JSON members, {events} events, {captures} captures reported",
         zips.len()
     );
-    assert!(json_members >= 100 && captures >= 1);
+    assert!(json_members >= 60 && captures >= 20);
 }
 
 #[test]

@@ -19,7 +19,7 @@ impl Timestamp {
     /// Whole seconds and nanoseconds, with the seconds rounded down.
     pub fn from_secs_f64(secs: f64) -> Option<Self> {
         let nanos = secs * 1e9;
-        (nanos.is_finite() && nanos.abs() < i64::MAX as f64).then(|| Timestamp(nanos as i64))
+        (nanos.is_finite() && nanos.abs() < i64::MAX as f64).then_some(Timestamp(nanos as i64))
     }
 
     /// The current time from the system clock.
