@@ -94,7 +94,7 @@ impl LineDecoder for AccessLogDecoder {
             .strip_prefix(" \"")
             .ok_or_else(|| syntax("expected ` \"request\"` after the date".into()))?;
         let (request, rest) =
-            split_quoted(rest).ok_or_else(|| syntax("request is never closed by `\"`".into()))?;
+            split_request(rest).ok_or_else(|| syntax("request is never closed by `\"`".into()))?;
         let rest = rest
             .strip_prefix(' ')
             .ok_or_else(|| syntax("expected ` status bytes` after the request".into()))?;
@@ -202,6 +202,38 @@ fn split_host_port(vhost: &str) -> (&str, Option<i64>) {
         }
         _ => (vhost, None),
     }
+}
+
+/// The request field (its opening `"` consumed) and what follows it. Some servers log
+/// attacker input raw, quotes included (`GET /x?q="><script>… HTTP/1.1`), so when the
+/// first closing quote is not followed by ` status`, a later one that is ends the field.
+fn split_request(s: &str) -> Option<(&str, &str)> {
+    let (request, rest) = split_quoted(s)?;
+    if status_follows(rest) {
+        return Some((request, rest));
+    }
+    let mut from = request.len() + 1;
+    while let Some(off) = s
+        .get(from..)
+        .and_then(|t| memchr::memchr(b'"', t.as_bytes()))
+    {
+        let at = from + off;
+        let after = s.get(at + 1..)?;
+        if status_follows(after) {
+            return Some((s.get(..at)?, after));
+        }
+        from = at + 1;
+    }
+    Some((request, rest))
+}
+
+/// Whether `rest` starts with ` NNN` or ` -` (the status field).
+fn status_follows(rest: &str) -> bool {
+    let Some(rest) = rest.strip_prefix(' ') else {
+        return false;
+    };
+    let status = rest.split(' ').next().unwrap_or("");
+    status == "-" || (status.len() == 3 && status.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// The content of a quoted field whose opening `"` is already consumed, and what follows
@@ -392,6 +424,19 @@ mod tests {
         let (mut c, ev) = decode(r#"::1 - - [10/Oct/2000:13:55:36 +0000] "GET /x?" 200 1"#);
         assert_eq!(s(&mut c, &ev, "cs-uri-query"), Some(""));
         assert_eq!(get(&mut c, &ev, "cs-version"), None);
+    }
+
+    #[test]
+    fn raw_quotes_inside_the_request() {
+        let (mut c, ev) = decode(
+            r#"192.168.105.64 - - [11/Jul/2018:10:30:59 +0300] "GET /WebID/IISWebAgentIF.dll?postdata="><script>foo</script> HTTP/1.1" 404 997"#,
+        );
+        assert_eq!(s(&mut c, &ev, "cs-method"), Some("GET"));
+        assert_eq!(
+            s(&mut c, &ev, "cs-uri-query"),
+            Some(r#"postdata="><script>foo</script>"#)
+        );
+        assert_eq!(get(&mut c, &ev, "sc-status"), Some(Value::Int(404)));
     }
 
     #[test]

@@ -8,7 +8,7 @@
 //! rendered JSON is kept as the event's raw bytes. Records the crate rejects are reported
 //! with their position and the rest of the file goes on.
 
-use std::io::{Read, Seek};
+use std::io::{Read, Seek, SeekFrom};
 use std::sync::Arc;
 
 use evtx::{EvtxParser, ParserSettings};
@@ -21,9 +21,12 @@ use crate::{DecodeContext, DecodeError, DecodeErrorKind, Sink};
 /// The first eight bytes of every EVTX file.
 pub const MAGIC: &[u8; 8] = b"ElfFile\0";
 
+/// Every EVTX chunk is 64 KiB.
+const CHUNK_SIZE: u64 = 65_536;
+
 /// Decodes every record of an EVTX stream. Returns the number of records delivered.
 pub fn decode_evtx<R: Read + Seek>(
-    reader: R,
+    mut reader: R,
     source: &Arc<str>,
     ctx: &mut DecodeContext,
     json: &mut JsonDecoder,
@@ -31,6 +34,9 @@ pub fn decode_evtx<R: Read + Seek>(
     sink: &mut dyn Sink,
 ) -> u64 {
     let settings = ParserSettings::new().indent(false).num_threads(1);
+    let length = reader
+        .seek(SeekFrom::End(0))
+        .and_then(|len| reader.seek(SeekFrom::Start(0)).map(|_| len));
     let mut parser = match EvtxParser::from_read_seek(reader) {
         Ok(p) => p.with_configuration(settings),
         Err(e) => {
@@ -42,6 +48,21 @@ pub fn decode_evtx<R: Read + Seek>(
             return 0;
         }
     };
+    // The parser only visits whole chunks; a copy cut inside one would lose its records
+    // without a word, so say so.
+    let header_size = u64::from(parser.header().header_block_size);
+    if let Ok(length) = length {
+        let partial = length.saturating_sub(header_size) % CHUNK_SIZE;
+        if partial != 0 {
+            sink.error(DecodeError {
+                input: source.clone(),
+                record: 0,
+                kind: DecodeErrorKind::Evtx(format!(
+                    "truncated file: the last chunk has {partial} of {CHUNK_SIZE} bytes; its records cannot be read"
+                )),
+            });
+        }
+    }
     let mut delivered = 0u64;
     for (index, record) in parser.records_json_bytes().enumerate() {
         let ordinal = index as u64 + 1;

@@ -91,10 +91,6 @@ pub fn sniff_format(name: &str, head: &[u8]) -> Result<Format, String> {
         return Err(what.to_string());
     }
     let head = head.strip_prefix(b"\xef\xbb\xbf").unwrap_or(head);
-    let probe = &head[..head.len().min(4096)];
-    if probe.contains(&0) {
-        return Err("binary data, not a log".to_string());
-    }
     let first = first_line(head);
     if first.is_empty() {
         return Err("empty: no records".to_string());
@@ -120,6 +116,11 @@ pub fn sniff_format(name: &str, head: &[u8]) -> Result<Format, String> {
     }
     if looks_like_syslog(first) {
         return Ok(Format::Syslog);
+    }
+    // Text logs may carry stray binary bytes (a TLS handshake sent to a web server lands
+    // in its access log), so binary is judged only once no text format was recognised.
+    if head[..head.len().min(4096)].contains(&0) {
+        return Err("binary data, not a log".to_string());
     }
     if let Some(f) = extension_hint(name) {
         return Ok(f);

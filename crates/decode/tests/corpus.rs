@@ -336,3 +336,39 @@ fn sigma_regression_json_matches_its_evtx() {
         }
     }
 }
+
+#[test]
+#[ignore = "needs ../shared/corpora"]
+fn truncated_real_evtx_keeps_whole_chunks_and_reports_the_cut() {
+    let dir = corpora().join("evtx/EVTX-ATTACK-SAMPLES");
+    let file = files_with(&dir, |p| p.ends_with(".evtx"))
+        .into_iter()
+        .find(|p| {
+            std::fs::metadata(p)
+                .map(|m| m.len() > 4096 + 3 * 65536)
+                .unwrap_or(false)
+        })
+        .expect("a sample with several chunks");
+    let data = std::fs::read(&file).unwrap();
+    let cut = &data[..4096 + 65536 + 30_000];
+    let mut dec = decoder();
+    let mut whole = Count::default();
+    let first_chunk_only = {
+        let mut parser = evtx::EvtxParser::from_buffer(data[..4096 + 65536].to_vec()).unwrap();
+        parser.records_json_bytes().filter(|r| r.is_ok()).count() as u64
+    };
+    let report = dec.decode_stream(
+        std::sync::Arc::from("cut.evtx"),
+        std::io::Cursor::new(cut),
+        &mut whole,
+    );
+    assert_eq!(report.events, first_chunk_only, "{}", file.display());
+    assert!(
+        whole
+            .errors
+            .iter()
+            .any(|e| matches!(&e.kind, DecodeErrorKind::Evtx(m) if m.contains("truncated"))),
+        "{:?}",
+        whole.errors
+    );
+}

@@ -1,0 +1,79 @@
+//! `watchfloor hunt` end to end over the shared corpora (`#[ignore]`d: CI runs them with
+//! `--include-ignored`; they fail loudly when the corpora are absent).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn corpora() -> PathBuf {
+    let dir = std::env::var_os("WATCHFLOOR_CORPORA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpora"));
+    assert!(
+        dir.is_dir(),
+        "the shared corpora are absent at {} (set WATCHFLOOR_CORPORA)",
+        dir.display()
+    );
+    dir
+}
+
+fn hunt(paths: &[PathBuf], threads: &str) -> (serde_json::Value, Vec<serde_json::Value>) {
+    let summary = std::env::temp_dir().join(format!(
+        "watchfloor-hunt-corpus-{}-{threads}.json",
+        std::process::id()
+    ));
+    let out = Command::new(env!("CARGO_BIN_EXE_watchfloor"))
+        .arg("hunt")
+        .args(paths)
+        .args([
+            "--threads",
+            threads,
+            "--summary-json",
+            summary.to_str().unwrap(),
+            "--max-errors-shown",
+            "0",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let s = serde_json::from_slice(&std::fs::read(&summary).unwrap()).unwrap();
+    std::fs::remove_file(&summary).ok();
+    let rows = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    (s, rows)
+}
+
+#[test]
+#[ignore = "needs ../shared/corpora"]
+fn hunt_over_every_corpus_folder_agrees_with_itself_across_thread_counts() {
+    let c = corpora();
+    let paths = vec![
+        c.join("evtx/EVTX-ATTACK-SAMPLES"),
+        c.join("otrf-security-datasets"),
+        c.join("network"),
+        c.join("web/elastic-examples"),
+    ];
+    let (one, rows_one) = hunt(&paths, "1");
+    let (two, rows_two) = hunt(&paths, "2");
+    for key in ["files", "streams", "events", "decode_errors", "unsupported"] {
+        assert_eq!(one[key], two[key], "{key} differs between 1 and 2 threads");
+    }
+    assert_eq!(
+        rows_one, rows_two,
+        "rows must come in file order whatever the threads"
+    );
+    let events: u64 = rows_one.iter().map(|r| r["events"].as_u64().unwrap()).sum();
+    assert_eq!(one["events"].as_u64(), Some(events));
+    assert!(events > 300_000, "{events}");
+    // Every EVTX stream decoded without error.
+    for r in rows_one.iter().filter(|r| r["format"] == "evtx") {
+        assert_eq!(r["errors"], 0, "{}", r["source"]);
+    }
+    eprintln!("{one}");
+}
