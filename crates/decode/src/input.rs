@@ -401,18 +401,30 @@ impl FileDecoder {
             } else {
                 bytes
             };
-            let text = match std::str::from_utf8(bytes) {
-                Ok(s) => Cow::Borrowed(s),
-                Err(e) => {
-                    // Reported, then decoded with replacement characters: nothing is dropped.
-                    counting.error(error(DecodeErrorKind::InvalidUtf8 {
-                        offset: e.valid_up_to(),
-                    }));
-                    String::from_utf8_lossy(bytes)
+            ev.clear();
+            let mut outcome = decoder.decode_bytes(ctx, bytes, ev);
+            if matches!(outcome, Some(Err(_))) && std::str::from_utf8(bytes).is_err() {
+                outcome = None;
+            }
+            let outcome = match outcome {
+                Some(done) => done,
+                None => {
+                    let text = match std::str::from_utf8(bytes) {
+                        Ok(s) => Cow::Borrowed(s),
+                        Err(e) => {
+                            // Reported, then decoded with replacement characters: nothing
+                            // is dropped.
+                            counting.error(error(DecodeErrorKind::InvalidUtf8 {
+                                offset: e.valid_up_to(),
+                            }));
+                            String::from_utf8_lossy(bytes)
+                        }
+                    };
+                    ev.clear();
+                    decoder.decode_line(ctx, &text, ev)
                 }
             };
-            ev.clear();
-            match decoder.decode_line(ctx, &text, ev) {
+            match outcome {
                 Ok(true) => {
                     ev.source = SourceRef {
                         name: name.clone(),

@@ -244,6 +244,18 @@ impl LineDecoder for JsonDecoder {
         self.decode_object(ctx, line.as_bytes(), ev)?;
         Ok(true)
     }
+
+    fn decode_bytes(
+        &mut self,
+        ctx: &mut DecodeContext,
+        line: &[u8],
+        ev: &mut Event,
+    ) -> Option<Result<bool, DecodeErrorKind>> {
+        if line.trim_ascii().is_empty() {
+            return Some(Ok(false));
+        }
+        Some(self.decode_object(ctx, line, ev).map(|_| true))
+    }
 }
 
 fn value_time(v: Value<'_>) -> Option<watchfloor_event::Timestamp> {

@@ -4,7 +4,7 @@
 //! Nested objects become dotted paths (`alert.signature`); array elements repeat their
 //! path. How a path turns into a Sigma name is the [`Naming`] of the record.
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 use std::fmt;
 
 use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};

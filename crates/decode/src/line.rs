@@ -15,4 +15,17 @@ pub trait LineDecoder {
         line: &str,
         ev: &mut Event,
     ) -> Result<bool, DecodeErrorKind>;
+
+    /// Decodes a line straight from its bytes, for formats whose parser validates UTF-8
+    /// itself (JSON). `None` means the decoder needs text: the caller validates the line
+    /// and calls [`LineDecoder::decode_line`]. An error on bytes that are not UTF-8 is
+    /// retried by the caller as text, with the invalid bytes reported and replaced.
+    fn decode_bytes(
+        &mut self,
+        _ctx: &mut DecodeContext,
+        _line: &[u8],
+        _ev: &mut Event,
+    ) -> Option<Result<bool, DecodeErrorKind>> {
+        None
+    }
 }

@@ -5,7 +5,7 @@
 //! [`FieldCache`] in front of it: after warm-up, resolving a name is one local hash lookup
 //! with no lock.
 
-use std::collections::HashMap;
+use foldhash::{HashMap, HashMapExt};
 use std::sync::{Arc, RwLock};
 
 /// A field name resolved to a number. Ids are dense, starting at 0, and only mean
@@ -20,10 +20,19 @@ impl FieldId {
     }
 }
 
-#[derive(Default, Debug)]
+#[derive(Debug)]
 struct Inner {
     ids: HashMap<Arc<str>, FieldId>,
     names: Vec<Arc<str>>,
+}
+
+impl Default for Inner {
+    fn default() -> Self {
+        Inner {
+            ids: HashMap::new(),
+            names: Vec::new(),
+        }
+    }
 }
 
 /// The shared name ↔ id table of a run.

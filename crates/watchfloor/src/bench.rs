@@ -45,7 +45,10 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
             corpora.display()
         );
     }
-    let inputs = load_inputs(&corpora)?;
+    let mut inputs = load_inputs(&corpora)?;
+    if let Some(only) = &args.only {
+        inputs.retain(|i| i.format.name() == only.as_str());
+    }
     println!("| format | input | events/pass | MB/pass | events/s | MB/s | errors/pass |");
     println!("|---|---|---:|---:|---:|---:|---:|");
     for input in inputs {
@@ -209,7 +212,9 @@ fn unzip_all(paths: &[PathBuf]) -> anyhow::Result<Vec<(Arc<str>, Vec<u8>)>> {
             let mut member = archive.by_index(i)?;
             let name = member.name().map(|n| n.to_string()).unwrap_or_default();
             let lower = name.to_ascii_lowercase();
-            if !(lower.ends_with(".json") || lower.ends_with(".log")) {
+            if name.starts_with("__MACOSX/")
+                || !(lower.ends_with(".json") || lower.ends_with(".log"))
+            {
                 continue;
             }
             let mut data = Vec::new();

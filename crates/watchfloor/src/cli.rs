@@ -42,6 +42,9 @@ pub struct BenchArgs {
     /// Minimum measuring time per format, in seconds.
     #[arg(long, default_value_t = 3.0)]
     pub seconds: f64,
+    /// Only the inputs whose format name is this (evtx, json, zeek, …).
+    #[arg(long)]
+    pub only: Option<String>,
 }
 
 #[derive(Debug, Args)]
