@@ -14,10 +14,14 @@ pub enum Format {
     Cef,
     AccessLog,
     Auditd,
+    /// W3C extended log format (IIS).
+    W3c,
+    /// Comma-separated values with a header row.
+    Csv,
 }
 
 impl Format {
-    pub const ALL: [Format; 7] = [
+    pub const ALL: [Format; 9] = [
         Format::Evtx,
         Format::Json,
         Format::ZeekTsv,
@@ -25,6 +29,8 @@ impl Format {
         Format::Cef,
         Format::AccessLog,
         Format::Auditd,
+        Format::W3c,
+        Format::Csv,
     ];
 
     pub fn name(self) -> &'static str {
@@ -36,6 +42,8 @@ impl Format {
             Format::Cef => "cef",
             Format::AccessLog => "access",
             Format::Auditd => "auditd",
+            Format::W3c => "w3c",
+            Format::Csv => "csv",
         }
     }
 }
@@ -101,6 +109,9 @@ pub fn sniff_format(name: &str, head: &[u8]) -> Result<Format, String> {
     if is_zeek_header(head) {
         return Ok(Format::ZeekTsv);
     }
+    if is_w3c_header(head) {
+        return Ok(Format::W3c);
+    }
     if memchr::memmem::find(first, b"CEF:").is_some() {
         return Ok(Format::Cef);
     }
@@ -116,6 +127,11 @@ pub fn sniff_format(name: &str, head: &[u8]) -> Result<Format, String> {
     }
     if looks_like_syslog(first) {
         return Ok(Format::Syslog);
+    }
+    if looks_like_csv_header(first)
+        || (name.to_ascii_lowercase().ends_with(".csv") && first.contains(&b','))
+    {
+        return Ok(Format::Csv);
     }
     // Text logs may carry stray binary bytes (a TLS handshake sent to a web server lands
     // in its access log), so binary is judged only once no text format was recognised.
@@ -158,6 +174,37 @@ fn is_zeek_header(head: &[u8]) -> bool {
         .take(12)
         .take_while(|l| l.starts_with(b"#"))
         .any(|l| l.starts_with(b"#separator") || l.starts_with(b"#fields\t"))
+}
+
+/// W3C extended log directives (`#Software:`, `#Version:`, `#Date:`, `#Fields:`) at the
+/// start of the stream.
+fn is_w3c_header(head: &[u8]) -> bool {
+    head.split(|&b| b == b'\n')
+        .take(8)
+        .take_while(|l| l.starts_with(b"#"))
+        .any(|l| {
+            l.starts_with(b"#Fields:")
+                || l.starts_with(b"#Software:")
+                || l.starts_with(b"#Version:")
+        })
+}
+
+/// A CSV header: three or more comma-separated cells, each a plausible column name.
+fn looks_like_csv_header(line: &[u8]) -> bool {
+    let cells: Vec<&[u8]> = line.split(|&b| b == b',').collect();
+    cells.len() >= 3
+        && cells.iter().all(|c| {
+            let c = c.trim_ascii();
+            let c = c
+                .strip_prefix(b"\"")
+                .and_then(|c| c.strip_suffix(b"\""))
+                .unwrap_or(c);
+            !c.is_empty()
+                && c.len() <= 64
+                && (c[0].is_ascii_alphabetic() || c[0] == b'@' || c[0] == b'_')
+                && c.iter()
+                    .all(|&b| b.is_ascii_alphanumeric() || b" _.-@()/".contains(&b))
+        })
 }
 
 fn first_line(head: &[u8]) -> &[u8] {
@@ -252,6 +299,18 @@ mod tests {
             Ok(Format::AccessLog)
         );
         assert!(f("hello world").unwrap_err().contains("unrecognised"));
+        assert_eq!(
+            f("#Software: Microsoft Internet Information Services 10.0\n#Fields: date time"),
+            Ok(Format::W3c)
+        );
+        assert_eq!(
+            f("Event Type,Event Name,Request ID,User ID\nAwsApiCall,GetObject,1,2"),
+            Ok(Format::Csv)
+        );
+        assert!(
+            f("a,b\n1,2").is_err(),
+            "two cells are too little to call it CSV"
+        );
         assert!(f("\0\x01\x02garbage").unwrap_err().contains("binary"));
         assert!(
             sniff_format("a.pcap", b"\xd4\xc3\xb2\xa1\x02\x00")

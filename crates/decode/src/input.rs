@@ -19,12 +19,14 @@ use watchfloor_event::{Event, SourceRef};
 use crate::access_log::AccessLogDecoder;
 use crate::auditd::AuditdDecoder;
 use crate::cef::CefDecoder;
+use crate::csv_log::CsvDecoder;
 use crate::evtx::decode_evtx;
 use crate::format::{Container, Format, sniff_container, sniff_format};
 use crate::json::JsonDecoder;
 use crate::limited::{Limited, limit_message};
 use crate::lines::{Line, for_each_line};
 use crate::syslog::SyslogDecoder;
+use crate::w3c::W3cDecoder;
 use crate::zeek_tsv::ZeekTsvDecoder;
 use crate::{DecodeContext, DecodeError, DecodeErrorKind, LineDecoder, Sink};
 
@@ -346,7 +348,7 @@ impl FileDecoder {
             line,
             ..
         } = self;
-        let mut zeek;
+        let (mut zeek, mut w3c, mut csv);
         let decoder: &mut dyn LineDecoder = match format {
             Format::Json => {
                 json.set_zeek_hint(zeek_hint(&name));
@@ -355,6 +357,14 @@ impl FileDecoder {
             Format::ZeekTsv => {
                 zeek = ZeekTsvDecoder::new(zeek_hint(&name).as_deref());
                 &mut zeek
+            }
+            Format::W3c => {
+                w3c = W3cDecoder::default();
+                &mut w3c
+            }
+            Format::Csv => {
+                csv = CsvDecoder::default();
+                &mut csv
             }
             Format::Syslog => syslog,
             Format::Cef => cef,

@@ -11,6 +11,7 @@ pub mod access_log;
 pub mod auditd;
 pub mod cef;
 pub mod context;
+pub mod csv_log;
 pub mod error;
 pub mod evtx;
 pub mod format;
@@ -23,6 +24,7 @@ pub mod lines;
 pub mod sink;
 pub mod syslog;
 pub mod time;
+pub mod w3c;
 pub mod windows;
 pub mod zeek_tsv;
 
