@@ -57,8 +57,18 @@ impl PathIds {
 
 /// The Sigma name of a nested Windows path: `Event.System.Provider.#attributes.Name` →
 /// `Provider_Name`, `Event.System.EventID.#text` → `EventID`,
-/// `Event.EventData.CommandLine` → `CommandLine`.
+/// `Event.EventData.CommandLine` → `CommandLine`. Spaces are dropped, as Sigma names
+/// Windows Defender's `Threat Name` data `ThreatName`.
 pub fn windows_sigma_name(path: &str) -> String {
+    let name = windows_leaf_name(path);
+    if name.contains(' ') {
+        name.replace(' ', "")
+    } else {
+        name
+    }
+}
+
+fn windows_leaf_name(path: &str) -> String {
     let mut segs = path.rsplit('.');
     let last = segs.next().unwrap_or(path);
     if last == "#text" {
@@ -248,6 +258,10 @@ mod tests {
             "Security_UserID"
         );
         assert_eq!(windows_sigma_name("#text"), "#text");
+        assert_eq!(
+            windows_sigma_name("Event.EventData.Threat Name"),
+            "ThreatName"
+        );
     }
 
     #[test]

@@ -23,9 +23,58 @@ pub enum Command {
     Hunt(HuntArgs),
     /// Run `hunt` over the sample logs shipped inside the binary.
     Demo,
+    /// Sigma rules: check them.
+    #[command(subcommand)]
+    Rules(RulesCommand),
     /// Measure throughput (prints events/s, MB/s and peak RSS).
     #[command(subcommand)]
     Bench(BenchCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RulesCommand {
+    /// Load and compile rules, print every diagnostic; exit 1 when any is an error.
+    Check(RulesCheckArgs),
+    /// Run rules against regression cases (SigmaHQ `regression_data` layout).
+    Test(RulesTestArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RulesTestArgs {
+    /// Folder of cases (`info.yml` + log files).
+    #[arg(value_name = "DIR")]
+    pub dir: PathBuf,
+    /// Rule files or folders.
+    #[arg(long = "rules", required = true, value_name = "DIR")]
+    pub rules: Vec<PathBuf>,
+    /// YAML file of placeholder values for `|expand`.
+    #[arg(long, value_name = "FILE")]
+    pub placeholders: Option<PathBuf>,
+    /// Print passing cases too.
+    #[arg(long)]
+    pub verbose: bool,
+    /// Require exactly `match_count` matches (default: at least, as SigmaHQ's runner).
+    #[arg(long)]
+    pub exact: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RulesCheckArgs {
+    /// Rule files or folders.
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Diagnostics as text or as JSON lines.
+    #[arg(long, value_enum, default_value = "human")]
+    pub format: DiagnosticFormat,
+    /// YAML file of placeholder values for `|expand` (name: [values]).
+    #[arg(long, value_name = "FILE")]
+    pub placeholders: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum DiagnosticFormat {
+    Human,
+    Json,
 }
 
 #[derive(Debug, Subcommand)]
@@ -52,6 +101,12 @@ pub struct HuntArgs {
     /// Files or folders to read (folders are walked recursively).
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<PathBuf>,
+    /// Sigma rule files or folders to evaluate (repeatable).
+    #[arg(long = "rules", value_name = "DIR")]
+    pub rules: Vec<PathBuf>,
+    /// YAML file of placeholder values for rules using `|expand`.
+    #[arg(long, value_name = "FILE")]
+    pub placeholders: Option<PathBuf>,
     /// Output format; default: table on a terminal, jsonl otherwise.
     #[arg(long = "format", value_enum)]
     pub output_format: Option<OutputFormat>,

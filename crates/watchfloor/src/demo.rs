@@ -29,6 +29,8 @@ pub fn run() -> anyhow::Result<()> {
     );
     let config = HuntConfig {
         paths: vec![dir.clone()],
+        rules: Vec::new(),
+        placeholders: None,
         input_format: None,
         output_format: OutputFormat::Table,
         output: None,

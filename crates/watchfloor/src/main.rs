@@ -6,6 +6,8 @@ mod bench;
 mod cli;
 mod demo;
 mod hunt;
+mod regression;
+mod rules;
 
 use std::process::ExitCode;
 
@@ -17,6 +19,16 @@ fn main() -> ExitCode {
         cli::Command::Hunt(hunt_args) => hunt::HuntConfig::from_args(hunt_args).and_then(hunt::run),
         cli::Command::Demo => demo::run(),
         cli::Command::Bench(cli::BenchCommand::Decode(args)) => bench::run(args),
+        cli::Command::Rules(cli::RulesCommand::Test(args)) => match regression::run(args) {
+            Ok(true) => Ok(()),
+            Ok(false) => return ExitCode::FAILURE,
+            Err(e) => Err(e),
+        },
+        cli::Command::Rules(cli::RulesCommand::Check(args)) => match rules::check(args) {
+            Ok(true) => Ok(()),
+            Ok(false) => return ExitCode::FAILURE,
+            Err(e) => Err(e),
+        },
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,6 +1,7 @@
 //! `watchfloor hunt`: offline decoding (and, as the engines land, detection) over a pile
 //! of collected logs.
 
+mod detect;
 mod files;
 mod output;
 mod progress;
@@ -12,6 +13,8 @@ use std::time::Instant;
 
 use anyhow::Context;
 use watchfloor_decode::Format;
+use watchfloor_event::FieldTable;
+use watchfloor_sigma::engine::Engine;
 
 use crate::cli::{HuntArgs, OutputFormat, UsageError};
 
@@ -19,6 +22,8 @@ use crate::cli::{HuntArgs, OutputFormat, UsageError};
 #[derive(Debug)]
 pub struct HuntConfig {
     pub paths: Vec<PathBuf>,
+    pub rules: Vec<PathBuf>,
+    pub placeholders: Option<PathBuf>,
     pub input_format: Option<Format>,
     pub output_format: OutputFormat,
     pub output: Option<PathBuf>,
@@ -36,7 +41,7 @@ impl HuntConfig {
             .map(str::parse::<Format>)
             .transpose()
             .map_err(UsageError)?;
-        for path in &args.paths {
+        for path in args.paths.iter().chain(&args.rules) {
             if !path.exists() {
                 return Err(
                     UsageError(format!("no such file or folder: {}", path.display())).into(),
@@ -56,6 +61,8 @@ impl HuntConfig {
         });
         Ok(HuntConfig {
             paths: args.paths,
+            rules: args.rules,
+            placeholders: args.placeholders,
             input_format,
             output_format,
             output: args.output,
@@ -70,9 +77,25 @@ impl HuntConfig {
 /// Runs a hunt to completion: decode everything, write the results and the summary.
 pub fn run(config: HuntConfig) -> anyhow::Result<()> {
     let started = Instant::now();
+    let table = FieldTable::new();
+    let (engine, rules_loaded, rules_failed) = if config.rules.is_empty() {
+        (None, 0, 0)
+    } else {
+        let placeholders = crate::rules::read_placeholders(config.placeholders.as_deref())?;
+        let loaded = crate::rules::load_rules(&config.rules, &table, &placeholders);
+        for d in loaded.diagnostics.iter().take(config.max_errors_shown) {
+            eprintln!("{d}");
+        }
+        let (ok, failed) = (loaded.rules.len() as u64, loaded.failed() as u64);
+        eprintln!(
+            "{ok} rules loaded from {} files, {failed} failed",
+            loaded.files
+        );
+        (Some(Engine::new(loaded.rules)), ok, failed)
+    };
     let files = files::expand(&config.paths);
     let progress = progress::Progress::new(config.progress, files.files.len() as u64);
-    let outcome = workers::decode_all(&files.files, &config, &progress);
+    let outcome = workers::decode_all(&files.files, &config, &table, engine.as_ref(), &progress);
     progress.finish();
     let elapsed = started.elapsed();
 
@@ -103,14 +126,18 @@ pub fn run(config: HuntConfig) -> anyhow::Result<()> {
         bytes: outcome.bytes(),
         decode_errors: total_errors,
         unsupported: outcome.unsupported(),
-        detections: 0,
-        rules_loaded: 0,
-        rules_failed: 0,
+        detections: outcome.detections.len() as u64,
+        rules_loaded,
+        rules_failed,
         elapsed_s: elapsed.as_secs_f64(),
     };
     let mut out = output::open(config.output.as_deref())?;
-    output::write_streams(&mut out, config.output_format, &outcome.streams)
-        .context("writing results")?;
+    if engine.is_some() {
+        output::write_detections(&mut out, config.output_format, &outcome.detections)
+    } else {
+        output::write_streams(&mut out, config.output_format, &outcome.streams)
+    }
+    .context("writing results")?;
     out.flush().context("writing results")?;
     if let Some(path) = &config.summary_json {
         let json = serde_json::to_string_pretty(&summary)?;

@@ -8,6 +8,7 @@ use anyhow::Context;
 use serde::Serialize;
 use watchfloor_decode::time::format_rfc3339;
 
+use super::detect::DetectionRow;
 use super::workers::StreamResult;
 use crate::cli::OutputFormat;
 
@@ -159,4 +160,79 @@ fn csv_field(s: &str) -> String {
     } else {
         s.to_string()
     }
+}
+
+/// One row per detection.
+pub fn write_detections(
+    out: &mut dyn Write,
+    format: OutputFormat,
+    rows: &[DetectionRow],
+) -> io::Result<()> {
+    match format {
+        OutputFormat::Jsonl => {
+            for r in rows {
+                serde_json::to_writer(&mut *out, r)?;
+                out.write_all(b"\n")?;
+            }
+        }
+        OutputFormat::Csv => {
+            writeln!(
+                out,
+                "time,level,rule_title,rule_id,tags,host,source,record,matched"
+            )?;
+            for r in rows {
+                let matched: Vec<String> =
+                    r.matched.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                let fields = [
+                    r.time.clone().unwrap_or_default(),
+                    r.level.to_string(),
+                    r.rule_title.clone(),
+                    r.rule_id.clone().unwrap_or_default(),
+                    r.tags.join(" "),
+                    r.host.clone().unwrap_or_default(),
+                    r.source.clone(),
+                    r.record.to_string(),
+                    matched.join("; "),
+                ];
+                let line: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
+                writeln!(out, "{}", line.join(","))?;
+            }
+        }
+        OutputFormat::Table => {
+            writeln!(
+                out,
+                "{:<20} {:<13} {:<24} RULE / MATCHED",
+                "TIME", "LEVEL", "HOST"
+            )?;
+            for r in rows {
+                writeln!(
+                    out,
+                    "{:<20} {:<13} {:<24} {}",
+                    short_time(r.time.as_deref()),
+                    r.level,
+                    r.host
+                        .as_deref()
+                        .unwrap_or("-")
+                        .chars()
+                        .take(24)
+                        .collect::<String>(),
+                    r.rule_title
+                )?;
+                let matched: Vec<String> = r
+                    .matched
+                    .iter()
+                    .map(|(k, v)| format!("{k}={}", v.chars().take(120).collect::<String>()))
+                    .collect();
+                writeln!(
+                    out,
+                    "{:<59} {}:{}  {}",
+                    "",
+                    r.source,
+                    r.record,
+                    matched.join("  ")
+                )?;
+            }
+        }
+    }
+    Ok(())
 }

@@ -12,7 +12,9 @@ use watchfloor_decode::{
 use watchfloor_event::{Event, FieldCache, FieldTable, LogSource, Timestamp};
 
 use super::HuntConfig;
+use super::detect::{DetectionRow, Detector};
 use super::progress::Progress;
+use watchfloor_sigma::engine::Engine;
 
 /// One decoded stream (a file or an archive member) and what was in it.
 #[derive(Debug)]
@@ -30,6 +32,8 @@ pub struct Outcome {
     pub streams: Vec<StreamResult>,
     /// The first errors, up to the number to show; the counts are in the reports.
     pub errors: Vec<DecodeError>,
+    /// Rule matches, in file and record order.
+    pub detections: Vec<DetectionRow>,
 }
 
 impl Outcome {
@@ -51,11 +55,16 @@ impl Outcome {
 }
 
 /// Decodes `files` on `config.threads` threads.
-pub fn decode_all(files: &[PathBuf], config: &HuntConfig, progress: &Progress) -> Outcome {
-    let table = FieldTable::new();
+pub fn decode_all(
+    files: &[PathBuf],
+    config: &HuntConfig,
+    table: &Arc<FieldTable>,
+    engine: Option<&Engine>,
+    progress: &Progress,
+) -> Outcome {
     let next = AtomicUsize::new(0);
     let threads = config.threads.min(files.len()).max(1);
-    let mut per_file: Vec<Option<(Vec<StreamResult>, Vec<DecodeError>)>> = Vec::new();
+    let mut per_file: Vec<Option<FileResult>> = Vec::new();
     per_file.resize_with(files.len(), || None);
     let results = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..threads)
@@ -63,13 +72,15 @@ pub fn decode_all(files: &[PathBuf], config: &HuntConfig, progress: &Progress) -
                 let table = table.clone();
                 let next = &next;
                 scope.spawn(move || {
-                    let ctx = DecodeContext::new(FieldCache::new(table));
+                    let ctx = DecodeContext::new(FieldCache::new(table.clone()));
                     let mut decoder = FileDecoder::new(ctx, config.input_format);
+                    let mut detector = engine.map(|e| Detector::new(e, table));
                     let mut done = Vec::new();
                     loop {
                         let index = next.fetch_add(1, Ordering::Relaxed);
                         let Some(path) = files.get(index) else { break };
-                        let mut sink = HuntSink::new(progress, config.max_errors_shown);
+                        let mut sink =
+                            HuntSink::new(progress, config.max_errors_shown, detector.as_mut());
                         let reports = decoder.decode_path(path, &mut sink);
                         progress.file_done();
                         done.push((index, sink.finish(reports)));
@@ -87,8 +98,9 @@ pub fn decode_all(files: &[PathBuf], config: &HuntConfig, progress: &Progress) -
         per_file[index] = Some(result);
     }
     let mut outcome = Outcome::default();
-    for (streams, errors) in per_file.into_iter().flatten() {
+    for (streams, errors, detections) in per_file.into_iter().flatten() {
         outcome.streams.extend(streams);
+        outcome.detections.extend(detections);
         let room = config.max_errors_shown.saturating_sub(outcome.errors.len());
         outcome.errors.extend(errors.into_iter().take(room));
     }
@@ -102,19 +114,30 @@ struct StreamStats {
     last: Option<Timestamp>,
 }
 
-/// Per-file sink: counts events by stream and logsource, keeps the first errors.
-struct HuntSink<'p> {
+type FileResult = (Vec<StreamResult>, Vec<DecodeError>, Vec<DetectionRow>);
+
+/// Per-file sink: counts events by stream and logsource, keeps the first errors, runs
+/// the rules.
+struct HuntSink<'p, 'd, 'e> {
     progress: &'p Progress,
+    detector: Option<&'d mut Detector<'e>>,
+    detections: Vec<DetectionRow>,
     streams: HashMap<Arc<str>, StreamStats>,
     errors: Vec<DecodeError>,
     keep_errors: usize,
     unflushed: u64,
 }
 
-impl<'p> HuntSink<'p> {
-    fn new(progress: &'p Progress, keep_errors: usize) -> Self {
+impl<'p, 'd, 'e> HuntSink<'p, 'd, 'e> {
+    fn new(
+        progress: &'p Progress,
+        keep_errors: usize,
+        detector: Option<&'d mut Detector<'e>>,
+    ) -> Self {
         HuntSink {
             progress,
+            detector,
+            detections: Vec::new(),
             streams: HashMap::new(),
             errors: Vec::new(),
             keep_errors,
@@ -122,7 +145,7 @@ impl<'p> HuntSink<'p> {
         }
     }
 
-    fn finish(mut self, reports: Vec<StreamReport>) -> (Vec<StreamResult>, Vec<DecodeError>) {
+    fn finish(mut self, reports: Vec<StreamReport>) -> FileResult {
         self.flush();
         let streams = reports
             .into_iter()
@@ -140,7 +163,7 @@ impl<'p> HuntSink<'p> {
                 }
             })
             .collect();
-        (streams, self.errors)
+        (streams, self.errors, self.detections)
     }
 
     fn flush(&mut self) {
@@ -151,8 +174,11 @@ impl<'p> HuntSink<'p> {
     }
 }
 
-impl Sink for HuntSink<'_> {
+impl Sink for HuntSink<'_, '_, '_> {
     fn event(&mut self, ev: &Event) {
+        if let Some(detector) = self.detector.as_mut() {
+            detector.detect(ev, &mut self.detections);
+        }
         let stats = match self.streams.get_mut(&ev.source.name) {
             Some(s) => s,
             None => self.streams.entry(ev.source.name.clone()).or_default(),

@@ -1,0 +1,107 @@
+//! Rule evaluation inside `hunt`: each worker runs the shared engine over the events it
+//! decodes and turns matches into [`DetectionRow`]s.
+
+use std::sync::Arc;
+
+use serde::Serialize;
+use watchfloor_decode::time::format_rfc3339;
+use watchfloor_event::{Event, FieldId, FieldTable, Value};
+use watchfloor_sigma::engine::{Engine, Scratch};
+
+/// One rule match, as `hunt` reports it.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct DetectionRow {
+    pub time: Option<String>,
+    pub rule_id: Option<String>,
+    pub rule_title: String,
+    pub level: &'static str,
+    pub tags: Vec<String>,
+    pub host: Option<String>,
+    pub source: String,
+    pub record: u64,
+    /// The fields the matching searches tested, with the event's values.
+    pub matched: Vec<(String, String)>,
+    /// The event as decoded from (for EVTX, the record rendered as JSON).
+    pub event: String,
+}
+
+/// Largest raw event text copied into a detection.
+const MAX_EVENT_TEXT: usize = 16 << 10;
+
+/// Fields that name the host an event is about, in order of preference.
+const HOST_FIELDS: &[&str] = &[
+    "Computer",
+    "Hostname",
+    "hostname",
+    "host",
+    "ComputerName",
+    "dvchost",
+    "cs-host",
+    "id.resp_h",
+];
+
+/// One worker's detection state over the shared engine.
+pub struct Detector<'e> {
+    engine: &'e Engine,
+    table: Arc<FieldTable>,
+    scratch: Scratch,
+    matches: Vec<u32>,
+    host_fields: Vec<FieldId>,
+}
+
+impl<'e> Detector<'e> {
+    pub fn new(engine: &'e Engine, table: Arc<FieldTable>) -> Self {
+        let host_fields = HOST_FIELDS.iter().map(|f| table.intern(f)).collect();
+        Detector {
+            engine,
+            table,
+            scratch: Scratch::default(),
+            matches: Vec::new(),
+            host_fields,
+        }
+    }
+
+    /// Evaluates `ev`, appending a row per matching rule.
+    pub fn detect(&mut self, ev: &Event, out: &mut Vec<DetectionRow>) {
+        self.matches.clear();
+        self.engine
+            .evaluate(ev, &mut self.scratch, &mut self.matches);
+        for &index in &self.matches {
+            let Some(rule) = self.engine.rule(index) else {
+                continue;
+            };
+            let matched = rule
+                .matched_fields(ev)
+                .into_iter()
+                .filter_map(|id| {
+                    let name = self.table.name(id)?;
+                    let value = ev.get(id)?;
+                    Some((name.to_string(), value_text(value)))
+                })
+                .collect();
+            let host = self
+                .host_fields
+                .iter()
+                .find_map(|&id| ev.get(id))
+                .map(value_text);
+            let raw = ev.raw();
+            let raw = &raw[..raw.len().min(MAX_EVENT_TEXT)];
+            out.push(DetectionRow {
+                time: (ev.time.0 != 0).then(|| format_rfc3339(ev.time)),
+                rule_id: rule.meta.id.clone(),
+                rule_title: rule.meta.title.clone(),
+                level: rule.meta.level.as_str(),
+                tags: rule.meta.tags.clone(),
+                host,
+                source: ev.source.name.to_string(),
+                record: ev.source.record,
+                matched,
+                event: String::from_utf8_lossy(raw).into_owned(),
+            });
+        }
+    }
+}
+
+fn value_text(v: Value<'_>) -> String {
+    v.to_string()
+}
