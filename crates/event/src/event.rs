@@ -177,6 +177,8 @@ pub trait FieldAccess {
     fn values(&self, id: FieldId) -> impl Iterator<Item = Value<'_>>;
     /// Every value of every field, for keyword searches.
     fn all_values(&self) -> impl Iterator<Item = Value<'_>>;
+    /// Every field as (Sigma name, original path, value).
+    fn entries(&self) -> impl Iterator<Item = (FieldId, FieldId, Value<'_>)>;
     fn logsource(&self) -> &LogSource;
     fn time(&self) -> Timestamp;
 
@@ -192,6 +194,11 @@ impl FieldAccess for Event {
     }
     fn all_values(&self) -> impl Iterator<Item = Value<'_>> {
         self.fields.iter().map(|e| self.view(e.slot))
+    }
+    fn entries(&self) -> impl Iterator<Item = (FieldId, FieldId, Value<'_>)> {
+        self.fields
+            .iter()
+            .map(|e| (e.name, e.path, self.view(e.slot)))
     }
     fn logsource(&self) -> &LogSource {
         &self.logsource

@@ -61,6 +61,16 @@ impl CompiledRule {
         }
     }
 
+    /// Every field the rule reads (searches and logsource conditions); `None` in the list
+    /// stands for keyword searches, which read every field.
+    pub fn fields(&self) -> impl Iterator<Item = Option<watchfloor_event::FieldId>> + '_ {
+        self.searches
+            .iter()
+            .flat_map(|s| s.groups.iter().flatten())
+            .chain(&self.guard_tests)
+            .map(FieldTest::field)
+    }
+
     /// The names of the searches that match `ev`, for explanations.
     pub fn matching_searches<E: FieldAccess>(&self, ev: &E) -> Vec<&str> {
         self.searches

@@ -1,27 +1,92 @@
 //! [`Engine`]: evaluates every loaded rule against events, touching only the rules that
 //! could match.
 //!
-//! Per event: the rules whose logsource admits the event's logsource come from a
-//! per-thread cache keyed by logsource (computed once per distinct logsource); of those,
-//! rules with prefilter literals run only when one Aho-Corasick pass over the event's
-//! values finds one of their literals; the rest always run. Cost therefore follows the
-//! candidate rules, not the rule count. [`Engine::evaluate_naive`] skips both
-//! shortcuts and is the oracle the tests compare against.
+//! Rules are grouped by the logsources they admit: for each distinct event logsource a
+//! [`Candidates`] set is built once (shared by all threads, then cached per thread) with
+//! the admitted rules split into those that always run and those behind a prefilter,
+//! plus that set's own Aho-Corasick automaton over the rules' required literals and the
+//! list of fields those rules read. Per event, one pass of the automaton over the
+//! lower-cased values of those fields finds the rules whose literals occur; only they,
+//! and the always-run rules, are evaluated. Cost therefore follows the candidate rules,
+//! not the rule count. [`Engine::evaluate_naive`] skips every shortcut and is the oracle
+//! the tests compare against.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
-use watchfloor_event::{FieldAccess, LogSource, Value};
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
+use watchfloor_event::{FieldAccess, FieldId, LogSource, Value};
 
 use crate::compile::CompiledRule;
 
-/// The rules a given logsource admits, split by whether they have prefilter literals.
+/// The rules one logsource admits, and the prefilter over them.
 #[derive(Debug, Default)]
 struct Candidates {
     always: Vec<u32>,
     filtered: Vec<u32>,
+    prefilter: Option<AhoCorasick>,
+    /// Pattern id → the rules (engine indices) carrying this literal.
+    pattern_rules: Vec<Vec<u32>>,
+    /// `scanned[id]`: whether a prefiltered rule reads field `id`. Literals come only
+    /// from field tests, so values of other fields cannot make a rule match.
+    scanned: Vec<bool>,
+}
+
+impl Candidates {
+    fn build(rules: &[CompiledRule], logsource: &LogSource) -> Self {
+        let mut c = Candidates::default();
+        let mut pattern_ids: HashMap<&str, usize> = HashMap::new();
+        let mut patterns: Vec<&str> = Vec::new();
+        for (i, rule) in rules.iter().enumerate() {
+            if !rule.guard.admits(logsource) {
+                continue;
+            }
+            let needles = rule
+                .needles
+                .as_ref()
+                .filter(|n| !n.is_empty() && n.iter().all(|s| !s.is_empty()));
+            let Some(needles) = needles else {
+                c.always.push(i as u32);
+                continue;
+            };
+            c.filtered.push(i as u32);
+            for n in needles {
+                let id = *pattern_ids.entry(n.as_str()).or_insert_with(|| {
+                    patterns.push(n.as_str());
+                    c.pattern_rules.push(Vec::new());
+                    patterns.len() - 1
+                });
+                if c.pattern_rules[id].last() != Some(&(i as u32)) {
+                    c.pattern_rules[id].push(i as u32);
+                }
+            }
+            for id in rule.fields().flatten() {
+                if c.scanned.len() <= id.index() {
+                    c.scanned.resize(id.index() + 1, false);
+                }
+                c.scanned[id.index()] = true;
+            }
+        }
+        if !patterns.is_empty() {
+            // Literals are lower-case and values are lower-cased before the scan.
+            c.prefilter = AhoCorasickBuilder::new()
+                .match_kind(MatchKind::Standard)
+                .kind(Some(AhoCorasickKind::ContiguousNFA))
+                .build(&patterns)
+                .ok();
+            if c.prefilter.is_none() {
+                // Cannot happen with sane literal sets; stay correct anyway.
+                c.always.append(&mut c.filtered);
+                c.always.sort_unstable();
+            }
+        }
+        c
+    }
+
+    fn scans(&self, id: FieldId) -> bool {
+        self.scanned.get(id.index()).copied().unwrap_or(false)
+    }
 }
 
 /// Per-thread evaluation state: reuse one per worker.
@@ -32,61 +97,32 @@ pub struct Scratch {
     hit: Vec<u32>,
     epoch: u32,
     number: String,
+    lower: Vec<u8>,
+    /// Counters: literal hits seen, and rules run after passing the prefilter.
+    pub literal_hits: u64,
+    pub rules_run: u64,
 }
 
 /// A set of compiled rules, indexed for evaluation.
 #[derive(Debug)]
 pub struct Engine {
     rules: Vec<CompiledRule>,
-    prefilter: Option<AhoCorasick>,
-    /// Pattern id → the rules that carry this literal.
-    pattern_rules: Vec<Vec<u32>>,
-    has_needles: Vec<bool>,
+    by_logsource: RwLock<HashMap<LogSource, Arc<Candidates>>>,
 }
 
 impl Engine {
     pub fn new(rules: Vec<CompiledRule>) -> Self {
-        let mut patterns: Vec<String> = Vec::new();
-        let mut pattern_ids: HashMap<String, usize> = HashMap::new();
-        let mut pattern_rules: Vec<Vec<u32>> = Vec::new();
-        let mut has_needles = vec![false; rules.len()];
-        for (i, rule) in rules.iter().enumerate() {
-            let Some(needles) = &rule.needles else {
-                continue;
-            };
-            if needles.is_empty() || needles.iter().any(String::is_empty) {
-                continue;
-            }
-            has_needles[i] = true;
-            for n in needles {
-                let id = *pattern_ids.entry(n.clone()).or_insert_with(|| {
-                    patterns.push(n.clone());
-                    pattern_rules.push(Vec::new());
-                    patterns.len() - 1
-                });
-                if pattern_rules[id].last() != Some(&(i as u32)) {
-                    pattern_rules[id].push(i as u32);
-                }
-            }
-        }
-        let prefilter = if patterns.is_empty() {
-            None
-        } else {
-            AhoCorasickBuilder::new()
-                .ascii_case_insensitive(true)
-                .match_kind(MatchKind::Standard)
-                .build(&patterns)
-                .ok()
-        };
-        if prefilter.is_none() {
-            has_needles.iter_mut().for_each(|h| *h = false);
-        }
         Engine {
             rules,
-            prefilter,
-            pattern_rules,
-            has_needles,
+            by_logsource: RwLock::new(HashMap::new()),
         }
+    }
+
+    /// Prefilter size for one logsource: (distinct literals, rules behind the prefilter,
+    /// rules always run).
+    pub fn prefilter_stats(&self, logsource: &LogSource) -> (usize, usize, usize) {
+        let c = self.shared_candidates(logsource);
+        (c.pattern_rules.len(), c.filtered.len(), c.always.len())
     }
 
     pub fn rules(&self) -> &[CompiledRule] {
@@ -99,16 +135,23 @@ impl Engine {
 
     /// Appends to `out` the indices of the rules that match `ev`, in rule order.
     pub fn evaluate<E: FieldAccess>(&self, ev: &E, scratch: &mut Scratch, out: &mut Vec<u32>) {
-        let candidates = self.candidates(ev.logsource(), scratch);
+        let candidates = match scratch.by_logsource.get(ev.logsource()) {
+            Some(c) => c.clone(),
+            None => {
+                let c = self.shared_candidates(ev.logsource());
+                scratch
+                    .by_logsource
+                    .insert(ev.logsource().clone(), c.clone());
+                c
+            }
+        };
         let start = out.len();
         for &r in &candidates.always {
             if self.rules[r as usize].matches(ev) {
                 out.push(r);
             }
         }
-        if !candidates.filtered.is_empty()
-            && let Some(ac) = &self.prefilter
-        {
+        if let Some(ac) = &candidates.prefilter {
             scratch.epoch = scratch.epoch.wrapping_add(1);
             if scratch.epoch == 0 {
                 scratch.hit.iter_mut().for_each(|h| *h = 0);
@@ -118,7 +161,10 @@ impl Engine {
                 scratch.hit.resize(self.rules.len(), 0);
             }
             let epoch = scratch.epoch;
-            for value in ev.all_values() {
+            for (name, path, value) in ev.entries() {
+                if !candidates.scans(name) && !candidates.scans(path) {
+                    continue;
+                }
                 let text: &str = match value {
                     Value::Str(s) => s,
                     Value::Int(i) => {
@@ -131,24 +177,27 @@ impl Engine {
                         let _ = write!(scratch.number, "{f}");
                         &scratch.number
                     }
-                    Value::Bool(b) => {
-                        if b {
-                            "true"
-                        } else {
-                            "false"
-                        }
-                    }
+                    Value::Bool(true) => "true",
+                    Value::Bool(false) => "false",
                     Value::Null => continue,
                 };
-                for m in ac.find_overlapping_iter(text) {
-                    for &r in &self.pattern_rules[m.pattern().as_usize()] {
+                scratch.lower.clear();
+                scratch
+                    .lower
+                    .extend(text.bytes().map(|b| b.to_ascii_lowercase()));
+                for m in ac.find_overlapping_iter(&scratch.lower[..]) {
+                    scratch.literal_hits += 1;
+                    for &r in &candidates.pattern_rules[m.pattern().as_usize()] {
                         scratch.hit[r as usize] = epoch;
                     }
                 }
             }
             for &r in &candidates.filtered {
-                if scratch.hit[r as usize] == epoch && self.rules[r as usize].matches(ev) {
-                    out.push(r);
+                if scratch.hit[r as usize] == epoch {
+                    scratch.rules_run += 1;
+                    if self.rules[r as usize].matches(ev) {
+                        out.push(r);
+                    }
                 }
             }
         }
@@ -164,22 +213,17 @@ impl Engine {
         }
     }
 
-    fn candidates(&self, logsource: &LogSource, scratch: &mut Scratch) -> Arc<Candidates> {
-        if let Some(c) = scratch.by_logsource.get(logsource) {
+    fn shared_candidates(&self, logsource: &LogSource) -> Arc<Candidates> {
+        if let Some(c) = self
+            .by_logsource
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(logsource)
+        {
             return c.clone();
         }
-        let mut c = Candidates::default();
-        for (i, rule) in self.rules.iter().enumerate() {
-            if rule.guard.admits(logsource) {
-                if self.has_needles[i] {
-                    c.filtered.push(i as u32);
-                } else {
-                    c.always.push(i as u32);
-                }
-            }
-        }
-        let c = Arc::new(c);
-        scratch.by_logsource.insert(logsource.clone(), c.clone());
-        c
+        let built = Arc::new(Candidates::build(&self.rules, logsource));
+        let mut map = self.by_logsource.write().unwrap_or_else(|e| e.into_inner());
+        map.entry(logsource.clone()).or_insert(built).clone()
     }
 }

@@ -28,6 +28,7 @@
 use std::net::IpAddr;
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use foldhash::HashSet;
 use regex::{Regex, RegexBuilder};
 use watchfloor_event::{FieldAccess, FieldId, FieldTable, Value};
 
@@ -38,7 +39,8 @@ use crate::pattern::{
 };
 
 /// Largest compiled program of one `re` value, so hostile patterns cannot blow up memory.
-const REGEX_SIZE_LIMIT: usize = 1 << 20;
+/// (SigmaHQ has `\w{1,64}`, which with Unicode classes compiles to over 1 MiB.)
+const REGEX_SIZE_LIMIT: usize = 10 << 20;
 /// Cache limit of the lazy DFA of one `re` value.
 const REGEX_DFA_SIZE_LIMIT: usize = 2 << 20;
 const REGEX_NEST_LIMIT: u32 = 64;
@@ -47,6 +49,8 @@ const AC_MIN_NEEDLES: usize = 6;
 /// From this many `startswith` (or `endswith`) values in one OR list, they are compared
 /// as a set.
 const AFFIX_MIN_NEEDLES: usize = 4;
+/// From this many plain values in one OR list, they are looked up in a hash set.
+const EXACT_MIN_VALUES: usize = 8;
 
 /// A compiled test of one field (or, for keywords, of every value of the event).
 #[derive(Clone, Debug)]
@@ -93,6 +97,8 @@ enum RefMode {
 struct Group {
     /// Case-insensitive `contains` needles of an OR list, in one automaton.
     contains: Option<AcSet>,
+    /// Case-insensitive ASCII whole values of an OR list.
+    exact: Option<ExactSet>,
     /// Case-insensitive ASCII `startswith` / `endswith` needles of an OR list.
     prefixes: Option<AffixSet>,
     suffixes: Option<AffixSet>,
@@ -122,7 +128,28 @@ struct AffixSet {
     literals: Vec<Option<String>>,
 }
 
-/// Longest needle an [`AffixSet`] takes (its stack buffer).
+/// ASCII whole values, looked up by the value lowercased on the stack.
+#[derive(Clone, Debug)]
+struct ExactSet {
+    values: HashSet<Box<[u8]>>,
+    max_len: usize,
+}
+
+impl ExactSet {
+    #[inline]
+    fn matches(&self, hay: &[u8]) -> bool {
+        if hay.len() > self.max_len {
+            return false;
+        }
+        let mut buf = [0u8; AFFIX_MAX];
+        let b = &mut buf[..hay.len()];
+        b.copy_from_slice(hay);
+        b.make_ascii_lowercase();
+        self.values.contains(&*b)
+    }
+}
+
+/// Longest needle an [`AffixSet`] or [`ExactSet`] takes (its stack buffer).
 const AFFIX_MAX: usize = 128;
 
 impl AffixSet {
@@ -398,7 +425,6 @@ fn plain(
         transforms.push(Modifier::Contains);
     }
     let stringy = !transforms.is_empty();
-    let mut budget = MAX_ALTERNATIVES;
     let mut per_value: Vec<Vec<Matcher>> = Vec::with_capacity(values.len());
     for v in values {
         let text = match v {
@@ -426,8 +452,8 @@ fn plain(
             }
             RuleValue::Null => unreachable!("handled above"),
         };
-        let alts = transform(&text, &transforms, placeholders, budget)?;
-        budget -= alts.len();
+        // The cap is per value: long literal lists (IOC lists) are the rule's own size.
+        let alts = transform(&text, &transforms, placeholders, MAX_ALTERNATIVES)?;
         let mut matchers = Vec::with_capacity(alts.len());
         for alt in alts {
             let pat = StrPattern::compile(&alt, chain.cased)
@@ -593,6 +619,23 @@ impl Group {
                 Err(_) => rest = needles.into_iter().chain(others).collect(),
             }
         }
+        let is_exact = |m: &Matcher| {
+            str_pat(m).is_some_and(|p| p.ascii_exact().is_some_and(|n| n.len() <= AFFIX_MAX))
+        };
+        if rest.iter().filter(|m| is_exact(m)).count() >= EXACT_MIN_VALUES {
+            let (exact, others): (Vec<Matcher>, Vec<Matcher>) =
+                rest.into_iter().partition(|m| is_exact(m));
+            let values: HashSet<Box<[u8]>> = exact
+                .iter()
+                .filter_map(str_pat)
+                .filter_map(|p| p.ascii_exact().map(Box::from))
+                .collect();
+            group.exact = Some(ExactSet {
+                max_len: values.iter().map(|v| v.len()).max().unwrap_or(0),
+                values,
+            });
+            rest = others;
+        }
         for suffix in [false, true] {
             if rest.iter().filter(|m| is_affix(m, suffix)).count() >= AFFIX_MIN_NEEDLES {
                 let (affixes, others): (Vec<Matcher>, Vec<Matcher>) =
@@ -632,6 +675,7 @@ impl Group {
             return true;
         }
         if self.contains.is_none()
+            && self.exact.is_none()
             && self.prefixes.is_none()
             && self.suffixes.is_none()
             && !self.needs_fold
@@ -640,7 +684,8 @@ impl Group {
         }
         let text = |t: &str| {
             let b = t.as_bytes();
-            if self.prefixes.as_ref().is_some_and(|p| p.matches(b))
+            if self.exact.as_ref().is_some_and(|e| e.matches(b))
+                || self.prefixes.as_ref().is_some_and(|p| p.matches(b))
                 || self.suffixes.as_ref().is_some_and(|p| p.matches(b))
             {
                 return true;
@@ -669,6 +714,14 @@ impl Group {
         for l in sets.into_iter().flatten().flatten() {
             out.push(l.clone()?);
         }
+        if let Some(e) = &self.exact {
+            for v in &e.values {
+                if v.is_empty() {
+                    return None;
+                }
+                out.push(String::from_utf8_lossy(v).into_owned());
+            }
+        }
         for m in &self.matchers {
             out.extend(m.literals()?);
         }
@@ -680,6 +733,7 @@ impl Group {
     /// No alternatives at all: never matches.
     fn is_empty(&self) -> bool {
         self.contains.is_none()
+            && self.exact.is_none()
             && self.prefixes.is_none()
             && self.suffixes.is_none()
             && self.matchers.is_empty()
@@ -1138,6 +1192,25 @@ mod tests {
     }
 
     #[test]
+    fn long_value_lists() {
+        let fx = Fx::new();
+        // An IOC list longer than the expansion cap is fine: the cap is per value.
+        let domains: Vec<RuleValue> = (0..5000).map(|i| s(&format!("evil{i}.Example"))).collect();
+        let t = fx.test("QueryName", &[], &domains);
+        assert!(fx.one(&t, "QueryName", S("EVIL4999.example")));
+        assert!(!fx.one(&t, "QueryName", S("evil5000.example")));
+        assert!(!fx.one(&t, "QueryName", S("evil1.example.org")));
+        assert_eq!(t.required_literals().map(|l| l.len()), Some(5000));
+        let numbers: Vec<RuleValue> = (0..10).map(|i| s(&i.to_string())).collect();
+        let t = fx.test("Code", &[], &numbers);
+        assert!(fx.one(&t, "Code", I(7)));
+        assert!(fx.one(&t, "Code", S("7")));
+        let t = fx.test("Code", &["contains"], &domains[..50]);
+        assert!(fx.one(&t, "Code", S("x evil42.example y")));
+        assert!(!fx.one(&t, "Code", S("x evil.example y")));
+    }
+
+    #[test]
     fn tests_are_shareable_between_threads() {
         fn check<T: Send + Sync + Clone>() {}
         check::<FieldTest>();
@@ -1314,6 +1387,11 @@ mod tests {
             fx.try_test(Some("Cmd"), &["re"], &[s(r"(\w{100}){100}")]),
             Err(ModifierError::Regex { .. })
         ));
+        // ... while SigmaHQ's largest one compiles.
+        assert!(
+            fx.try_test(Some("Cmd"), &["re"], &[s(r"-k\s\w{1,64}(?:\s?(?:-p|-s))?")])
+                .is_ok()
+        );
         assert!(matches!(
             fx.try_test(Some("Cmd"), &["re", "contains"], &[s("x")]),
             Err(ModifierError::Incompatible { .. })

@@ -2,7 +2,7 @@
 //!
 //! This module owns: the rule value type ([`RuleValue`]), the placeholder lists of the
 //! `expand` modifier ([`Placeholders`]), modifier names ([`Modifier`]), the validation of a
-//! modifier chain into what kind of test it makes ([`Chain`]), the errors of both
+//! modifier chain into what kind of test it makes (`Chain`), the errors of both
 //! ([`ModifierError`]), and the value transformations applied in chain order: wildcard
 //! anchoring (`contains`, `startswith`, `endswith`), `windash`, `base64`, `base64offset`,
 //! `utf16le`/`wide`, `utf16be`, `utf16` and `expand`. Matching lives in

@@ -599,6 +599,15 @@ impl StrPattern {
         }
     }
 
+    /// The whole-value needle when the pattern is a case-insensitive ASCII literal (for
+    /// grouping the equalities of a list).
+    pub(crate) fn ascii_exact(&self) -> Option<&[u8]> {
+        match &self.shape {
+            Shape::Exact(n) if !self.cased && self.ascii => Some(n),
+            _ => None,
+        }
+    }
+
     pub(crate) fn is_cased(&self) -> bool {
         self.cased
     }

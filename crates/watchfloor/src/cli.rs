@@ -81,6 +81,24 @@ pub enum DiagnosticFormat {
 pub enum BenchCommand {
     /// Single-thread decode throughput per format over the shared corpora.
     Decode(BenchArgs),
+    /// Sigma evaluation throughput over Windows events from the shared EVTX samples.
+    Detect(BenchDetectArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BenchDetectArgs {
+    /// The shared corpora folder.
+    #[arg(long, default_value = "../shared/corpora")]
+    pub corpora: PathBuf,
+    /// Events evaluated per round (the decoded events, replicated).
+    #[arg(long, default_value_t = 200_000)]
+    pub events: usize,
+    /// Rounds over the events.
+    #[arg(long, default_value_t = 1)]
+    pub rounds: usize,
+    /// YAML file of placeholder values for `|expand`.
+    #[arg(long, value_name = "FILE")]
+    pub placeholders: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -3,6 +3,7 @@
 //! fatal), 1 when it could not be done, 2 for bad arguments.
 
 mod bench;
+mod bench_detect;
 mod cli;
 mod demo;
 mod hunt;
@@ -19,6 +20,7 @@ fn main() -> ExitCode {
         cli::Command::Hunt(hunt_args) => hunt::HuntConfig::from_args(hunt_args).and_then(hunt::run),
         cli::Command::Demo => demo::run(),
         cli::Command::Bench(cli::BenchCommand::Decode(args)) => bench::run(args),
+        cli::Command::Bench(cli::BenchCommand::Detect(args)) => bench_detect::run(args),
         cli::Command::Rules(cli::RulesCommand::Test(args)) => match regression::run(args) {
             Ok(true) => Ok(()),
             Ok(false) => return ExitCode::FAILURE,

@@ -1,0 +1,203 @@
+//! Sigma acceptance over the shared corpora (`#[ignore]`d; CI runs them with
+//! `--include-ignored` and they fail loudly when the corpora are absent).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn corpora() -> PathBuf {
+    let dir = std::env::var_os("WATCHFLOOR_CORPORA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpora"));
+    assert!(
+        dir.is_dir(),
+        "the shared corpora are absent at {} (set WATCHFLOOR_CORPORA)",
+        dir.display()
+    );
+    dir
+}
+
+fn placeholders() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config/placeholders.example.yml")
+}
+
+fn sigmahq() -> PathBuf {
+    corpora().join("detection/sigmahq-sigma")
+}
+
+fn rule_dirs() -> Vec<PathBuf> {
+    [
+        "rules",
+        "rules-emerging-threats",
+        "rules-threat-hunting",
+        "rules-placeholder",
+        "rules-compliance",
+    ]
+    .iter()
+    .map(|d| sigmahq().join(d))
+    .filter(|d| d.is_dir())
+    .collect()
+}
+
+fn watchfloor(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_watchfloor"))
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+#[ignore = "needs ../shared/corpora"]
+fn every_sigmahq_rule_loads_with_the_placeholder_file() {
+    let mut args = vec!["rules".to_string(), "check".to_string()];
+    args.extend(rule_dirs().iter().map(|d| d.to_string_lossy().into_owned()));
+    args.extend([
+        "--placeholders".to_string(),
+        placeholders().to_string_lossy().into_owned(),
+    ]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (code, stdout, stderr) = watchfloor(&args);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(stderr.contains("; 0 errors"), "{stderr}");
+}
+
+#[test]
+#[ignore = "needs ../shared/corpora"]
+fn unresolved_placeholders_are_diagnosed_and_skipped() {
+    let dir = sigmahq().join("rules-placeholder");
+    let (code, stdout, _) =
+        watchfloor(&["rules", "check", dir.to_str().unwrap(), "--format", "json"]);
+    assert_eq!(code, 1);
+    let rows: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(!rows.is_empty());
+    assert!(
+        rows.iter()
+            .all(|r| r["code"] == "S008" && r["line"].as_u64().unwrap() > 0),
+        "{rows:?}"
+    );
+}
+
+#[test]
+#[ignore = "needs ../shared/corpora"]
+fn sigmahq_regression_data_all_cases_pass() {
+    let mut args = vec![
+        "rules".to_string(),
+        "test".to_string(),
+        sigmahq()
+            .join("regression_data")
+            .to_string_lossy()
+            .into_owned(),
+    ];
+    for d in rule_dirs() {
+        args.push("--rules".into());
+        args.push(d.to_string_lossy().into_owned());
+    }
+    args.extend([
+        "--placeholders".to_string(),
+        placeholders().to_string_lossy().into_owned(),
+    ]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (code, stdout, stderr) = watchfloor(&args);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let summary = stdout.lines().last().unwrap_or_default();
+    assert!(
+        summary.starts_with("202 of 202 regression cases passed"),
+        "{summary}"
+    );
+}
+
+/// The indexed, prefiltered engine returns exactly what evaluating every rule returns,
+/// on every event of the EVTX samples and the OTRF datasets.
+#[test]
+#[ignore = "needs ../shared/corpora"]
+fn indexed_engine_equals_naive_on_the_corpora() {
+    use watchfloor_decode::{DecodeContext, DecodeError, Event, FileDecoder, Sink};
+    use watchfloor_event::{FieldCache, FieldTable};
+    use watchfloor_sigma::compile::compile;
+    use watchfloor_sigma::engine::{Engine, Scratch};
+    use watchfloor_sigma::load::load_str;
+    use watchfloor_sigma::rule::RuleSet;
+
+    let table = FieldTable::new();
+    let mut set = RuleSet::default();
+    let mut diags = Vec::new();
+    for dir in rule_dirs() {
+        for entry in walk(&dir) {
+            if entry.extension().is_some_and(|e| e == "yml") {
+                let text = std::fs::read_to_string(&entry).unwrap();
+                load_str(
+                    &std::sync::Arc::from(entry.to_string_lossy().as_ref()),
+                    &text,
+                    &mut set,
+                    &mut diags,
+                );
+            }
+        }
+    }
+    let rules = compile(&set, &table, &Default::default(), &mut diags);
+    assert!(rules.len() > 3000);
+    let engine = Engine::new(rules);
+
+    struct Compare<'e> {
+        engine: &'e Engine,
+        scratch: Scratch,
+        events: u64,
+        matches: u64,
+    }
+    impl Sink for Compare<'_> {
+        fn event(&mut self, ev: &Event) {
+            let (mut fast, mut slow) = (Vec::new(), Vec::new());
+            self.engine.evaluate(ev, &mut self.scratch, &mut fast);
+            self.engine.evaluate_naive(ev, &mut slow);
+            assert_eq!(fast, slow, "{}:{}", ev.source.name, ev.source.record);
+            self.events += 1;
+            self.matches += fast.len() as u64;
+        }
+        fn error(&mut self, _: DecodeError) {}
+    }
+    let mut sink = Compare {
+        engine: &engine,
+        scratch: Scratch::default(),
+        events: 0,
+        matches: 0,
+    };
+    let mut decoder = FileDecoder::new(DecodeContext::new(FieldCache::new(table.clone())), None);
+    let inputs = [
+        corpora().join("evtx/EVTX-ATTACK-SAMPLES"),
+        corpora().join("otrf-security-datasets/datasets/atomic/windows"),
+    ];
+    for dir in inputs {
+        for file in walk(&dir) {
+            decoder.decode_path(&file, &mut sink);
+        }
+    }
+    eprintln!(
+        "{} events, {} matches, identical",
+        sink.events, sink.matches
+    );
+    assert!(sink.events > 100_000 && sink.matches > 1000);
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    out
+}
