@@ -52,6 +52,79 @@ pub struct Event {
     fields: Vec<FieldEntry>,
     text: String,
     raw: Vec<u8>,
+    /// Open-addressing index: field id → first entry holding it (as name or path).
+    index: FieldIndex,
+}
+
+/// A small hash table from field id to the first entry with that id, so lookups are
+/// O(1) instead of a scan. Slots hold `id + 1` (0 = empty) and the entry position; the
+/// table doubles to stay at most half full, and is wiped (a memset) on clear.
+#[derive(Clone, Debug, Default)]
+struct FieldIndex {
+    slots: Vec<(u32, u32)>,
+    used: usize,
+}
+
+impl FieldIndex {
+    #[inline]
+    fn slot_of(id: u32, mask: usize) -> usize {
+        (id.wrapping_mul(0x9E37_79B1) as usize >> 7) & mask
+    }
+
+    fn insert(&mut self, id: FieldId, entry: u32) {
+        if (self.used + 1) * 2 > self.slots.len() {
+            self.grow();
+        }
+        let mask = self.slots.len() - 1;
+        let key = id.0.wrapping_add(1);
+        let mut i = Self::slot_of(id.0, mask);
+        loop {
+            match self.slots[i].0 {
+                0 => {
+                    self.slots[i] = (key, entry);
+                    self.used += 1;
+                    return;
+                }
+                k if k == key => return, // keep the first entry
+                _ => i = (i + 1) & mask,
+            }
+        }
+    }
+
+    #[inline]
+    fn get(&self, id: FieldId) -> Option<u32> {
+        if self.slots.is_empty() {
+            return None;
+        }
+        let mask = self.slots.len() - 1;
+        let key = id.0.wrapping_add(1);
+        let mut i = Self::slot_of(id.0, mask);
+        loop {
+            match self.slots[i] {
+                (0, _) => return None,
+                (k, entry) if k == key => return Some(entry),
+                _ => i = (i + 1) & mask,
+            }
+        }
+    }
+
+    fn grow(&mut self) {
+        let old = std::mem::take(&mut self.slots);
+        self.slots = vec![(0, 0); (old.len() * 2).max(64)];
+        self.used = 0;
+        for (key, entry) in old {
+            if key != 0 {
+                self.insert(FieldId(key - 1), entry);
+            }
+        }
+    }
+
+    fn clear(&mut self) {
+        if self.used > 0 {
+            self.slots.fill((0, 0));
+            self.used = 0;
+        }
+    }
 }
 
 impl Event {
@@ -67,6 +140,16 @@ impl Event {
         self.fields.clear();
         self.text.clear();
         self.raw.clear();
+        self.index.clear();
+    }
+
+    fn push_entry(&mut self, entry: FieldEntry) {
+        let position = self.fields.len() as u32;
+        self.index.insert(entry.name, position);
+        if entry.path != entry.name {
+            self.index.insert(entry.path, position);
+        }
+        self.fields.push(entry);
     }
 
     /// Adds a field whose Sigma name and original path are `name` and `path`.
@@ -78,13 +161,13 @@ impl Event {
             Value::Float(f) => Slot::Float(f),
             Value::Str(s) => self.store(s),
         };
-        self.fields.push(FieldEntry { name, path, slot });
+        self.push_entry(FieldEntry { name, path, slot });
     }
 
     /// Adds a string field.
     pub fn push_str(&mut self, name: FieldId, path: FieldId, s: &str) {
         let slot = self.store(s);
-        self.fields.push(FieldEntry { name, path, slot });
+        self.push_entry(FieldEntry { name, path, slot });
     }
 
     fn store(&mut self, s: &str) -> Slot {
@@ -100,7 +183,12 @@ impl Event {
 
     /// Replaces the first value of `name` (by Sigma name), or adds it when absent.
     pub fn set(&mut self, name: FieldId, value: Value<'_>) {
-        match self.fields.iter().position(|e| e.name == name) {
+        match self
+            .index
+            .get(name)
+            .map(|i| i as usize)
+            .filter(|&i| self.fields[i].name == name)
+        {
             Some(i) => {
                 let slot = match value {
                     Value::Null => Slot::Null,
@@ -131,15 +219,14 @@ impl Event {
     /// The first value reachable by `id`, as Sigma name or original path.
     #[inline]
     pub fn get(&self, id: FieldId) -> Option<Value<'_>> {
-        self.fields
-            .iter()
-            .find(|e| e.name == id || e.path == id)
-            .map(|e| self.view(e.slot))
+        let first = self.index.get(id)? as usize;
+        self.fields.get(first).map(|e| self.view(e.slot))
     }
 
     /// Every value reachable by `id` (arrays and repeated elements give several).
     pub fn get_all(&self, id: FieldId) -> impl Iterator<Item = Value<'_>> + '_ {
-        self.fields
+        let from = self.index.get(id).map_or(self.fields.len(), |i| i as usize);
+        self.fields[from..]
             .iter()
             .filter(move |e| e.name == id || e.path == id)
             .map(|e| self.view(e.slot))
@@ -245,5 +332,33 @@ mod tests {
         ev.clear();
         assert_eq!(ev.field_count(), 0);
         assert_eq!(ev.get(d), None);
+    }
+
+    #[test]
+    fn index_agrees_with_a_scan_across_growth_and_reuse() {
+        let table = FieldTable::new();
+        let mut ev = Event::new();
+        for round in 0..3u32 {
+            ev.clear();
+            let n = 40 + round * 50;
+            for i in 0..n {
+                let name = table.intern(&format!("f{}", i % (n / 2)));
+                let path = table.intern(&format!("p.f{i}"));
+                ev.push(name, path, Value::Int(i64::from(i)));
+            }
+            for i in 0..n {
+                let name = table.intern(&format!("f{}", i % (n / 2)));
+                let path = table.intern(&format!("p.f{i}"));
+                let scanned: Vec<_> = ev
+                    .fields()
+                    .filter(|(e, _)| e.name == name || e.path == name)
+                    .map(|(_, v)| v)
+                    .collect();
+                assert_eq!(ev.get_all(name).collect::<Vec<_>>(), scanned);
+                assert_eq!(ev.get(name), scanned.first().copied());
+                assert_eq!(ev.get(path), Some(Value::Int(i64::from(i))));
+            }
+            assert_eq!(ev.get(table.intern("absent")), None);
+        }
     }
 }

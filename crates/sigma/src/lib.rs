@@ -8,6 +8,7 @@
 
 pub mod compile;
 pub mod condition;
+pub mod correlation;
 pub mod diagnostic;
 pub mod engine;
 pub mod field_test;
