@@ -207,6 +207,15 @@ impl CorrelationEngine {
             .unwrap_or(true)
     }
 
+    /// Whether some working correlation uses base rule `rule` (its matches must be fed to
+    /// [`CorrelationEngine::observe`]).
+    pub fn uses_rule(&self, rule: u32) -> bool {
+        self.plan
+            .by_rule
+            .get(rule as usize)
+            .is_some_and(|subs| !subs.is_empty())
+    }
+
     /// Whether matches of correlation `correlation` (an index into the correlations given
     /// to [`CorrelationEngine::new`]) should be reported: true for a correlation no other
     /// working correlation refers to, or when one that does says `generate: true`.

@@ -164,3 +164,38 @@ pub fn check(args: RulesCheckArgs) -> anyhow::Result<bool> {
     );
     Ok(errors == 0)
 }
+
+/// The correlation engine over `loaded`'s correlations, resolving rule references by id
+/// or name to compiled rule indices.
+pub fn correlation_engine(
+    loaded: &LoadedRules,
+    table: &FieldTable,
+) -> (
+    watchfloor_sigma::correlation::CorrelationEngine,
+    Vec<Diagnostic>,
+) {
+    let mut by_key: std::collections::HashMap<&str, Vec<u32>> = std::collections::HashMap::new();
+    for (i, rule) in loaded.rules.iter().enumerate() {
+        for key in [rule.meta.id.as_deref(), rule.meta.name.as_deref()]
+            .into_iter()
+            .flatten()
+        {
+            by_key.entry(key).or_default().push(i as u32);
+        }
+    }
+    let resolve = |reference: &str| by_key.get(reference).cloned().unwrap_or_default();
+    watchfloor_sigma::correlation::CorrelationEngine::new(
+        &loaded.set.correlations,
+        &resolve,
+        table,
+        Default::default(),
+    )
+}
+
+/// `out[rule]`: whether some correlation uses compiled rule `rule`.
+pub fn correlated_rules(
+    engine: &watchfloor_sigma::correlation::CorrelationEngine,
+    rules: usize,
+) -> Vec<bool> {
+    (0..rules as u32).map(|r| engine.uses_rule(r)).collect()
+}

@@ -40,9 +40,14 @@ const HOST_FIELDS: &[&str] = &[
     "id.resp_h",
 ];
 
+/// A base-rule match kept for the correlation pass: the rule and a copy of its event.
+pub type CorrelationInput = (u32, Event);
+
 /// One worker's detection state over the shared engine.
 pub struct Detector<'e> {
     engine: &'e Engine,
+    /// `correlated[rule]`: whether a correlation uses the rule, so its matches are kept.
+    correlated: &'e [bool],
     table: Arc<FieldTable>,
     scratch: Scratch,
     matches: Vec<u32>,
@@ -50,10 +55,11 @@ pub struct Detector<'e> {
 }
 
 impl<'e> Detector<'e> {
-    pub fn new(engine: &'e Engine, table: Arc<FieldTable>) -> Self {
+    pub fn new(engine: &'e Engine, correlated: &'e [bool], table: Arc<FieldTable>) -> Self {
         let host_fields = HOST_FIELDS.iter().map(|f| table.intern(f)).collect();
         Detector {
             engine,
+            correlated,
             table,
             scratch: Scratch::default(),
             matches: Vec::new(),
@@ -62,7 +68,12 @@ impl<'e> Detector<'e> {
     }
 
     /// Evaluates `ev`, appending a row per matching rule.
-    pub fn detect(&mut self, ev: &Event, out: &mut Vec<DetectionRow>) {
+    pub fn detect(
+        &mut self,
+        ev: &Event,
+        out: &mut Vec<(u32, DetectionRow)>,
+        keep: &mut Vec<CorrelationInput>,
+    ) {
         self.matches.clear();
         self.engine
             .evaluate(ev, &mut self.scratch, &mut self.matches);
@@ -70,6 +81,14 @@ impl<'e> Detector<'e> {
             let Some(rule) = self.engine.rule(index) else {
                 continue;
             };
+            if self
+                .correlated
+                .get(index as usize)
+                .copied()
+                .unwrap_or(false)
+            {
+                keep.push((index, ev.clone()));
+            }
             let matched = rule
                 .matched_fields(ev)
                 .into_iter()
@@ -86,18 +105,21 @@ impl<'e> Detector<'e> {
                 .map(value_text);
             let raw = ev.raw();
             let raw = &raw[..raw.len().min(MAX_EVENT_TEXT)];
-            out.push(DetectionRow {
-                time: (ev.time.0 != 0).then(|| format_rfc3339(ev.time)),
-                rule_id: rule.meta.id.clone(),
-                rule_title: rule.meta.title.clone(),
-                level: rule.meta.level.as_str(),
-                tags: rule.meta.tags.clone(),
-                host,
-                source: ev.source.name.to_string(),
-                record: ev.source.record,
-                matched,
-                event: String::from_utf8_lossy(raw).into_owned(),
-            });
+            out.push((
+                index,
+                DetectionRow {
+                    time: (ev.time.0 != 0).then(|| format_rfc3339(ev.time)),
+                    rule_id: rule.meta.id.clone(),
+                    rule_title: rule.meta.title.clone(),
+                    level: rule.meta.level.as_str(),
+                    tags: rule.meta.tags.clone(),
+                    host,
+                    source: ev.source.name.to_string(),
+                    record: ev.source.record,
+                    matched,
+                    event: String::from_utf8_lossy(raw).into_owned(),
+                },
+            ));
         }
     }
 }

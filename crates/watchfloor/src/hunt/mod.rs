@@ -1,6 +1,7 @@
 //! `watchfloor hunt`: offline decoding (and, as the engines land, detection) over a pile
 //! of collected logs.
 
+mod correlate;
 mod detect;
 mod files;
 mod output;
@@ -78,7 +79,9 @@ impl HuntConfig {
 pub fn run(config: HuntConfig) -> anyhow::Result<()> {
     let started = Instant::now();
     let table = FieldTable::new();
-    let (engine, rules_loaded, rules_failed) = if config.rules.is_empty() {
+    let mut correlation = None;
+    let mut correlated = Vec::new();
+    let (engine, rules_loaded, mut rules_failed) = if config.rules.is_empty() {
         (None, 0, 0)
     } else {
         let placeholders = crate::rules::read_placeholders(config.placeholders.as_deref())?;
@@ -88,14 +91,51 @@ pub fn run(config: HuntConfig) -> anyhow::Result<()> {
         }
         let (ok, failed) = (loaded.rules.len() as u64, loaded.failed() as u64);
         eprintln!(
-            "{ok} rules loaded from {} files, {failed} failed",
+            "{ok} rules and {} correlations loaded from {} files, {failed} failed",
+            loaded.set.correlations.len(),
             loaded.files
         );
+        if !loaded.set.correlations.is_empty() {
+            let (engine, diags) = crate::rules::correlation_engine(&loaded, &table);
+            for d in &diags {
+                eprintln!("{d}");
+            }
+            correlated = crate::rules::correlated_rules(&engine, loaded.rules.len());
+            let failed = diags.iter().filter(|d| d.is_error()).count() as u64;
+            correlation = Some((engine, loaded.set.correlations.clone(), failed));
+        }
         (Some(Engine::new(loaded.rules)), ok, failed)
     };
+    if let Some((_, _, failed)) = &correlation {
+        rules_failed += *failed;
+    }
     let files = files::expand(&config.paths);
     let progress = progress::Progress::new(config.progress, files.files.len() as u64);
-    let outcome = workers::decode_all(&files.files, &config, &table, engine.as_ref(), &progress);
+    let mut outcome = workers::decode_all(
+        &files.files,
+        &config,
+        &table,
+        engine.as_ref(),
+        &correlated,
+        &progress,
+    );
+    let mut detections: Vec<detect::DetectionRow> = Vec::with_capacity(outcome.detections.len());
+    if let Some((corr, correlations, _)) = correlation.as_mut() {
+        let inputs = std::mem::take(&mut outcome.correlation_inputs);
+        detections.extend(
+            std::mem::take(&mut outcome.detections)
+                .into_iter()
+                .filter(|(rule, _)| corr.reports_base_rule(*rule))
+                .map(|(_, row)| row),
+        );
+        detections.extend(correlate::run(corr, correlations, inputs));
+    } else {
+        detections.extend(
+            std::mem::take(&mut outcome.detections)
+                .into_iter()
+                .map(|(_, row)| row),
+        );
+    }
     progress.finish();
     let elapsed = started.elapsed();
 
@@ -126,14 +166,14 @@ pub fn run(config: HuntConfig) -> anyhow::Result<()> {
         bytes: outcome.bytes(),
         decode_errors: total_errors,
         unsupported: outcome.unsupported(),
-        detections: outcome.detections.len() as u64,
+        detections: detections.len() as u64,
         rules_loaded,
         rules_failed,
         elapsed_s: elapsed.as_secs_f64(),
     };
     let mut out = output::open(config.output.as_deref())?;
     if engine.is_some() {
-        output::write_detections(&mut out, config.output_format, &outcome.detections)
+        output::write_detections(&mut out, config.output_format, &detections)
     } else {
         output::write_streams(&mut out, config.output_format, &outcome.streams)
     }

@@ -12,7 +12,7 @@ use watchfloor_decode::{
 use watchfloor_event::{Event, FieldCache, FieldTable, LogSource, Timestamp};
 
 use super::HuntConfig;
-use super::detect::{DetectionRow, Detector};
+use super::detect::{CorrelationInput, DetectionRow, Detector};
 use super::progress::Progress;
 use watchfloor_sigma::engine::Engine;
 
@@ -32,8 +32,10 @@ pub struct Outcome {
     pub streams: Vec<StreamResult>,
     /// The first errors, up to the number to show; the counts are in the reports.
     pub errors: Vec<DecodeError>,
-    /// Rule matches, in file and record order.
-    pub detections: Vec<DetectionRow>,
+    /// Rule matches (with the rule's engine index), in file and record order.
+    pub detections: Vec<(u32, DetectionRow)>,
+    /// Matches of rules that correlations use, for the correlation pass.
+    pub correlation_inputs: Vec<CorrelationInput>,
 }
 
 impl Outcome {
@@ -60,6 +62,7 @@ pub fn decode_all(
     config: &HuntConfig,
     table: &Arc<FieldTable>,
     engine: Option<&Engine>,
+    correlated: &[bool],
     progress: &Progress,
 ) -> Outcome {
     let next = AtomicUsize::new(0);
@@ -74,7 +77,7 @@ pub fn decode_all(
                 scope.spawn(move || {
                     let ctx = DecodeContext::new(FieldCache::new(table.clone()));
                     let mut decoder = FileDecoder::new(ctx, config.input_format);
-                    let mut detector = engine.map(|e| Detector::new(e, table));
+                    let mut detector = engine.map(|e| Detector::new(e, correlated, table));
                     let mut done = Vec::new();
                     loop {
                         let index = next.fetch_add(1, Ordering::Relaxed);
@@ -98,9 +101,10 @@ pub fn decode_all(
         per_file[index] = Some(result);
     }
     let mut outcome = Outcome::default();
-    for (streams, errors, detections) in per_file.into_iter().flatten() {
+    for (streams, errors, detections, inputs) in per_file.into_iter().flatten() {
         outcome.streams.extend(streams);
         outcome.detections.extend(detections);
+        outcome.correlation_inputs.extend(inputs);
         let room = config.max_errors_shown.saturating_sub(outcome.errors.len());
         outcome.errors.extend(errors.into_iter().take(room));
     }
@@ -114,14 +118,20 @@ struct StreamStats {
     last: Option<Timestamp>,
 }
 
-type FileResult = (Vec<StreamResult>, Vec<DecodeError>, Vec<DetectionRow>);
+type FileResult = (
+    Vec<StreamResult>,
+    Vec<DecodeError>,
+    Vec<(u32, DetectionRow)>,
+    Vec<CorrelationInput>,
+);
 
 /// Per-file sink: counts events by stream and logsource, keeps the first errors, runs
 /// the rules.
 struct HuntSink<'p, 'd, 'e> {
     progress: &'p Progress,
     detector: Option<&'d mut Detector<'e>>,
-    detections: Vec<DetectionRow>,
+    detections: Vec<(u32, DetectionRow)>,
+    correlation_inputs: Vec<CorrelationInput>,
     streams: HashMap<Arc<str>, StreamStats>,
     errors: Vec<DecodeError>,
     keep_errors: usize,
@@ -138,6 +148,7 @@ impl<'p, 'd, 'e> HuntSink<'p, 'd, 'e> {
             progress,
             detector,
             detections: Vec::new(),
+            correlation_inputs: Vec::new(),
             streams: HashMap::new(),
             errors: Vec::new(),
             keep_errors,
@@ -163,7 +174,12 @@ impl<'p, 'd, 'e> HuntSink<'p, 'd, 'e> {
                 }
             })
             .collect();
-        (streams, self.errors, self.detections)
+        (
+            streams,
+            self.errors,
+            self.detections,
+            self.correlation_inputs,
+        )
     }
 
     fn flush(&mut self) {
@@ -177,7 +193,7 @@ impl<'p, 'd, 'e> HuntSink<'p, 'd, 'e> {
 impl Sink for HuntSink<'_, '_, '_> {
     fn event(&mut self, ev: &Event) {
         if let Some(detector) = self.detector.as_mut() {
-            detector.detect(ev, &mut self.detections);
+            detector.detect(ev, &mut self.detections, &mut self.correlation_inputs);
         }
         let stats = match self.streams.get_mut(&ev.source.name) {
             Some(s) => s,

@@ -1,0 +1,65 @@
+//! The correlation pass of `hunt`: matches of the rules that correlations use, replayed
+//! in event-time order through the correlation engine once every file is decoded
+//! (files are decoded in parallel, so only then is the global time order known).
+
+use serde_json::json;
+use watchfloor_decode::time::format_rfc3339;
+use watchfloor_sigma::correlation::{CorrelationEngine, CorrelationMatch};
+use watchfloor_sigma::rule::Correlation;
+
+use super::detect::{CorrelationInput, DetectionRow};
+
+/// Feeds `inputs` (sorted here by event time) and returns a row per correlation match
+/// that is to be reported.
+pub fn run(
+    engine: &mut CorrelationEngine,
+    correlations: &[Correlation],
+    mut inputs: Vec<CorrelationInput>,
+) -> Vec<DetectionRow> {
+    inputs.sort_by_key(|(rule, ev)| (ev.time, ev.source.name.clone(), ev.source.record, *rule));
+    let mut matches = Vec::new();
+    for (rule, ev) in &inputs {
+        engine.observe(*rule, ev, &mut matches);
+    }
+    matches
+        .into_iter()
+        .filter(|m| engine.reports_correlation(m.correlation))
+        .filter_map(|m| row(&m, correlations.get(m.correlation)?))
+        .collect()
+}
+
+fn row(m: &CorrelationMatch, c: &Correlation) -> Option<DetectionRow> {
+    let host = m
+        .group
+        .iter()
+        .find(|(k, _)| {
+            matches!(
+                k.as_str(),
+                "Computer" | "Hostname" | "host" | "hostname" | "ComputerName"
+            )
+        })
+        .map(|(_, v)| v.clone());
+    let mut matched: Vec<(String, String)> = m.group.clone();
+    matched.push(("value".into(), m.value.to_string()));
+    let event = json!({
+        "correlation": c.meta.title,
+        "type": format!("{:?}", c.kind),
+        "group": m.group.iter().map(|(k, v)| json!({k: v})).collect::<Vec<_>>(),
+        "first": format_rfc3339(m.first),
+        "last": format_rfc3339(m.last),
+        "value": m.value,
+        "rules": m.rules,
+    });
+    Some(DetectionRow {
+        time: Some(format_rfc3339(m.last)),
+        rule_id: c.meta.id.clone(),
+        rule_title: c.meta.title.clone(),
+        level: c.meta.level.as_str(),
+        tags: c.meta.tags.clone(),
+        host,
+        source: "correlation".into(),
+        record: 0,
+        matched,
+        event: event.to_string(),
+    })
+}
