@@ -151,3 +151,145 @@ fn bad_input_is_reported_and_the_run_completes() {
         "{stderr}"
     );
 }
+
+const BRUTE_FORCE_RULES: &str = r#"
+title: Many failed logons from one address
+id: 0f4b4c9e-1d7e-4c52-9a0b-6c5a1f3e2d10
+level: high
+tags: [attack.credential-access, attack.t1110]
+correlation:
+    type: event_count
+    rules: [failed_logon]
+    group-by: [IpAddress]
+    timespan: 5m
+    condition:
+        gte: 5
+---
+title: Failed logon
+id: 2c6a9b1e-8f3d-4e7a-b5c2-9d0e1f2a3b4c
+name: failed_logon
+level: low
+logsource:
+    product: windows
+    service: security
+detection:
+    selection:
+        EventID: 4625
+    condition: selection
+"#;
+
+fn failed_logon(minute: u32, ip: &str) -> String {
+    format!(
+        r#"{{"@timestamp":"2026-03-02T10:{minute:02}:00Z","Channel":"Security","EventID":4625,"Hostname":"DC01","TargetUserName":"admin","IpAddress":"{ip}"}}"#
+    )
+}
+
+#[test]
+fn hunt_with_rules_reports_detections_and_correlations() {
+    let dir = temp("corr");
+    std::fs::create_dir_all(dir.join("rules")).unwrap();
+    std::fs::write(dir.join("rules/brute.yml"), BRUTE_FORCE_RULES).unwrap();
+    // Five failures from one address within five minutes, then two from another.
+    let mut lines: Vec<String> = (0..5).map(|m| failed_logon(m, "203.0.113.9")).collect();
+    lines.push(failed_logon(6, "198.51.100.7"));
+    lines.push(failed_logon(30, "198.51.100.7"));
+    std::fs::write(dir.join("security.jsonl"), lines.join("\n")).unwrap();
+    let summary = dir.join("summary.json");
+    let out = watchfloor(&[
+        "hunt",
+        dir.join("security.jsonl").to_str().unwrap(),
+        "--rules",
+        dir.join("rules").to_str().unwrap(),
+        "--summary-json",
+        summary.to_str().unwrap(),
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(out.status.success(), "{stderr}");
+    let rows: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let s: serde_json::Value = serde_json::from_slice(&std::fs::read(&summary).unwrap()).unwrap();
+    std::fs::remove_dir_all(&dir).ok();
+    // generate defaults to false: the base rule is not reported on its own.
+    assert!(
+        rows.iter().all(|r| r["rule_title"] != "Failed logon"),
+        "{rows:?}"
+    );
+    let corr: Vec<_> = rows
+        .iter()
+        .filter(|r| r["source"] == "correlation")
+        .collect();
+    assert_eq!(corr.len(), 1, "{rows:?}");
+    assert_eq!(corr[0]["rule_title"], "Many failed logons from one address");
+    assert_eq!(corr[0]["level"], "high");
+    assert!(corr[0]["matched"].to_string().contains("203.0.113.9"));
+    assert_eq!(s["rules_loaded"], 1);
+    assert_eq!(s["detections"], 1);
+}
+
+#[test]
+fn hunt_rules_match_the_bundled_samples() {
+    let dir = temp("rules");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("enc.yml"),
+        "title: Encoded PowerShell\nid: 7d2c1b0a-1111-4222-8333-944455556666\nlevel: high\ntags: [attack.execution, attack.t1059.001]\nlogsource:\n  category: process_creation\n  product: windows\ndetection:\n  selection:\n    Image|endswith: '\\powershell.exe'\n    CommandLine|contains|windash: ' -enc '\n  condition: selection\n",
+    )
+    .unwrap();
+    let samples = samples();
+    let out = watchfloor(&[
+        "hunt",
+        samples.to_str().unwrap(),
+        "--rules",
+        dir.to_str().unwrap(),
+    ]);
+    std::fs::remove_dir_all(&dir).ok();
+    assert!(out.status.success());
+    let rows: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    let r = &rows[0];
+    assert_eq!(r["rule_title"], "Encoded PowerShell");
+    assert_eq!(r["host"], "WS-ACCT-07.corp.example");
+    assert_eq!(r["time"], "2026-03-02T09:14:41.507Z");
+    assert!(r["source"].as_str().unwrap().ends_with("sysmon.jsonl"));
+    assert_eq!(r["record"], 2);
+    assert!(r["matched"].to_string().contains("CommandLine"));
+    assert_eq!(r["tags"][1], "attack.t1059.001");
+}
+
+#[test]
+fn rules_check_reports_located_diagnostics() {
+    let dir = temp("check");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("good.yml"),
+        "title: ok\nlogsource: {product: windows}\ndetection:\n  s: {EventID: 1}\n  condition: s\n",
+    )
+    .unwrap();
+    std::fs::write(dir.join("v1.yml"), "title: old\nlogsource: {product: windows}\ndetection:\n  s: {EventID: 1}\n  condition: s | count() by Computer > 5\n").unwrap();
+    std::fs::write(dir.join("bad.yml"), "title: bad\nlogsource: {product: windows}\ndetection:\n  s: {Image|nosuchmodifier: x}\n  condition: s\n").unwrap();
+    let out = watchfloor(&["rules", "check", dir.to_str().unwrap(), "--format", "json"]);
+    std::fs::remove_dir_all(&dir).ok();
+    assert_eq!(out.status.code(), Some(1));
+    let rows: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    let v1 = rows
+        .iter()
+        .find(|r| r["file"].as_str().unwrap().ends_with("v1.yml"))
+        .unwrap();
+    assert_eq!(v1["code"], "S007");
+    assert_eq!(v1["line"], 5);
+    let bad = rows
+        .iter()
+        .find(|r| r["file"].as_str().unwrap().ends_with("bad.yml"))
+        .unwrap();
+    assert_eq!(bad["code"], "S006");
+    assert_eq!(bad["line"], 4);
+}
