@@ -37,6 +37,24 @@ pub enum RulesCommand {
     Check(RulesCheckArgs),
     /// Run rules against regression cases (SigmaHQ `regression_data` layout).
     Test(RulesTestArgs),
+    /// Write an ATT&CK Navigator layer of the techniques the rules cover.
+    Coverage(RulesCoverageArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RulesCoverageArgs {
+    /// Rule files or folders.
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Write the layer to FILE instead of standard output.
+    #[arg(long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Layer name shown in the Navigator.
+    #[arg(long, default_value = "watchfloor rule coverage")]
+    pub name: String,
+    /// YAML file of placeholder values for `|expand`.
+    #[arg(long, value_name = "FILE")]
+    pub placeholders: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

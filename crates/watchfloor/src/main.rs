@@ -5,6 +5,7 @@
 mod bench;
 mod bench_detect;
 mod cli;
+mod coverage;
 mod demo;
 mod hunt;
 mod regression;
@@ -21,6 +22,7 @@ fn main() -> ExitCode {
         cli::Command::Demo => demo::run(),
         cli::Command::Bench(cli::BenchCommand::Decode(args)) => bench::run(args),
         cli::Command::Bench(cli::BenchCommand::Detect(args)) => bench_detect::run(args),
+        cli::Command::Rules(cli::RulesCommand::Coverage(args)) => coverage::run(args),
         cli::Command::Rules(cli::RulesCommand::Test(args)) => match regression::run(args) {
             Ok(true) => Ok(()),
             Ok(false) => return ExitCode::FAILURE,

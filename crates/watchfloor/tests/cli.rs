@@ -293,3 +293,38 @@ fn rules_check_reports_located_diagnostics() {
     assert_eq!(bad["code"], "S006");
     assert_eq!(bad["line"], 4);
 }
+
+#[test]
+fn rules_coverage_writes_a_navigator_layer() {
+    let dir = temp("coverage");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("brute.yml"), BRUTE_FORCE_RULES).unwrap();
+    std::fs::write(
+        dir.join("ps.yml"),
+        "title: PS\ntags: [attack.execution, attack.t1059.001, attack.t1110]\nlogsource: {product: windows}\ndetection:\n  s: {EventID: 1}\n  condition: s\n",
+    )
+    .unwrap();
+    let layer_path = dir.join("layer.json");
+    let out = watchfloor(&[
+        "rules",
+        "coverage",
+        dir.to_str().unwrap(),
+        "--output",
+        layer_path.to_str().unwrap(),
+    ]);
+    let layer: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&layer_path).unwrap()).unwrap();
+    std::fs::remove_dir_all(&dir).ok();
+    assert!(out.status.success());
+    assert_eq!(layer["domain"], "enterprise-attack");
+    let techniques = layer["techniques"].as_array().unwrap();
+    let score = |id: &str| {
+        techniques
+            .iter()
+            .find(|t| t["techniqueID"] == id)
+            .map(|t| t["score"].clone())
+    };
+    assert_eq!(score("T1110"), Some(serde_json::json!(2)), "{techniques:?}");
+    assert_eq!(score("T1059.001"), Some(serde_json::json!(1)));
+    assert_eq!(techniques.len(), 2);
+}
