@@ -98,6 +98,8 @@ pub struct Scratch {
     epoch: u32,
     number: String,
     lower: Vec<u8>,
+    /// Rules whose literals were found for the current event.
+    fired: Vec<u32>,
     /// Counters: literal hits seen, and rules run after passing the prefilter.
     pub literal_hits: u64,
     pub rules_run: u64,
@@ -161,6 +163,7 @@ impl Engine {
                 scratch.hit.resize(self.rules.len(), 0);
             }
             let epoch = scratch.epoch;
+            scratch.fired.clear();
             for (name, path, value) in ev.entries() {
                 if !candidates.scans(name) && !candidates.scans(path) {
                     continue;
@@ -188,16 +191,20 @@ impl Engine {
                 for m in ac.find_overlapping_iter(&scratch.lower[..]) {
                     scratch.literal_hits += 1;
                     for &r in &candidates.pattern_rules[m.pattern().as_usize()] {
-                        scratch.hit[r as usize] = epoch;
+                        let seen = &mut scratch.hit[r as usize];
+                        if *seen != epoch {
+                            *seen = epoch;
+                            scratch.fired.push(r);
+                        }
                     }
                 }
             }
-            for &r in &candidates.filtered {
-                if scratch.hit[r as usize] == epoch {
-                    scratch.rules_run += 1;
-                    if self.rules[r as usize].matches(ev) {
-                        out.push(r);
-                    }
+            // Only the rules the prefilter selected: the cost follows the hits, not the
+            // number of candidate rules.
+            for &r in &scratch.fired {
+                scratch.rules_run += 1;
+                if self.rules[r as usize].matches(ev) {
+                    out.push(r);
                 }
             }
         }
