@@ -120,6 +120,16 @@ impl Engine {
         }
     }
 
+    /// Titles of the rules evaluated on every event of `logsource` (no prefilter literals).
+    pub fn unfiltered_rules(&self, logsource: &LogSource) -> Vec<&str> {
+        let c = self.shared_candidates(logsource);
+        c.always
+            .iter()
+            .filter_map(|&r| self.rules.get(r as usize))
+            .map(|r| r.meta.title.as_str())
+            .collect()
+    }
+
     /// Prefilter size for one logsource: (distinct literals, rules behind the prefilter,
     /// rules always run).
     pub fn prefilter_stats(&self, logsource: &LogSource) -> (usize, usize, usize) {
