@@ -39,6 +39,8 @@ pub struct JsonDecoder {
     known: Option<Known>,
     zeek_hint: Option<String>,
     last_flavour: Option<JsonFlavour>,
+    /// Field ids of `windows::SECURITY_PROCESS_CREATION_ALIASES`, resolved once.
+    aliases: Vec<(FieldId, FieldId)>,
 }
 
 /// Field ids consulted for recognition, resolved once per decoder.
@@ -131,6 +133,12 @@ impl JsonDecoder {
         ev: &mut Event,
     ) -> Result<JsonFlavour, DecodeErrorKind> {
         let known = *self.known.get_or_insert_with(|| Known::resolve(ctx));
+        if self.aliases.is_empty() {
+            self.aliases = windows::SECURITY_PROCESS_CREATION_ALIASES
+                .iter()
+                .map(|(from, to)| (ctx.id(from), ctx.id(to)))
+                .collect();
+        }
         let nested = starts_with_event_key(json);
         let naming = if nested {
             Naming::WindowsXml
@@ -153,6 +161,22 @@ impl JsonDecoder {
         Ok(flavour)
     }
 
+    /// Adds the Sysmon-style names of a Security 4688 event's fields (see
+    /// [`windows::SECURITY_PROCESS_CREATION_ALIASES`]), only for names the event lacks.
+    fn alias_process_creation(&self, ev: &mut Event) {
+        for &(from_id, to_id) in &self.aliases {
+            if ev.get(to_id).is_some() {
+                continue;
+            }
+            let value = match ev.get(from_id) {
+                Some(Value::Str(s)) => s.to_string(),
+                Some(other) => other.to_string(),
+                None => continue,
+            };
+            ev.push_str(to_id, to_id, &value);
+        }
+    }
+
     fn finish(&self, k: &Known, flavour: JsonFlavour, ev: &mut Event) {
         let (logsource, time_fields): (LogSource, &[FieldId]) = match flavour {
             JsonFlavour::WindowsNested | JsonFlavour::WindowsFlat => {
@@ -163,6 +187,9 @@ impl JsonDecoder {
                     .and_then(|v| v.as_str());
                 let event_id = ev.get(k.event_id).and_then(|v| v.as_i64());
                 let ls = windows::logsource(channel, provider, event_id);
+                if ls.service() == Some("security") && event_id == Some(4688) {
+                    self.alias_process_creation(ev);
+                }
                 (
                     ls,
                     &[

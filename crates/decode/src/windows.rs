@@ -162,6 +162,15 @@ fn powershell_category(service: &str, event_id: i64) -> Option<&'static str> {
     }
 }
 
+/// Security event 4688 fields under the Sysmon process-creation names Sigma rules use:
+/// (Security name, Sigma name). Added beside the originals, which stay reachable.
+pub const SECURITY_PROCESS_CREATION_ALIASES: &[(&str, &str)] = &[
+    ("NewProcessName", "Image"),
+    ("ParentProcessName", "ParentImage"),
+    ("SubjectUserName", "User"),
+    ("ProcessId", "ParentProcessId"),
+];
+
 /// The logsource of a Windows event from its channel, provider and event id.
 pub fn logsource(
     channel: Option<&str>,
@@ -182,6 +191,9 @@ pub fn logsource(
     }
     let category = match (service, event_id) {
         (Some("sysmon"), Some(id)) => sysmon_category(id),
+        // Process creation auditing: Sigma's process_creation rules apply too, with the
+        // field names of `SECURITY_PROCESS_CREATION_ALIASES`.
+        (Some("security"), Some(4688)) => Some("process_creation"),
         (Some(s), Some(id)) => powershell_category(s, id),
         _ => None,
     };
@@ -198,6 +210,8 @@ mod tests {
         assert_eq!(ls.to_string(), "windows/process_creation/sysmon");
         let ls = logsource(Some("security"), None, Some(4624));
         assert_eq!(ls.to_string(), "windows/-/security");
+        let ls = logsource(Some("Security"), None, Some(4688));
+        assert_eq!(ls.to_string(), "windows/process_creation/security");
         let ls = logsource(
             Some("Microsoft-Windows-PowerShell/Operational"),
             None,

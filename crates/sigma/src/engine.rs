@@ -2,7 +2,7 @@
 //! could match.
 //!
 //! Rules are grouped by the logsources they admit: for each distinct event logsource a
-//! [`Candidates`] set is built once (shared by all threads, then cached per thread) with
+//! candidate set is built once (shared by all threads, then cached per thread) with
 //! the admitted rules split into those that always run and those behind a prefilter,
 //! plus that set's own Aho-Corasick automaton over the rules' required literals and the
 //! list of fields those rules read. Per event, one pass of the automaton over the

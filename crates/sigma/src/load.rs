@@ -132,7 +132,7 @@ fn load_document(cx: &mut Cx<'_>, doc: &Node<'_>) -> Result<Document, ()> {
     }
     let meta = load_meta(cx, doc)?;
     if let Some(correlation) = get(doc, "correlation") {
-        return load_correlation(cx, meta, correlation).map(Document::Correlation);
+        return load_correlation(cx, meta, doc, correlation).map(Document::Correlation);
     }
     if let Some(filter) = get(doc, "filter") {
         return load_filter(cx, meta, doc, filter).map(Document::Filter);
@@ -399,7 +399,12 @@ fn load_filter(
     })
 }
 
-fn load_correlation(cx: &mut Cx<'_>, meta: Meta, node: &Node<'_>) -> Result<Correlation, ()> {
+fn load_correlation(
+    cx: &mut Cx<'_>,
+    meta: Meta,
+    doc: &Node<'_>,
+    node: &Node<'_>,
+) -> Result<Correlation, ()> {
     let kind = match get(node, "type").and_then(scalar_str) {
         Some(t) => match CorrelationKind::parse(&t) {
             Some(k) => k,
@@ -451,7 +456,11 @@ fn load_correlation(cx: &mut Cx<'_>, meta: Meta, node: &Node<'_>) -> Result<Corr
             let key = scalar_str(k).unwrap_or_default();
             let number = scalar_str(v).and_then(|s| s.parse::<f64>().ok());
             match (key.as_str(), number) {
-                ("field", _) => condition_field = scalar_str(v),
+                // The schema allows a list; the value types read one field.
+                ("field", _) => {
+                    condition_field =
+                        scalar_str(v).or_else(|| string_list(Some(v)).into_iter().next())
+                }
                 ("percentile", Some(n)) => percentile = Some(n),
                 ("gt", Some(n)) => condition.push(Comparison::Gt(n)),
                 ("gte", Some(n)) => condition.push(Comparison::Gte(n)),
@@ -506,7 +515,10 @@ fn load_correlation(cx: &mut Cx<'_>, meta: Meta, node: &Node<'_>) -> Result<Corr
             .collect();
         aliases.push((scalar_str(alias).unwrap_or_default(), fields));
     }
+    // `generate` sits inside `correlation:` in the specification's examples and at the
+    // top level in its JSON schema; accept both.
     let generate = get(node, "generate")
+        .or_else(|| get(doc, "generate"))
         .and_then(|g| match &g.data {
             YamlData::Value(Scalar::Boolean(b)) => Some(*b),
             _ => None,
