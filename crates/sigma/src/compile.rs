@@ -287,8 +287,11 @@ fn needles(cond: &Cond, searches: &[CompiledSearch]) -> Option<Vec<String>> {
             let search = searches.get(*i)?;
             let mut all = Vec::new();
             for group in &search.groups {
+                // Keyword tests read every field; the prefilter scans only the fields
+                // rules name, so only field tests may supply literals.
                 let best = group
                     .iter()
+                    .filter(|t| t.field().is_some())
                     .filter_map(FieldTest::required_literals)
                     .max_by_key(|l| selectivity(l))?;
                 all.extend(best);
