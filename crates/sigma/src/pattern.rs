@@ -437,6 +437,16 @@ pub(crate) struct StrPattern {
     literal: String,
 }
 
+/// A character no case mapping changes, in either direction.
+fn is_caseless(c: char) -> bool {
+    let mut lower = c.to_lowercase();
+    let mut upper = c.to_uppercase();
+    lower.next() == Some(c)
+        && lower.next().is_none()
+        && upper.next() == Some(c)
+        && upper.next().is_none()
+}
+
 /// A pattern's literal bytes were not text (an encoding modifier without base64 after it).
 #[derive(Debug)]
 pub(crate) struct NotText;
@@ -457,7 +467,10 @@ impl StrPattern {
                     } else {
                         fold_case(s).into_owned()
                     };
-                    for run in f.split(|c: char| !c.is_ascii()) {
+                    // A run may hold ASCII and caseless characters (emoji, format
+                    // controls such as U+202E): the prefilter lower-cases only ASCII, and
+                    // a caseless character is the same in every matching event string.
+                    for run in f.split(|c: char| !c.is_ascii() && !is_caseless(c)) {
                         if run.len() > literal.len() {
                             literal = run.to_ascii_lowercase();
                         }

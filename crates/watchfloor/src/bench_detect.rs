@@ -59,6 +59,9 @@ pub fn run(args: BenchDetectArgs) -> anyhow::Result<()> {
         eprintln!(
             "{label}: for Sysmon process creation {literals} prefilter literals, {filtered} rules behind the prefilter, {always} always evaluated"
         );
+        if std::env::var_os("WATCHFLOOR_BENCH_STATS").is_some() {
+            eprintln!("  always evaluated: {:?}", engine.unfiltered_rules(&sysmon));
+        }
         // Warm-up: builds the per-logsource prefilters once, outside the timing.
         let warm_start = Instant::now();
         evaluate(&engine, &replicated[..base], 1, 1);
