@@ -5,10 +5,11 @@
 //! deterministic with [`assert_same_event`].
 
 use std::collections::HashMap;
+use std::fmt::Debug;
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::Arc;
 
-use watchfloor_decode::{DecodeContext, DecodeError, Limits, LineDecoder, Sink};
+use watchfloor_decode::{DecodeContext, DecodeError, DecodeErrorKind, Limits, LineDecoder, Sink};
 use watchfloor_event::{Event, FieldCache, FieldId, FieldTable, Timestamp, Value};
 
 /// Longest line (or JSON record) a target accepts; a JSON document may be 64 times this.
@@ -131,6 +132,32 @@ pub fn assert_same_fields(a: &Event, b: &Event, what: &str) {
     }
 }
 
+/// Calls `each` with a [`context`] and every line of `data` that is at most
+/// [`MAX_LINE_BYTES`] long, split at `\n` and decoded lossily as UTF-8, as
+/// [`watchfloor_decode::FileDecoder`] does.
+fn for_each_line(data: &[u8], mut each: impl FnMut(&mut DecodeContext, &str)) {
+    let mut ctx = context();
+    let text = String::from_utf8_lossy(data);
+    for line in text.split('\n').filter(|l| l.len() <= MAX_LINE_BYTES) {
+        each(&mut ctx, line);
+    }
+}
+
+/// Decodes `line` into `ev`, cleared first; an event it yields must pass [`check_event`].
+fn decode_checked<D: LineDecoder>(
+    decoder: &mut D,
+    ctx: &mut DecodeContext,
+    line: &str,
+    ev: &mut Event,
+) -> Result<bool, DecodeErrorKind> {
+    ev.clear();
+    let result = decoder.decode_line(ctx, line, ev);
+    if result == Ok(true) {
+        check_event(ctx.fields.table(), ev);
+    }
+    result
+}
+
 /// Feeds every line of `data` (split at `\n`, decoded lossily as UTF-8, as
 /// [`watchfloor_decode::FileDecoder`] does) to `decoder`, whose state carries over from
 /// line to line, and checks each line:
@@ -139,30 +166,42 @@ pub fn assert_same_fields(a: &Event, b: &Event, what: &str) {
 /// - so does decoding it with `fresh()`, a new decoder: no state leaks from one line to
 ///   the next (for decoders whose only state is scratch space).
 pub fn fuzz_stateless_lines<D: LineDecoder>(data: &[u8], decoder: &mut D, fresh: impl Fn() -> D) {
-    let mut ctx = context();
-    let table = ctx.fields.table().clone();
-    let text = String::from_utf8_lossy(data);
     let (mut first, mut again, mut other) = (Event::new(), Event::new(), Event::new());
-    for line in text.split('\n') {
-        if line.len() > MAX_LINE_BYTES {
-            continue;
-        }
-        first.clear();
-        let r1 = decoder.decode_line(&mut ctx, line, &mut first);
-        if r1 == Ok(true) {
-            check_event(&table, &first);
-        }
+    for_each_line(data, |ctx, line| {
+        let r1 = decode_checked(decoder, ctx, line, &mut first);
 
         again.clear();
-        let r2 = decoder.decode_line(&mut ctx, line, &mut again);
+        let r2 = decoder.decode_line(ctx, line, &mut again);
         assert_eq!(r1, r2, "same line, same decoder: result differs");
         assert_same_event(&first, &again, "same line, same decoder");
 
         other.clear();
-        let r3 = fresh().decode_line(&mut ctx, line, &mut other);
+        let r3 = fresh().decode_line(ctx, line, &mut other);
         assert_eq!(r1, r3, "reused and fresh decoder: result differs");
         assert_same_event(&first, &other, "reused and fresh decoder");
-    }
+    });
+}
+
+/// Feeds every line of `data` (as [`fuzz_stateless_lines`] does) to `decoder`, whose
+/// state (headers and the like) carries over from line to line, and checks each line:
+/// - a decoded event passes [`check_event`];
+/// - a clone of the decoder taken before the line decodes it to the same result and event,
+///   and ends in the same next state (the decoder's `Debug` form).
+pub fn fuzz_stateful_lines<D: LineDecoder + Clone + Debug>(data: &[u8], mut decoder: D) {
+    let (mut ev, mut twin_ev) = (Event::new(), Event::new());
+    for_each_line(data, |ctx, line| {
+        let mut twin = decoder.clone();
+        let result = decode_checked(&mut decoder, ctx, line, &mut ev);
+        twin_ev.clear();
+        let twin_result = twin.decode_line(ctx, line, &mut twin_ev);
+        assert_eq!(result, twin_result, "same state, same line: result differs");
+        assert_same_event(&ev, &twin_ev, "same state, same line");
+        assert_eq!(
+            format!("{decoder:?}"),
+            format!("{twin:?}"),
+            "same state, same line: next state differs"
+        );
+    });
 }
 
 /// A sink that checks and counts what it is given:

@@ -317,29 +317,11 @@ fn parse_clf_date(s: &str) -> Option<Timestamp> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_support::{assert_blank_and_syntax_errors, ctx, decode_in, get, s, try_decode};
     use crate::time::format_rfc3339;
-    use watchfloor_event::{FieldCache, FieldTable};
-
-    fn ctx() -> DecodeContext {
-        DecodeContext::new(FieldCache::new(FieldTable::new()))
-    }
 
     fn decode(line: &str) -> (DecodeContext, Event) {
-        let mut c = ctx();
-        let mut ev = Event::new();
-        let ok = AccessLogDecoder::new()
-            .decode_line(&mut c, line, &mut ev)
-            .unwrap_or_else(|e| panic!("{line}: {e}"));
-        assert!(ok);
-        (c, ev)
-    }
-
-    fn get<'e>(c: &mut DecodeContext, ev: &'e Event, name: &str) -> Option<Value<'e>> {
-        ev.get(c.id(name))
-    }
-
-    fn s<'e>(c: &mut DecodeContext, ev: &'e Event, name: &str) -> Option<&'e str> {
-        get(c, ev, name).and_then(|v| v.as_str())
+        decode_in(AccessLogDecoder::new(), ctx(), line)
     }
 
     #[test]
@@ -441,28 +423,22 @@ mod tests {
 
     #[test]
     fn errors_and_blank() {
-        let mut c = ctx();
-        let mut ev = Event::new();
-        let mut d = AccessLogDecoder::new();
-        assert_eq!(d.decode_line(&mut c, " \t", &mut ev), Ok(false));
-        for bad in [
-            "just text",
-            r#"1.2.3.4 [10/Oct/2000:13:55:36 -0700] "GET / HTTP/1.1" 200 1"#,
-            r#"1.2.3.4 - - [10/Oct/2000:13:55:36 -0700 "GET / HTTP/1.1" 200 1"#,
-            r#"1.2.3.4 - - [10/Foo/2000:13:55:36 -0700] "GET / HTTP/1.1" 200 1"#,
-            r#"1.2.3.4 - - [10/Oct/2000:13:55:36 -0700] GET / 200 1"#,
-            r#"1.2.3.4 - - [10/Oct/2000:13:55:36 -0700] "GET / HTTP/1.1 200 1"#,
-            r#"1.2.3.4 - - [10/Oct/2000:13:55:36 -0700] "GET / HTTP/1.1" OK 1"#,
-            r#"1.2.3.4 - - [10/Oct/2000:13:55:36 -0700] "GET / HTTP/1.1" 200 lots"#,
-        ] {
-            match d.decode_line(&mut c, bad, &mut ev) {
-                Err(DecodeErrorKind::Syntax { format, reason }) => {
-                    assert_eq!(format, "access log");
-                    assert!(!reason.is_empty());
-                }
-                other => panic!("{bad}: {other:?}"),
-            }
-        }
+        assert_blank_and_syntax_errors(
+            AccessLogDecoder::new(),
+            ctx(),
+            " \t",
+            "access log",
+            &[
+                "just text",
+                r#"1.2.3.4 [10/Oct/2000:13:55:36 -0700] "GET / HTTP/1.1" 200 1"#,
+                r#"1.2.3.4 - - [10/Oct/2000:13:55:36 -0700 "GET / HTTP/1.1" 200 1"#,
+                r#"1.2.3.4 - - [10/Foo/2000:13:55:36 -0700] "GET / HTTP/1.1" 200 1"#,
+                r#"1.2.3.4 - - [10/Oct/2000:13:55:36 -0700] GET / 200 1"#,
+                r#"1.2.3.4 - - [10/Oct/2000:13:55:36 -0700] "GET / HTTP/1.1 200 1"#,
+                r#"1.2.3.4 - - [10/Oct/2000:13:55:36 -0700] "GET / HTTP/1.1" OK 1"#,
+                r#"1.2.3.4 - - [10/Oct/2000:13:55:36 -0700] "GET / HTTP/1.1" 200 lots"#,
+            ],
+        );
     }
 
     mod props {
@@ -476,18 +452,14 @@ mod tests {
         proptest! {
             #[test]
             fn never_panics(line in any::<String>()) {
-                let mut c = ctx();
-                let mut ev = Event::new();
-                let _ = AccessLogDecoder::new().decode_line(&mut c, &line, &mut ev);
+                let _ = try_decode(&mut AccessLogDecoder::new(), &mut ctx(), &line);
             }
 
             #[test]
             fn never_panics_access_like(
                 line in r#"[0-9. -]{0,12}\[[0-9]{2}/[A-Z][a-z]{2}/[0-9:+ -]{0,22}\] ?"[ -~]{0,20}"?[ 0-9"\\-]{0,20}"#
             ) {
-                let mut c = ctx();
-                let mut ev = Event::new();
-                let _ = AccessLogDecoder::new().decode_line(&mut c, &line, &mut ev);
+                let _ = try_decode(&mut AccessLogDecoder::new(), &mut ctx(), &line);
             }
 
             #[test]
@@ -540,8 +512,8 @@ mod tests {
                 }
 
                 let mut c = ctx();
-                let mut ev = Event::new();
-                prop_assert_eq!(AccessLogDecoder::new().decode_line(&mut c, &line, &mut ev), Ok(true));
+                let (result, ev) = try_decode(&mut AccessLogDecoder::new(), &mut c, &line);
+                prop_assert_eq!(result, Ok(true));
                 let ip = ip.to_string();
                 prop_assert_eq!(s(&mut c, &ev, "c-ip"), Some(ip.as_str()));
                 prop_assert_eq!(s(&mut c, &ev, "cs-username"), user.as_deref());

@@ -319,29 +319,11 @@ impl<'a> Iterator for Pairs<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_support::{assert_blank_and_syntax_errors, ctx, decode_in, get, s, try_decode};
     use crate::time::format_rfc3339;
-    use watchfloor_event::{FieldCache, FieldTable};
-
-    fn ctx() -> DecodeContext {
-        DecodeContext::new(FieldCache::new(FieldTable::new()))
-    }
 
     fn decode(line: &str) -> (DecodeContext, Event) {
-        let mut c = ctx();
-        let mut ev = Event::new();
-        let ok = AuditdDecoder::new()
-            .decode_line(&mut c, line, &mut ev)
-            .unwrap_or_else(|e| panic!("{line}: {e}"));
-        assert!(ok);
-        (c, ev)
-    }
-
-    fn get<'e>(c: &mut DecodeContext, ev: &'e Event, name: &str) -> Option<Value<'e>> {
-        ev.get(c.id(name))
-    }
-
-    fn s<'e>(c: &mut DecodeContext, ev: &'e Event, name: &str) -> Option<&'e str> {
-        get(c, ev, name).and_then(|v| v.as_str())
+        decode_in(AuditdDecoder::new(), ctx(), line)
     }
 
     #[test]
@@ -445,27 +427,21 @@ mod tests {
 
     #[test]
     fn errors_and_blank() {
-        let mut c = ctx();
-        let mut ev = Event::new();
-        let mut d = AuditdDecoder::new();
-        assert_eq!(d.decode_line(&mut c, "", &mut ev), Ok(false));
-        for bad in [
-            "hello",
-            "type=SYSCALL arch=x",
-            "type= msg=audit(1.0:1): a=b",
-            "type=X msg=audit(1.0:1",
-            "type=X msg=audit(1.0): a=b",
-            "type=X msg=audit(yesterday:1): a=b",
-            "type=X msg=audit(1.0:x): a=b",
-        ] {
-            match d.decode_line(&mut c, bad, &mut ev) {
-                Err(DecodeErrorKind::Syntax { format, reason }) => {
-                    assert_eq!(format, "auditd");
-                    assert!(!reason.is_empty());
-                }
-                other => panic!("{bad}: {other:?}"),
-            }
-        }
+        assert_blank_and_syntax_errors(
+            AuditdDecoder::new(),
+            ctx(),
+            "",
+            "auditd",
+            &[
+                "hello",
+                "type=SYSCALL arch=x",
+                "type= msg=audit(1.0:1): a=b",
+                "type=X msg=audit(1.0:1",
+                "type=X msg=audit(1.0): a=b",
+                "type=X msg=audit(yesterday:1): a=b",
+                "type=X msg=audit(1.0:x): a=b",
+            ],
+        );
     }
 
     mod props {
@@ -475,9 +451,7 @@ mod tests {
         proptest! {
             #[test]
             fn never_panics(line in any::<String>()) {
-                let mut c = ctx();
-                let mut ev = Event::new();
-                let _ = AuditdDecoder::new().decode_line(&mut c, &line, &mut ev);
+                let _ = try_decode(&mut AuditdDecoder::new(), &mut ctx(), &line);
             }
 
             #[test]
@@ -486,9 +460,7 @@ mod tests {
                 n in 0usize..6,
             ) {
                 let line = format!("type=EXECVE msg=audit(1.5:2): {}", body.repeat(n));
-                let mut c = ctx();
-                let mut ev = Event::new();
-                prop_assert!(AuditdDecoder::new().decode_line(&mut c, &line, &mut ev).is_ok());
+                prop_assert!(try_decode(&mut AuditdDecoder::new(), &mut ctx(), &line).0.is_ok());
             }
         }
     }

@@ -426,27 +426,17 @@ fn is_word_or_model(word: &str, name: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_support::{
+        assert_blank_and_syntax_errors, ctx_in_year, decode_in, s, try_decode,
+    };
     use crate::time::format_rfc3339;
-    use watchfloor_event::{FieldCache, FieldTable};
 
     fn ctx() -> DecodeContext {
-        let mut ctx = DecodeContext::new(FieldCache::new(FieldTable::new()));
-        ctx.default_year = 2024;
-        ctx
+        ctx_in_year(2024)
     }
 
     fn decode(line: &str) -> (DecodeContext, Event) {
-        let mut c = ctx();
-        let mut ev = Event::new();
-        let ok = CefDecoder::new()
-            .decode_line(&mut c, line, &mut ev)
-            .unwrap_or_else(|e| panic!("{line}: {e}"));
-        assert!(ok);
-        (c, ev)
-    }
-
-    fn s<'e>(c: &mut DecodeContext, ev: &'e Event, name: &str) -> Option<&'e str> {
-        ev.get(c.id(name)).and_then(|v| v.as_str())
+        decode_in(CefDecoder::new(), ctx(), line)
     }
 
     #[test]
@@ -531,24 +521,18 @@ mod tests {
 
     #[test]
     fn errors_and_blank() {
-        let mut c = ctx();
-        let mut ev = Event::new();
-        let mut d = CefDecoder::new();
-        assert_eq!(d.decode_line(&mut c, "", &mut ev), Ok(false));
-        for bad in [
-            "no marker here",
-            "CEF:0|a|b|c",
-            "CEF:0|a|b|c|d|e|5|this is not an extension",
-            "CEF:0|a|b|c|d|e|5|=x",
-        ] {
-            match d.decode_line(&mut c, bad, &mut ev) {
-                Err(DecodeErrorKind::Syntax { format, reason }) => {
-                    assert_eq!(format, "CEF");
-                    assert!(!reason.is_empty());
-                }
-                other => panic!("{bad}: {other:?}"),
-            }
-        }
+        assert_blank_and_syntax_errors(
+            CefDecoder::new(),
+            ctx(),
+            "",
+            "CEF",
+            &[
+                "no marker here",
+                "CEF:0|a|b|c",
+                "CEF:0|a|b|c|d|e|5|this is not an extension",
+                "CEF:0|a|b|c|d|e|5|=x",
+            ],
+        );
     }
 
     mod props {
@@ -573,16 +557,12 @@ mod tests {
         proptest! {
             #[test]
             fn never_panics(line in any::<String>()) {
-                let mut c = ctx();
-                let mut ev = Event::new();
-                let _ = CefDecoder::new().decode_line(&mut c, &line, &mut ev);
+                let _ = try_decode(&mut CefDecoder::new(), &mut ctx(), &line);
             }
 
             #[test]
             fn never_panics_cef_like(line in r"CEF:[0-9|a-z =\\\n]{0,80}") {
-                let mut c = ctx();
-                let mut ev = Event::new();
-                let _ = CefDecoder::new().decode_line(&mut c, &line, &mut ev);
+                let _ = try_decode(&mut CefDecoder::new(), &mut ctx(), &line);
             }
 
             #[test]
@@ -616,8 +596,8 @@ mod tests {
                 line.push_str(&format!(" cs1={} cs1Label={}", escape_value(&labelled), escape_value(&label)));
 
                 let mut c = ctx();
-                let mut ev = Event::new();
-                prop_assert_eq!(CefDecoder::new().decode_line(&mut c, &line, &mut ev), Ok(true));
+                let (result, ev) = try_decode(&mut CefDecoder::new(), &mut c, &line);
+                prop_assert_eq!(result, Ok(true));
                 for (name, h) in HEADER_NAMES.iter().zip(&header) {
                     prop_assert_eq!(s(&mut c, &ev, name), Some(h.as_str()));
                 }

@@ -328,53 +328,10 @@ fn next_cell<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_support::{ctx, decode_each, decode_reusing, get, run, s, syntax_reasons};
     use crate::time::format_rfc3339;
     use proptest::prelude::*;
-    use watchfloor_event::{FieldCache, FieldTable, Value};
-
-    fn ctx() -> DecodeContext {
-        DecodeContext::new(FieldCache::new(FieldTable::new()))
-    }
-
-    /// Decodes every line, returning the events and the errors with their line numbers.
-    fn run(
-        dec: &mut CsvDecoder,
-        ctx: &mut DecodeContext,
-        text: &str,
-    ) -> (Vec<Event>, Vec<(usize, DecodeErrorKind)>) {
-        let mut events = Vec::new();
-        let mut errors = Vec::new();
-        for (n, line) in text.split('\n').enumerate() {
-            let mut ev = Event::new();
-            match dec.decode_line(ctx, line, &mut ev) {
-                Ok(true) => events.push(ev),
-                Ok(false) => assert_eq!(ev.field_count(), 0),
-                Err(e) => {
-                    assert_eq!(ev.field_count(), 0, "failed rows leave no fields");
-                    errors.push((n + 1, e));
-                }
-            }
-        }
-        (events, errors)
-    }
-
-    fn get<'e>(ctx: &mut DecodeContext, ev: &'e Event, name: &str) -> Option<Value<'e>> {
-        ev.get(ctx.id(name))
-    }
-
-    fn s<'e>(ctx: &mut DecodeContext, ev: &'e Event, name: &str) -> Option<&'e str> {
-        get(ctx, ev, name).and_then(|v| v.as_str())
-    }
-
-    fn reason(e: &DecodeErrorKind) -> &str {
-        match e {
-            DecodeErrorKind::Syntax { format, reason } => {
-                assert_eq!(*format, "csv");
-                reason
-            }
-            other => panic!("expected a syntax error, got {other:?}"),
-        }
-    }
+    use watchfloor_event::Value;
 
     #[test]
     fn quoted_cells_and_plain_cells() {
@@ -531,7 +488,7 @@ mod tests {
                     5";
         let (evs, errs) = run(&mut dec, &mut ctx, text);
         assert_eq!(dec.column_count(), 3);
-        let reasons: Vec<_> = errs.iter().map(|(n, e)| (*n, reason(e))).collect();
+        let reasons = syntax_reasons(&errs, "csv");
         assert_eq!(
             reasons,
             vec![
@@ -557,7 +514,7 @@ mod tests {
         let mut dec = CsvDecoder::new();
         let text = "\"open,x\n , ,\nname,\"x\"\"\"\nalice,1";
         let (evs, errs) = run(&mut dec, &mut ctx, text);
-        let reasons: Vec<_> = errs.iter().map(|(n, e)| (*n, reason(e))).collect();
+        let reasons = syntax_reasons(&errs, "csv");
         assert_eq!(
             reasons,
             vec![
@@ -575,17 +532,11 @@ mod tests {
     #[test]
     fn decodes_into_a_reused_event() {
         let mut ctx = ctx();
-        let mut dec = CsvDecoder::new();
         let mut ev = Event::new();
-        let mut n = 0;
-        for line in "time,user\n2024-01-01T00:00:00Z,\"b\"\"ob\"\n2024-01-01T00:00:01Z,eve".lines()
-        {
-            ev.clear();
-            if dec.decode_line(&mut ctx, line, &mut ev).unwrap() {
-                n += 1;
-                assert_eq!(ev.field_count(), 2);
-            }
-        }
+        let text = "time,user\n2024-01-01T00:00:00Z,\"b\"\"ob\"\n2024-01-01T00:00:01Z,eve";
+        let n = decode_reusing(&mut CsvDecoder::new(), &mut ctx, &mut ev, text, |_, ev| {
+            assert_eq!(ev.field_count(), 2);
+        });
         assert_eq!(n, 2);
         assert_eq!(s(&mut ctx, &ev, "user"), Some("eve"));
     }
@@ -609,13 +560,7 @@ mod tests {
                 0..30,
             )
         ) {
-            let mut ctx = ctx();
-            let mut dec = CsvDecoder::new();
-            let mut ev = Event::new();
-            for line in &lines {
-                ev.clear();
-                let _ = dec.decode_line(&mut ctx, line, &mut ev);
-            }
+            decode_each(&mut CsvDecoder::new(), &mut ctx(), &lines);
         }
 
         #[test]

@@ -336,11 +336,11 @@ fn suricata_service(event_type: &str) -> Cow<'static, str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_support::ctx;
     use crate::time::format_rfc3339;
-    use watchfloor_event::{FieldCache, FieldTable};
 
     fn decode(line: &str) -> (DecodeContext, Event, JsonFlavour) {
-        let mut ctx = DecodeContext::new(FieldCache::new(FieldTable::new()));
+        let mut ctx = ctx();
         let mut dec = JsonDecoder::new(Some("conn"));
         let mut ev = Event::new();
         let flavour = dec
@@ -399,7 +399,7 @@ mod tests {
 
     #[test]
     fn bad_json_is_located() {
-        let mut ctx = DecodeContext::new(FieldCache::new(FieldTable::new()));
+        let mut ctx = ctx();
         let mut dec = JsonDecoder::default();
         let mut ev = Event::new();
         let err = dec

@@ -23,6 +23,8 @@ pub mod line;
 pub mod lines;
 pub mod sink;
 pub mod syslog;
+#[cfg(test)]
+pub(crate) mod test_support;
 pub mod time;
 pub mod w3c;
 pub mod windows;

@@ -947,31 +947,17 @@ fn pam_fields(ctx: &mut DecodeContext, ev: &mut Event, msg: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_support::{
+        assert_blank_and_syntax_errors, ctx_in_year, decode_in, get, s, try_decode,
+    };
     use crate::time::format_rfc3339;
-    use watchfloor_event::FieldTable;
 
     fn ctx() -> DecodeContext {
-        let mut ctx = DecodeContext::new(watchfloor_event::FieldCache::new(FieldTable::new()));
-        ctx.default_year = 2024;
-        ctx
+        ctx_in_year(2024)
     }
 
     fn decode(line: &str) -> (DecodeContext, Event) {
-        let mut c = ctx();
-        let mut ev = Event::new();
-        let ok = SyslogDecoder::new()
-            .decode_line(&mut c, line, &mut ev)
-            .unwrap_or_else(|e| panic!("{line}: {e}"));
-        assert!(ok);
-        (c, ev)
-    }
-
-    fn get<'e>(c: &mut DecodeContext, ev: &'e Event, name: &str) -> Option<Value<'e>> {
-        ev.get(c.id(name))
-    }
-
-    fn s<'e>(c: &mut DecodeContext, ev: &'e Event, name: &str) -> Option<&'e str> {
-        get(c, ev, name).and_then(|v| v.as_str())
+        decode_in(SyslogDecoder::new(), ctx(), line)
     }
 
     #[test]
@@ -1212,30 +1198,24 @@ mod tests {
 
     #[test]
     fn errors_and_blank() {
-        let mut c = ctx();
-        let mut ev = Event::new();
-        let mut d = SyslogDecoder::new();
-        assert_eq!(d.decode_line(&mut c, "   ", &mut ev), Ok(false));
-        for bad in [
-            "hello world",
-            "<999>Oct 11 22:14:15 h p: m",
-            "<34",
-            "<34>1 2003-10-11T22:14:15Z host",
-            "<34>1 bogus host app - - - msg",
-            "<34>1 2003-10-11T22:14:15Z host app - - [id x=\"unterminated",
-            "<34>1 2003-10-11T22:14:15Z host app - - [id x=1]",
-            "<34>1 2003-10-11T22:14:15Z host app - - nosd",
-            "Oct 11 22:14:15x h p: m",
-            "Feb 30 22:14:15 h p: m",
-        ] {
-            match d.decode_line(&mut c, bad, &mut ev) {
-                Err(DecodeErrorKind::Syntax { format, reason }) => {
-                    assert_eq!(format, "syslog");
-                    assert!(!reason.is_empty());
-                }
-                other => panic!("{bad}: {other:?}"),
-            }
-        }
+        assert_blank_and_syntax_errors(
+            SyslogDecoder::new(),
+            ctx(),
+            "   ",
+            "syslog",
+            &[
+                "hello world",
+                "<999>Oct 11 22:14:15 h p: m",
+                "<34",
+                "<34>1 2003-10-11T22:14:15Z host",
+                "<34>1 bogus host app - - - msg",
+                "<34>1 2003-10-11T22:14:15Z host app - - [id x=\"unterminated",
+                "<34>1 2003-10-11T22:14:15Z host app - - [id x=1]",
+                "<34>1 2003-10-11T22:14:15Z host app - - nosd",
+                "Oct 11 22:14:15x h p: m",
+                "Feb 30 22:14:15 h p: m",
+            ],
+        );
     }
 
     #[test]
@@ -1258,18 +1238,14 @@ mod tests {
         proptest! {
             #[test]
             fn never_panics(line in any::<String>()) {
-                let mut c = ctx();
-                let mut ev = Event::new();
-                let _ = SyslogDecoder::new().decode_line(&mut c, &line, &mut ev);
+                let _ = try_decode(&mut SyslogDecoder::new(), &mut ctx(), &line);
             }
 
             #[test]
             fn never_panics_syslog_like(
                 line in r"(<[0-9]{1,3}>)?(1 )?[A-Za-z0-9 :\[\]<>=.\x22\\-]{0,80}"
             ) {
-                let mut c = ctx();
-                let mut ev = Event::new();
-                let _ = SyslogDecoder::new().decode_line(&mut c, &line, &mut ev);
+                let _ = try_decode(&mut SyslogDecoder::new(), &mut ctx(), &line);
             }
 
             #[test]
@@ -1291,8 +1267,8 @@ mod tests {
                 line.push_str(": ");
                 line.push_str(&message);
                 let mut c = ctx();
-                let mut ev = Event::new();
-                prop_assert_eq!(SyslogDecoder::new().decode_line(&mut c, &line, &mut ev), Ok(true));
+                let (result, ev) = try_decode(&mut SyslogDecoder::new(), &mut c, &line);
+                prop_assert_eq!(result, Ok(true));
                 prop_assert_eq!(s(&mut c, &ev, "hostname"), Some(host.as_str()));
                 prop_assert_eq!(s(&mut c, &ev, "program"), Some(program.as_str()));
                 prop_assert_eq!(get(&mut c, &ev, "pid"), pid.map(|p| Value::Int(i64::from(p))));
@@ -1327,8 +1303,8 @@ mod tests {
                     "<{pri}>1 2021-07-01T12:34:56.{nanos:09}Z {host} {app} {procid} {msgid} {sd} {message}"
                 );
                 let mut c = ctx();
-                let mut ev = Event::new();
-                prop_assert_eq!(SyslogDecoder::new().decode_line(&mut c, &line, &mut ev), Ok(true));
+                let (result, ev) = try_decode(&mut SyslogDecoder::new(), &mut c, &line);
+                prop_assert_eq!(result, Ok(true));
                 prop_assert_eq!(s(&mut c, &ev, "hostname"), Some(host.as_str()));
                 prop_assert_eq!(s(&mut c, &ev, "program"), Some(app.as_str()));
                 prop_assert_eq!(get(&mut c, &ev, "pid").and_then(|v| v.as_i64()), procid.parse::<i64>().ok());

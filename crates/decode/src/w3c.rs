@@ -336,9 +336,12 @@ fn parse_time(s: &str) -> Option<(u32, u32, u32, i32)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_support::{
+        all, ctx, decode_each, decode_reusing, get, run, syntax_reason, syntax_reasons,
+    };
     use crate::time::format_rfc3339;
     use proptest::prelude::*;
-    use watchfloor_event::{FieldCache, FieldTable, Timestamp};
+    use watchfloor_event::Timestamp;
 
     const IIS: &str = "#Software: Microsoft Internet Information Services 10.0\r
 #Version: 1.0\r
@@ -348,50 +351,6 @@ mod tests {
 \r
 2019-09-03 10:13:36 10.0.2.15 GET /erp/conn.aspx proxy&port=3389&ip=127.0.0.1 80 - 10.0.2.17 - - 200 0 0 7\r
 2019-09-03 10:13:44 10.0.2.15 POST /erp/conn.aspx proxy 80 CORP\\bob 10.0.2.17 Mozilla/5.0+(Windows+NT+10.0;+Win64;+x64) http://intra/a+b 404 3 50 1500\r";
-
-    fn ctx() -> DecodeContext {
-        DecodeContext::new(FieldCache::new(FieldTable::new()))
-    }
-
-    /// Decodes every line, returning the events and the errors with their line numbers.
-    fn run(
-        dec: &mut W3cDecoder,
-        ctx: &mut DecodeContext,
-        text: &str,
-    ) -> (Vec<Event>, Vec<(usize, DecodeErrorKind)>) {
-        let mut events = Vec::new();
-        let mut errors = Vec::new();
-        for (n, line) in text.split('\n').enumerate() {
-            let mut ev = Event::new();
-            match dec.decode_line(ctx, line, &mut ev) {
-                Ok(true) => events.push(ev),
-                Ok(false) => assert_eq!(ev.field_count(), 0),
-                Err(e) => {
-                    assert_eq!(ev.field_count(), 0, "failed rows leave no fields");
-                    errors.push((n + 1, e));
-                }
-            }
-        }
-        (events, errors)
-    }
-
-    fn get<'e>(ctx: &mut DecodeContext, ev: &'e Event, name: &str) -> Option<Value<'e>> {
-        ev.get(ctx.id(name))
-    }
-
-    fn all<'e>(ctx: &mut DecodeContext, ev: &'e Event, name: &str) -> Vec<Value<'e>> {
-        ev.get_all(ctx.id(name)).collect()
-    }
-
-    fn reason(e: &DecodeErrorKind) -> &str {
-        match e {
-            DecodeErrorKind::Syntax { format, reason } => {
-                assert_eq!(*format, "w3c");
-                reason
-            }
-            other => panic!("expected a syntax error, got {other:?}"),
-        }
-    }
 
     #[test]
     fn iis_rows() {
@@ -533,7 +492,7 @@ mod tests {
         assert_eq!(errs.len(), 1);
         assert_eq!(errs[0].0, 9);
         assert_eq!(
-            reason(&errs[0].1),
+            syntax_reason(&errs[0].1, "w3c"),
             "row has 3 values but #Fields declares 5"
         );
     }
@@ -551,7 +510,7 @@ mod tests {
                     2019-09-03 10:13:36 GET";
         let (evs, errs) = run(&mut dec, &mut ctx, text);
         assert_eq!(evs.len(), 1);
-        let reasons: Vec<_> = errs.iter().map(|(n, e)| (*n, reason(e))).collect();
+        let reasons = syntax_reasons(&errs, "w3c");
         assert_eq!(
             reasons,
             vec![
@@ -612,18 +571,17 @@ mod tests {
 
     #[test]
     fn bom_and_reused_event() {
-        let mut ctx = ctx();
-        let mut dec = W3cDecoder::new();
         let mut ev = Event::new();
         let text = format!("\u{feff}{IIS}");
-        let mut n = 0;
-        for line in text.lines() {
-            ev.clear();
-            if dec.decode_line(&mut ctx, line, &mut ev).unwrap() {
-                n += 1;
-                assert!(get(&mut ctx, &ev, "cs-method").is_some());
-            }
-        }
+        let n = decode_reusing(
+            &mut W3cDecoder::new(),
+            &mut ctx(),
+            &mut ev,
+            &text,
+            |c, ev| {
+                assert!(get(c, ev, "cs-method").is_some());
+            },
+        );
         assert_eq!(n, 2);
     }
 
@@ -672,13 +630,7 @@ mod tests {
                 0..30,
             )
         ) {
-            let mut ctx = ctx();
-            let mut dec = W3cDecoder::new();
-            let mut ev = Event::new();
-            for line in &lines {
-                ev.clear();
-                let _ = dec.decode_line(&mut ctx, line, &mut ev);
-            }
+            decode_each(&mut W3cDecoder::new(), &mut ctx(), &lines);
         }
 
         #[test]

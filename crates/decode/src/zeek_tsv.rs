@@ -607,8 +607,11 @@ fn hex(b: u8) -> u8 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_support::{
+        all, ctx, decode_each, decode_reusing, get, run, syntax_reason, syntax_reasons,
+    };
     use proptest::prelude::*;
-    use watchfloor_event::{FieldCache, FieldTable, Timestamp};
+    use watchfloor_event::Timestamp;
 
     const DNS: &str = "#separator \\x09
 #set_separator\t,
@@ -621,49 +624,6 @@ mod tests {
 1521911720.865716\tCqKst53mF3det3eDV9\t10.47.1.100\t41772\t10.0.0.100\t53\tudp\t0.000870\tise.wrccdc.org\tA\tF\t0\tise.wrccdc.cpp.edu,134.71.3.16\t2230.000000,41830.000000\tF
 1521912990.151237\tCmc5423NLYRkHDxYDi\t172.31.255.5\t60878\t10.0.0.1\t53\tudp\t-\ttalk.google.com\tA\tT\t1\t-\t(empty)\tT
 #close\t2024-04-12-19-34-07";
-
-    fn ctx() -> DecodeContext {
-        DecodeContext::new(FieldCache::new(FieldTable::new()))
-    }
-
-    /// Decodes every line, returning the events and the errors with their line numbers.
-    fn run(
-        dec: &mut ZeekTsvDecoder,
-        ctx: &mut DecodeContext,
-        text: &str,
-    ) -> (Vec<Event>, Vec<(usize, DecodeErrorKind)>) {
-        let mut events = Vec::new();
-        let mut errors = Vec::new();
-        for (n, line) in text.lines().enumerate() {
-            let mut ev = Event::new();
-            match dec.decode_line(ctx, line, &mut ev) {
-                Ok(true) => events.push(ev),
-                Ok(false) => {}
-                Err(e) => errors.push((n + 1, e)),
-            }
-        }
-        (events, errors)
-    }
-
-    fn get<'e>(ctx: &mut DecodeContext, ev: &'e Event, name: &str) -> Option<Value<'e>> {
-        let id = ctx.id(name);
-        ev.get(id)
-    }
-
-    fn all<'e>(ctx: &mut DecodeContext, ev: &'e Event, name: &str) -> Vec<Value<'e>> {
-        let id = ctx.id(name);
-        ev.get_all(id).collect()
-    }
-
-    fn reason(e: &DecodeErrorKind) -> &str {
-        match e {
-            DecodeErrorKind::Syntax { format, reason } => {
-                assert_eq!(*format, "zeek");
-                reason
-            }
-            other => panic!("expected a syntax error, got {other:?}"),
-        }
-    }
 
     #[test]
     fn dns_rows_are_typed() {
@@ -821,7 +781,7 @@ mod tests {
         let (evs, errs) = run(&mut dec, &mut ctx, text);
         assert_eq!(evs.len(), 1);
         assert_eq!(get(&mut ctx, &evs[0], "query"), Some(Value::Str("ok")));
-        let reasons: Vec<_> = errs.iter().map(|(n, e)| (*n, reason(e))).collect();
+        let reasons = syntax_reasons(&errs, "zeek");
         assert_eq!(
             reasons,
             vec![
@@ -840,7 +800,7 @@ mod tests {
         let (evs, errs) = run(&mut dec, &mut ctx, text);
         assert_eq!(errs.len(), 1);
         assert_eq!(
-            reason(&errs[0].1),
+            syntax_reason(&errs[0].1, "zeek"),
             "#types header declares 1 columns but #fields declares 2; columns read as strings"
         );
         assert_eq!(get(&mut ctx, &evs[0], "n"), Some(Value::Str("7")));
@@ -967,16 +927,22 @@ mod tests {
         let e = dec
             .decode_line(&mut ctx, "#separator ", &mut ev)
             .unwrap_err();
-        assert_eq!(reason(&e), "#separator header declares an empty separator");
+        assert_eq!(
+            syntax_reason(&e, "zeek"),
+            "#separator header declares an empty separator"
+        );
         let e = dec
             .decode_line(&mut ctx, "#set_separator\t", &mut ev)
             .unwrap_err();
         assert_eq!(
-            reason(&e),
+            syntax_reason(&e, "zeek"),
             "#set_separator header declares an empty separator"
         );
         let e = dec.decode_line(&mut ctx, "#fields", &mut ev).unwrap_err();
-        assert_eq!(reason(&e), "#fields header declares no columns");
+        assert_eq!(
+            syntax_reason(&e, "zeek"),
+            "#fields header declares no columns"
+        );
         // The previous separator still holds.
         let (evs, errs) = run(&mut dec, &mut ctx, "#fields\ta\tb\n1\t2");
         assert!(errs.is_empty());
@@ -985,17 +951,11 @@ mod tests {
 
     #[test]
     fn decodes_into_a_reused_event() {
-        let mut ctx = ctx();
         let mut dec = ZeekTsvDecoder::new(None);
         let mut ev = Event::new();
-        let mut n = 0;
-        for line in DNS.lines() {
-            ev.clear();
-            if dec.decode_line(&mut ctx, line, &mut ev).unwrap() {
-                n += 1;
-                assert!(get(&mut ctx, &ev, "query").is_some());
-            }
-        }
+        let n = decode_reusing(&mut dec, &mut ctx(), &mut ev, DNS, |c, ev| {
+            assert!(get(c, ev, "query").is_some());
+        });
         assert_eq!(n, 2);
     }
 
@@ -1068,13 +1028,7 @@ mod tests {
                 0..30,
             )
         ) {
-            let mut ctx = ctx();
-            let mut dec = ZeekTsvDecoder::new(Some("conn"));
-            let mut ev = Event::new();
-            for line in &lines {
-                ev.clear();
-                let _ = dec.decode_line(&mut ctx, line, &mut ev);
-            }
+            decode_each(&mut ZeekTsvDecoder::new(Some("conn")), &mut ctx(), &lines);
         }
 
         #[test]
