@@ -37,6 +37,19 @@ fn demo_shows_every_bundled_sample() {
         assert!(table.contains(needle), "missing {needle} in\n{table}");
     }
     assert!(String::from_utf8_lossy(&out.stderr).contains("0 decode errors"));
+    for finding in [
+        "Office application starts encoded PowerShell",
+        "Scheduled task runs a program from a user profile",
+        "Security event log cleared",
+        "SQL injection in a web request",
+        "Path traversal or JNDI lookup in a web request",
+        "SSH password guessing from one address",
+    ] {
+        assert!(
+            table.contains(finding),
+            "the demo misses `{finding}`:\n{table}"
+        );
+    }
 }
 
 #[test]
