@@ -17,6 +17,8 @@ use crate::rule::{Filter, Meta, Rule, RuleLogSource, RuleSet, Search};
 #[derive(Debug)]
 pub enum Cond {
     Search(usize),
+    /// Whether the event's logsource is one this guard admits (a filter's logsource).
+    Admits(Box<LogSourceGuard>),
     Not(Box<Cond>),
     And(Vec<Cond>),
     Or(Vec<Cond>),
@@ -55,6 +57,7 @@ impl CompiledRule {
                 .searches
                 .get(*i)
                 .is_some_and(|s| s.groups.iter().any(|g| g.iter().all(|t| t.matches(ev)))),
+            Cond::Admits(guard) => guard.admits(ev.logsource()),
             Cond::Not(c) => !self.eval(c, ev),
             Cond::And(cs) => cs.iter().all(|c| self.eval(c, ev)),
             Cond::Or(cs) => cs.iter().any(|c| self.eval(c, ev)),
@@ -169,7 +172,10 @@ fn compile_rule(
             base,
             &filter.meta.file,
         )?;
-        condition = Cond::And(vec![condition, Cond::Not(Box::new(fcond))]);
+        // A filter tunes the events of its own logsource only.
+        let scope = Cond::Admits(Box::new(LogSourceGuard::new(&filter.logsource)));
+        let scoped = Cond::And(vec![scope, fcond]);
+        condition = Cond::And(vec![condition, Cond::Not(Box::new(scoped))]);
     }
     let guard = LogSourceGuard::new(&rule.logsource);
     let mut guard_tests = Vec::new();
@@ -298,7 +304,7 @@ fn needles(cond: &Cond, searches: &[CompiledSearch]) -> Option<Vec<String>> {
             }
             (!all.is_empty()).then_some(all)
         }
-        Cond::Not(_) => None,
+        Cond::Not(_) | Cond::Admits(_) => None,
         Cond::And(cs) => cs
             .iter()
             .filter_map(|c| needles(c, searches))
