@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use watchfloor_event::{FieldAccess, FieldTable};
+use watchfloor_event::{FieldAccess, FieldId, FieldTable};
 
 use crate::condition::{Condition, parse_condition};
 use crate::diagnostic::{Code, Diagnostic, Pos};
@@ -43,6 +43,8 @@ pub struct CompiledRule {
     /// Lower-cased literals of which one occurs in every event this rule matches, or
     /// `None` when no such set is known.
     pub needles: Option<Vec<String>>,
+    /// The fields the literals come from: one of them holds a literal in every match.
+    pub needle_fields: Vec<FieldId>,
 }
 
 impl CompiledRule {
@@ -188,7 +190,10 @@ fn compile_rule(
             .map_err(|e| Diagnostic::error(Code::Modifier, file, rule.meta.pos, e.to_string()))?;
         guard_tests.push(test);
     }
-    let needles = needles(&condition, &searches);
+    let (needles, needle_fields) = match needles(&condition, &searches) {
+        Some(n) => (Some(n.literals), n.fields),
+        None => (None, Vec::new()),
+    };
     Ok(CompiledRule {
         meta: Arc::new(rule.meta.clone()),
         logsource: rule.logsource.clone(),
@@ -197,6 +202,7 @@ fn compile_rule(
         searches,
         condition,
         needles,
+        needle_fields,
     })
 }
 
@@ -287,34 +293,50 @@ fn lower(c: &Condition, names: &[&str], base: usize) -> Cond {
 
 /// Literals one of which every match of `cond` needs, choosing the most selective set
 /// where there is a choice.
-fn needles(cond: &Cond, searches: &[CompiledSearch]) -> Option<Vec<String>> {
+/// Prefilter literals and the fields they were taken from.
+#[derive(Debug, Default)]
+struct Needles {
+    literals: Vec<String>,
+    fields: Vec<FieldId>,
+}
+
+impl Needles {
+    fn extend(&mut self, other: Needles) {
+        self.literals.extend(other.literals);
+        self.fields.extend(other.fields);
+    }
+}
+
+fn needles(cond: &Cond, searches: &[CompiledSearch]) -> Option<Needles> {
     match cond {
         Cond::Search(i) => {
             let search = searches.get(*i)?;
-            let mut all = Vec::new();
+            let mut all = Needles::default();
             for group in &search.groups {
                 // Keyword tests read every field; the prefilter scans only the fields
-                // rules name, so only field tests may supply literals.
-                let best = group
+                // literals come from, so only field tests may supply them.
+                let (field, best) = group
                     .iter()
-                    .filter(|t| t.field().is_some())
-                    .filter_map(FieldTest::required_literals)
-                    .max_by_key(|l| selectivity(l))?;
-                all.extend(best);
+                    .filter_map(|t| Some((t.field()?, t.required_literals()?)))
+                    .max_by_key(|(_, l)| selectivity(l))?;
+                all.extend(Needles {
+                    literals: best,
+                    fields: vec![field],
+                });
             }
-            (!all.is_empty()).then_some(all)
+            (!all.literals.is_empty()).then_some(all)
         }
         Cond::Not(_) | Cond::Admits(_) => None,
         Cond::And(cs) => cs
             .iter()
             .filter_map(|c| needles(c, searches))
-            .max_by_key(|l| selectivity(l)),
+            .max_by_key(|n| selectivity(&n.literals)),
         Cond::Or(cs) => {
-            let mut all = Vec::new();
+            let mut all = Needles::default();
             for c in cs {
                 all.extend(needles(c, searches)?);
             }
-            (!all.is_empty()).then_some(all)
+            (!all.literals.is_empty()).then_some(all)
         }
     }
 }

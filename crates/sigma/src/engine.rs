@@ -28,8 +28,9 @@ struct Candidates {
     prefilter: Option<AhoCorasick>,
     /// Pattern id → the rules (engine indices) carrying this literal.
     pattern_rules: Vec<Vec<u32>>,
-    /// `scanned[id]`: whether a prefiltered rule reads field `id`. Literals come only
-    /// from field tests, so values of other fields cannot make a rule match.
+    /// `scanned[id]`: whether a prefiltered rule took literals from field `id`. Every
+    /// match of such a rule has one of its literals in one of those fields, so values of
+    /// other fields need no scan.
     scanned: Vec<bool>,
 }
 
@@ -61,7 +62,7 @@ impl Candidates {
                     c.pattern_rules[id].push(i as u32);
                 }
             }
-            for id in rule.fields().flatten() {
+            for &id in &rule.needle_fields {
                 if c.scanned.len() <= id.index() {
                     c.scanned.resize(id.index() + 1, false);
                 }
