@@ -56,13 +56,17 @@ pub struct Event {
     index: FieldIndex,
 }
 
-/// A small hash table from field id to the first entry with that id, so lookups are
-/// O(1) instead of a scan. Slots hold `id + 1` (0 = empty) and the entry position; the
-/// table doubles to stay at most half full, and is wiped (a memset) on clear.
+/// A small hash table from field id to the first and last entries with that id, so
+/// lookups are O(1) instead of a scan. Slots hold `id + 1` (0 = empty) and the two entry
+/// positions; the table doubles to stay at most half full, and is wiped (a memset) on
+/// clear.
 #[derive(Clone, Debug, Default)]
 struct FieldIndex {
-    slots: Vec<(u32, u32)>,
+    slots: Vec<(u32, u16, u16)>,
     used: usize,
+    /// Set when an entry lies beyond `u16` positions: lookups then scan (such events
+    /// are hostile or absurd; correctness over speed).
+    overflow: bool,
 }
 
 impl FieldIndex {
@@ -72,6 +76,10 @@ impl FieldIndex {
     }
 
     fn insert(&mut self, id: FieldId, entry: u32) {
+        let Ok(entry) = u16::try_from(entry) else {
+            self.overflow = true;
+            return;
+        };
         if (self.used + 1) * 2 > self.slots.len() {
             self.grow();
         }
@@ -81,18 +89,31 @@ impl FieldIndex {
         loop {
             match self.slots[i].0 {
                 0 => {
-                    self.slots[i] = (key, entry);
+                    self.slots[i] = (key, entry, entry);
                     self.used += 1;
                     return;
                 }
-                k if k == key => return, // keep the first entry
+                k if k == key => {
+                    self.slots[i].2 = entry; // the first entry stays, the last moves
+                    return;
+                }
                 _ => i = (i + 1) & mask,
             }
         }
     }
 
+    /// The first and last entries reachable by `id`; `Err` when the index cannot say
+    /// (overflow) and the caller must scan.
     #[inline]
-    fn get(&self, id: FieldId) -> Option<u32> {
+    fn get(&self, id: FieldId) -> Result<Option<(u32, u32)>, ()> {
+        if self.overflow {
+            return Err(());
+        }
+        Ok(self.lookup(id))
+    }
+
+    #[inline]
+    fn lookup(&self, id: FieldId) -> Option<(u32, u32)> {
         if self.slots.is_empty() {
             return None;
         }
@@ -101,8 +122,8 @@ impl FieldIndex {
         let mut i = Self::slot_of(id.0, mask);
         loop {
             match self.slots[i] {
-                (0, _) => return None,
-                (k, entry) if k == key => return Some(entry),
+                (0, _, _) => return None,
+                (k, first, last) if k == key => return Some((u32::from(first), u32::from(last))),
                 _ => i = (i + 1) & mask,
             }
         }
@@ -110,20 +131,24 @@ impl FieldIndex {
 
     fn grow(&mut self) {
         let old = std::mem::take(&mut self.slots);
-        self.slots = vec![(0, 0); (old.len() * 2).max(64)];
+        self.slots = vec![(0, 0, 0); (old.len() * 2).max(64)];
         self.used = 0;
-        for (key, entry) in old {
+        for (key, first, last) in old {
             if key != 0 {
-                self.insert(FieldId(key - 1), entry);
+                self.insert(FieldId(key - 1), u32::from(first));
+                if last != first {
+                    self.insert(FieldId(key - 1), u32::from(last));
+                }
             }
         }
     }
 
     fn clear(&mut self) {
         if self.used > 0 {
-            self.slots.fill((0, 0));
+            self.slots.fill((0, 0, 0));
             self.used = 0;
         }
+        self.overflow = false;
     }
 }
 
@@ -183,12 +208,14 @@ impl Event {
 
     /// Replaces the first value of `name` (by Sigma name), or adds it when absent.
     pub fn set(&mut self, name: FieldId, value: Value<'_>) {
-        match self
-            .index
-            .get(name)
-            .map(|i| i as usize)
-            .filter(|&i| self.fields[i].name == name)
-        {
+        let first = match self.index.get(name) {
+            Ok(found) => found.map(|(first, _)| first as usize),
+            Err(()) => self
+                .fields
+                .iter()
+                .position(|e| e.name == name || e.path == name),
+        };
+        match first.filter(|&i| self.fields[i].name == name) {
             Some(i) => {
                 let slot = match value {
                     Value::Null => Slot::Null,
@@ -219,14 +246,26 @@ impl Event {
     /// The first value reachable by `id`, as Sigma name or original path.
     #[inline]
     pub fn get(&self, id: FieldId) -> Option<Value<'_>> {
-        let first = self.index.get(id)? as usize;
+        let first = match self.index.get(id) {
+            Ok(found) => found?.0 as usize,
+            Err(()) => self
+                .fields
+                .iter()
+                .position(|e| e.name == id || e.path == id)?,
+        };
         self.fields.get(first).map(|e| self.view(e.slot))
     }
 
     /// Every value reachable by `id` (arrays and repeated elements give several).
     pub fn get_all(&self, id: FieldId) -> impl Iterator<Item = Value<'_>> + '_ {
-        let from = self.index.get(id).map_or(self.fields.len(), |i| i as usize);
-        self.fields[from..]
+        let range = match self.index.get(id) {
+            Ok(Some((first, last))) => first as usize..last as usize + 1,
+            Ok(None) => 0..0,
+            Err(()) => 0..self.fields.len(),
+        };
+        self.fields
+            .get(range)
+            .unwrap_or_default()
             .iter()
             .filter(move |e| e.name == id || e.path == id)
             .map(|e| self.view(e.slot))
@@ -360,5 +399,24 @@ mod tests {
             }
             assert_eq!(ev.get(table.intern("absent")), None);
         }
+    }
+
+    #[test]
+    fn lookups_stay_right_past_the_index_capacity() {
+        let table = FieldTable::new();
+        let a = table.intern("a");
+        let b = table.intern("b");
+        let mut ev = Event::new();
+        for i in 0..70_000i64 {
+            ev.push(a, a, Value::Int(i));
+        }
+        ev.push(b, b, Value::Int(-1));
+        assert_eq!(ev.get(a), Some(Value::Int(0)));
+        assert_eq!(ev.get(b), Some(Value::Int(-1)));
+        assert_eq!(ev.get_all(a).count(), 70_000);
+        ev.clear();
+        ev.push(b, b, Value::Int(7));
+        assert_eq!(ev.get(b), Some(Value::Int(7)));
+        assert_eq!(ev.get(a), None);
     }
 }
