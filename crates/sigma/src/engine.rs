@@ -90,6 +90,55 @@ impl Candidates {
     }
 }
 
+/// The literals found in recently seen short values, per candidate set: field values
+/// such as image paths, user names and event ids repeat across events, and a hash lookup
+/// is cheaper than a pass of the automaton. Bounded: cleared when full.
+#[derive(Debug, Default)]
+struct PrefilterCache {
+    /// Keyed by the candidate set's address (kept alive by the scratch's own `Arc`s).
+    sets: HashMap<usize, HashMap<Box<[u8]>, Box<[u32]>>>,
+    entries: usize,
+    found: Vec<u32>,
+}
+
+impl PrefilterCache {
+    /// Values longer than this are scanned every time (they rarely repeat).
+    const MAX_VALUE: usize = 128;
+    const MAX_ENTRIES: usize = 16_384;
+
+    /// The pattern ids of `ac` occurring in `lowered`.
+    fn patterns(
+        &mut self,
+        candidates: &Arc<Candidates>,
+        ac: &AhoCorasick,
+        lowered: &[u8],
+    ) -> &[u32] {
+        let scan = |found: &mut Vec<u32>| {
+            found.clear();
+            found.extend(
+                ac.find_overlapping_iter(lowered)
+                    .map(|m| m.pattern().as_u32()),
+            );
+        };
+        if lowered.len() > Self::MAX_VALUE {
+            scan(&mut self.found);
+            return &self.found;
+        }
+        let key = Arc::as_ptr(candidates) as usize;
+        if self.entries >= Self::MAX_ENTRIES {
+            self.sets.clear();
+            self.entries = 0;
+        }
+        let set = self.sets.entry(key).or_default();
+        if !set.contains_key(lowered) {
+            scan(&mut self.found);
+            set.insert(lowered.into(), self.found.as_slice().into());
+            self.entries += 1;
+        }
+        set.get(lowered).map_or(&[], |p| p)
+    }
+}
+
 /// Per-thread evaluation state: reuse one per worker.
 #[derive(Debug, Default)]
 pub struct Scratch {
@@ -101,6 +150,7 @@ pub struct Scratch {
     lower: Vec<u8>,
     /// Rules whose literals were found for the current event.
     fired: Vec<u32>,
+    prefilter_cache: PrefilterCache,
     /// Counters: literal hits seen, and rules run after passing the prefilter.
     pub literal_hits: u64,
     pub rules_run: u64,
@@ -199,9 +249,12 @@ impl Engine {
                 scratch
                     .lower
                     .extend(text.bytes().map(|b| b.to_ascii_lowercase()));
-                for m in ac.find_overlapping_iter(&scratch.lower[..]) {
-                    scratch.literal_hits += 1;
-                    for &r in &candidates.pattern_rules[m.pattern().as_usize()] {
+                let patterns = scratch
+                    .prefilter_cache
+                    .patterns(&candidates, ac, &scratch.lower);
+                scratch.literal_hits += patterns.len() as u64;
+                for &p in patterns {
+                    for &r in &candidates.pattern_rules[p as usize] {
                         let seen = &mut scratch.hit[r as usize];
                         if *seen != epoch {
                             *seen = epoch;
