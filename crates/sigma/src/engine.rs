@@ -93,10 +93,13 @@ impl Candidates {
 /// The literals found in recently seen short values, per candidate set: field values
 /// such as image paths, user names and event ids repeat across events, and a hash lookup
 /// is cheaper than a pass of the automaton. Bounded: cleared when full.
+/// Lower-cased value → the pattern ids found in it.
+type FoundPatterns = HashMap<Box<[u8]>, Box<[u32]>>;
+
 #[derive(Debug, Default)]
 struct PrefilterCache {
     /// Keyed by the candidate set's address (kept alive by the scratch's own `Arc`s).
-    sets: HashMap<usize, HashMap<Box<[u8]>, Box<[u32]>>>,
+    sets: HashMap<usize, FoundPatterns>,
     entries: usize,
     found: Vec<u32>,
 }
