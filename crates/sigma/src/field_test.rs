@@ -114,6 +114,9 @@ struct Group {
 #[derive(Clone, Debug)]
 struct AcSet {
     ac: AhoCorasick,
+    /// Whether some needle is pure ASCII. When none is, an ASCII value (which folds to
+    /// ASCII) cannot contain any of them, and the fold and search are skipped.
+    ascii_needle: bool,
     /// Each needle's literal for the prefilter.
     literals: Vec<Option<String>>,
 }
@@ -608,6 +611,9 @@ impl Group {
                 Ok(ac) => {
                     group.contains = Some(AcSet {
                         ac,
+                        ascii_needle: pats
+                            .iter()
+                            .any(|p| p.contains_needle().is_some_and(<[u8]>::is_ascii)),
                         literals: pats
                             .iter()
                             .map(|p| p.literal().map(str::to_owned))
@@ -690,10 +696,15 @@ impl Group {
             {
                 return true;
             }
-            let fold_matchers = self.needs_fold && !t.is_ascii();
-            (self.contains.is_some() || fold_matchers)
+            let ascii = t.is_ascii();
+            let fold_matchers = self.needs_fold && !ascii;
+            let search_contains = self
+                .contains
+                .as_ref()
+                .is_some_and(|c| c.ascii_needle || !ascii);
+            (search_contains || fold_matchers)
                 && with_folded(t, |f| {
-                    self.contains.as_ref().is_some_and(|c| c.ac.is_match(f))
+                    (search_contains && self.contains.as_ref().is_some_and(|c| c.ac.is_match(f)))
                         || (fold_matchers && self.matchers.iter().any(|m| m.matches_folded(f)))
                 })
         };
@@ -1723,6 +1734,16 @@ mod tests {
         // ASCII needles against non-ASCII text stay on the fast path.
         let t = fx.test("Name", &["endswith"], &[s(".EXE")]);
         assert!(fx.one(&t, "Name", S(r"C:\Users\Jürgen\a.exe")));
+        // A list of non-ASCII needles (homoglyphs) in one automaton: ASCII text cannot
+        // hold them; upper-case non-ASCII text still matches after folding.
+        let homoglyphs: Vec<RuleValue> = ["а", "е", "о", "р", "с", "х"]
+            .iter()
+            .map(|c| s(c))
+            .collect();
+        let t = fx.test("CommandLine", &["contains"], &homoglyphs);
+        assert!(!fx.one(&t, "CommandLine", S("powershell -c whoami")));
+        assert!(fx.one(&t, "CommandLine", S("powershell -c whоami")));
+        assert!(fx.one(&t, "CommandLine", S("POWERSHELL -C WHОAMI")));
     }
 
     #[test]
