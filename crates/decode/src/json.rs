@@ -221,7 +221,7 @@ impl JsonDecoder {
                     .get(k.zeek_path)
                     .and_then(|v| v.as_str())
                     .or(self.zeek_hint.as_deref())
-                    .map(|s| Cow::Owned(s.to_string()));
+                    .map(crate::zeek_tsv::service_name);
                 (
                     LogSource {
                         product: Some(Cow::Borrowed("zeek")),

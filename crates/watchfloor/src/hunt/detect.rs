@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use serde::Serialize;
 use watchfloor_decode::time::format_rfc3339;
-use watchfloor_event::{Event, FieldId, FieldTable, Value};
+use watchfloor_event::{Event, FieldId, FieldTable};
 use watchfloor_sigma::engine::{Engine, Scratch};
 
 /// One rule match, as `hunt` reports it.
@@ -95,14 +95,14 @@ impl<'e> Detector<'e> {
                 .filter_map(|id| {
                     let name = self.table.name(id)?;
                     let value = ev.get(id)?;
-                    Some((name.to_string(), value_text(value)))
+                    Some((name.to_string(), value.to_string()))
                 })
                 .collect();
             let host = self
                 .host_fields
                 .iter()
                 .find_map(|&id| ev.get(id))
-                .map(value_text);
+                .map(|v| v.to_string());
             let raw = ev.raw();
             let raw = &raw[..raw.len().min(MAX_EVENT_TEXT)];
             out.push((
@@ -122,8 +122,4 @@ impl<'e> Detector<'e> {
             ));
         }
     }
-}
-
-fn value_text(v: Value<'_>) -> String {
-    v.to_string()
 }
