@@ -312,6 +312,21 @@ pub trait FieldAccess {
     fn first(&self, id: FieldId) -> Option<Value<'_>> {
         self.values(id).next()
     }
+
+    /// One buffer in which every string value of the event is a byte range, when the
+    /// implementation stores them so; it may also hold text that is no value (check a
+    /// hit with [`FieldAccess::string_value_spans`]). Lets keyword searches scan an
+    /// event once instead of value by value.
+    fn string_arena(&self) -> Option<&str> {
+        None
+    }
+
+    /// Whether bytes `start..end` of [`FieldAccess::string_arena`] lie inside one string
+    /// value of the event.
+    fn string_value_spans(&self, start: usize, end: usize) -> bool {
+        let _ = (start, end);
+        false
+    }
 }
 
 impl FieldAccess for Event {
@@ -335,6 +350,18 @@ impl FieldAccess for Event {
     fn first(&self, id: FieldId) -> Option<Value<'_>> {
         self.get(id)
     }
+    fn string_arena(&self) -> Option<&str> {
+        Some(&self.text)
+    }
+    fn string_value_spans(&self, start: usize, end: usize) -> bool {
+        self.fields.iter().any(|e| match e.slot {
+            Slot::Str { start: s, len } => {
+                let s = s as usize;
+                s <= start && end <= s + len as usize
+            }
+            _ => false,
+        })
+    }
 }
 
 #[cfg(test)]
@@ -355,6 +382,22 @@ mod tests {
         assert_eq!(ev.get(cmd_path), Some(Value::Str("whoami /all")));
         assert_eq!(ev.get(eid).and_then(|v| v.as_i64()), Some(1));
         assert_eq!(ev.get(table.intern("Image")), None);
+    }
+
+    #[test]
+    fn string_arena_spans_only_live_values() {
+        let table = FieldTable::new();
+        let a = table.intern("A");
+        let mut ev = Event::new();
+        ev.push_str(a, a, "old");
+        ev.set(a, Value::Str("new"));
+        let arena = ev.string_arena().unwrap_or_default();
+        let at = |needle: &str| arena.find(needle).unwrap_or(usize::MAX);
+        assert!(ev.string_value_spans(at("new"), at("new") + 3));
+        // Replaced text stays in the arena but is no value any more.
+        assert!(!ev.string_value_spans(at("old"), at("old") + 3));
+        // A range across two values is inside neither.
+        assert!(!ev.string_value_spans(at("ldn"), at("ldn") + 3));
     }
 
     #[test]

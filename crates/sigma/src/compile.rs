@@ -9,6 +9,7 @@ use watchfloor_event::{FieldAccess, FieldId, FieldTable};
 
 use crate::condition::{Condition, parse_condition};
 use crate::diagnostic::{Code, Diagnostic, Pos};
+use crate::event_text::EventText;
 use crate::field_test::{FieldTest, ModifierError, Placeholders, RuleValue};
 use crate::logsource::LogSourceGuard;
 use crate::rule::{Filter, Meta, Rule, RuleLogSource, RuleSet, Search};
@@ -50,19 +51,26 @@ pub struct CompiledRule {
 impl CompiledRule {
     /// Whether the rule matches `ev` (its logsource already admitted).
     pub fn matches<E: FieldAccess>(&self, ev: &E) -> bool {
-        self.guard_tests.iter().all(|t| t.matches(ev)) && self.eval(&self.condition, ev)
+        self.guard_tests.iter().all(|t| t.matches(ev)) && self.eval(&self.condition, ev, None)
     }
 
-    fn eval<E: FieldAccess>(&self, cond: &Cond, ev: &E) -> bool {
+    /// As [`CompiledRule::matches`], sharing the per-event scratch of an evaluation
+    /// (reset by the caller for each event).
+    pub fn matches_in<E: FieldAccess>(&self, ev: &E, text: &mut EventText) -> bool {
+        self.guard_tests.iter().all(|t| t.matches(ev)) && self.eval(&self.condition, ev, Some(text))
+    }
+
+    fn eval<E: FieldAccess>(&self, cond: &Cond, ev: &E, mut text: Option<&mut EventText>) -> bool {
         match cond {
-            Cond::Search(i) => self
-                .searches
-                .get(*i)
-                .is_some_and(|s| s.groups.iter().any(|g| g.iter().all(|t| t.matches(ev)))),
+            Cond::Search(i) => self.searches.get(*i).is_some_and(|s| {
+                s.groups
+                    .iter()
+                    .any(|g| g.iter().all(|t| t.matches_in(ev, text.as_deref_mut())))
+            }),
             Cond::Admits(guard) => guard.admits(ev.logsource()),
-            Cond::Not(c) => !self.eval(c, ev),
-            Cond::And(cs) => cs.iter().all(|c| self.eval(c, ev)),
-            Cond::Or(cs) => cs.iter().any(|c| self.eval(c, ev)),
+            Cond::Not(c) => !self.eval(c, ev, text),
+            Cond::And(cs) => cs.iter().all(|c| self.eval(c, ev, text.as_deref_mut())),
+            Cond::Or(cs) => cs.iter().any(|c| self.eval(c, ev, text.as_deref_mut())),
         }
     }
 

@@ -19,6 +19,8 @@ use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use watchfloor_event::{FieldAccess, FieldId, LogSource, Value};
 
 use crate::compile::CompiledRule;
+use crate::event_text::EventText;
+use crate::pattern::int_text;
 
 /// The rules one logsource admits, and the prefilter over them.
 #[derive(Debug, Default)]
@@ -94,7 +96,7 @@ impl Candidates {
 /// such as image paths, user names and event ids repeat across events, and a hash lookup
 /// is cheaper than a pass of the automaton. Bounded: cleared when full.
 /// Lower-cased value → the pattern ids found in it.
-type FoundPatterns = HashMap<Box<[u8]>, Box<[u32]>>;
+type FoundPatterns = HashMap<Box<[u8]>, Box<[u32]>, foldhash::fast::RandomState>;
 
 #[derive(Debug, Default)]
 struct PrefilterCache {
@@ -154,6 +156,7 @@ pub struct Scratch {
     /// Rules whose literals were found for the current event.
     fired: Vec<u32>,
     prefilter_cache: PrefilterCache,
+    text: EventText,
     /// Counters: literal hits seen, and rules run after passing the prefilter.
     pub literal_hits: u64,
     pub rules_run: u64,
@@ -212,8 +215,9 @@ impl Engine {
             }
         };
         let start = out.len();
+        scratch.text.reset();
         for &r in &candidates.always {
-            if self.rules[r as usize].matches(ev) {
+            if self.rules[r as usize].matches_in(ev, &mut scratch.text) {
                 out.push(r);
             }
         }
@@ -228,17 +232,14 @@ impl Engine {
             }
             let epoch = scratch.epoch;
             scratch.fired.clear();
+            let mut digits = [0u8; 20];
             for (name, path, value) in ev.entries() {
                 if !candidates.scans(name) && !candidates.scans(path) {
                     continue;
                 }
                 let text: &str = match value {
                     Value::Str(s) => s,
-                    Value::Int(i) => {
-                        scratch.number.clear();
-                        let _ = write!(scratch.number, "{i}");
-                        &scratch.number
-                    }
+                    Value::Int(i) => int_text(i, &mut digits),
                     Value::Float(f) => {
                         scratch.number.clear();
                         let _ = write!(scratch.number, "{f}");
@@ -270,7 +271,7 @@ impl Engine {
             // number of candidate rules.
             for &r in &scratch.fired {
                 scratch.rules_run += 1;
-                if self.rules[r as usize].matches(ev) {
+                if self.rules[r as usize].matches_in(ev, &mut scratch.text) {
                     out.push(r);
                 }
             }

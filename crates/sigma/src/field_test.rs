@@ -32,6 +32,7 @@ use foldhash::HashSet;
 use regex::{Regex, RegexBuilder};
 use watchfloor_event::{FieldAccess, FieldId, FieldTable, Value};
 
+use crate::event_text::{Arena, EventText};
 use crate::modifier::{Chain, ChainKind, CmpOp, MAX_ALTERNATIVES, Modifier, TimePart, transform};
 pub use crate::modifier::{ModifierError, Placeholders, RuleValue};
 use crate::pattern::{
@@ -106,6 +107,16 @@ struct Group {
     matchers: Vec<Matcher>,
     /// Some matcher may match a non-ASCII string only after full case folding.
     needs_fold: bool,
+    /// Whether a needle of the sets (`contains`, `exact`, affixes) could occur in the text
+    /// of a number or boolean. When none can, such values skip the sets entirely (no
+    /// formatting, no folding): keyword searches meet every integer of an event.
+    sets_match_numbers: bool,
+}
+
+/// Every byte the text of a number or boolean can hold, lower-cased: digits, sign, point,
+/// `nan`, `inf`, `true`, `false`.
+fn numeric_text_byte(b: u8) -> bool {
+    b.is_ascii_digit() || b"-+.naiftruels".contains(&b.to_ascii_lowercase())
 }
 
 /// Substrings searched for in the folded value (one pass of folding into a reused
@@ -119,6 +130,8 @@ struct AcSet {
     ascii_needle: bool,
     /// Each needle's literal for the prefilter.
     literals: Vec<Option<String>>,
+    /// The folded needles, as searched.
+    needles: Vec<Box<[u8]>>,
 }
 
 /// ASCII prefixes or suffixes, compared against the head or tail of the value lowercased
@@ -268,6 +281,35 @@ impl FieldTest {
     /// Evaluates against an event. Allocates nothing for ASCII data; a case-insensitive
     /// non-ASCII value folds into a reused thread-local buffer.
     pub fn matches<E: FieldAccess>(&self, ev: &E) -> bool {
+        self.matches_in(ev, None)
+    }
+
+    /// As [`FieldTest::matches`], with the evaluation's per-event scratch: keyword
+    /// `contains` lists then search the event's lower-cased string arena in one pass.
+    pub fn matches_in<E: FieldAccess>(&self, ev: &E, text: Option<&mut EventText>) -> bool {
+        if let (
+            None,
+            Some(text),
+            Test::Values {
+                groups,
+                all,
+                negate: false,
+            },
+        ) = (self.field, text, &self.test)
+        {
+            let arena = text.arena(ev);
+            let check = |g: &Group| {
+                arena
+                    .as_ref()
+                    .and_then(|a| g.search_arena(a, ev))
+                    .unwrap_or_else(|| ev.all_values().any(|v| g.matches(v)))
+            };
+            return if *all {
+                groups.iter().all(check)
+            } else {
+                groups.first().is_some_and(check)
+            };
+        }
         match self.field {
             Some(id) => {
                 if let Test::FieldRef {
@@ -618,6 +660,10 @@ impl Group {
                             .iter()
                             .map(|p| p.literal().map(str::to_owned))
                             .collect(),
+                        needles: pats
+                            .iter()
+                            .map(|p| p.contains_needle().unwrap_or_default().into())
+                            .collect(),
                     });
                     rest = others;
                 }
@@ -668,6 +714,19 @@ impl Group {
                 rest = others;
             }
         }
+        let numeric = |n: &[u8]| n.iter().all(|&b| numeric_text_byte(b));
+        group.sets_match_numbers = group
+            .contains
+            .as_ref()
+            .is_some_and(|c| c.needles.iter().any(|n| numeric(n)))
+            || group
+                .exact
+                .as_ref()
+                .is_some_and(|e| e.values.iter().any(|n| numeric(n)))
+            || [&group.prefixes, &group.suffixes]
+                .into_iter()
+                .flatten()
+                .any(|a| a.needles.iter().any(|n| numeric(n)));
         group.needs_fold = rest
             .iter()
             .any(|m| matches!(m, Matcher::Str { pat, .. } if pat.needs_fold()));
@@ -711,7 +770,28 @@ impl Group {
         match v {
             Value::Null => false,
             Value::Str(s) => text(s),
-            other => with_text(other, text).unwrap_or(false),
+            other if self.sets_match_numbers => with_text(other, text).unwrap_or(false),
+            _ => false,
+        }
+    }
+
+    /// A keyword search of this group over the whole lowered arena: `None` when the
+    /// group or arena does not allow it, or a hit is not inside one value (text across
+    /// two values, or no longer a value); the caller then searches value by value.
+    fn search_arena<E: FieldAccess>(&self, arena: &Arena<'_>, ev: &E) -> Option<bool> {
+        let c = self.contains.as_ref()?;
+        let only_contains = self.exact.is_none()
+            && self.prefixes.is_none()
+            && self.suffixes.is_none()
+            && self.matchers.is_empty()
+            && !self.sets_match_numbers;
+        if !only_contains || !(arena.ascii || c.needles.iter().all(|n| n.is_ascii())) {
+            return None;
+        }
+        match c.ac.find(arena.lowered) {
+            None => Some(false),
+            Some(m) if ev.string_value_spans(m.start(), m.end()) => Some(true),
+            Some(_) => None,
         }
     }
 

@@ -11,6 +11,7 @@ pub mod condition;
 pub mod correlation;
 pub mod diagnostic;
 pub mod engine;
+pub mod event_text;
 pub mod field_test;
 pub mod load;
 pub mod logsource;

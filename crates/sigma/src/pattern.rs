@@ -177,6 +177,10 @@ pub(crate) fn with_text<R>(v: Value<'_>, f: impl FnOnce(&str) -> R) -> Option<R>
         Value::Str(s) => Some(f(s)),
         Value::Bool(true) => Some(f("true")),
         Value::Bool(false) => Some(f("false")),
+        Value::Int(i) => {
+            let mut buf = [0u8; 20];
+            Some(f(int_text(i, &mut buf)))
+        }
         other => {
             let mut st = StackText {
                 buf: [0; 64],
@@ -190,6 +194,27 @@ pub(crate) fn with_text<R>(v: Value<'_>, f: impl FnOnce(&str) -> R) -> Option<R>
             }
         }
     }
+}
+
+/// The decimal text of `i` (as `Display` writes it), written into `buf` without the
+/// formatting machinery: integers are the most common non-string values.
+pub(crate) fn int_text(i: i64, buf: &mut [u8; 20]) -> &str {
+    let mut n = i.unsigned_abs();
+    let mut at = buf.len();
+    loop {
+        at -= 1;
+        buf[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    if i < 0 {
+        at -= 1;
+        buf[at] = b'-';
+    }
+    // Only ASCII digits and '-' were written.
+    std::str::from_utf8(&buf[at..]).unwrap_or("")
 }
 
 /// How common a byte is in log text, higher = more common. Used to pick the byte of a
@@ -897,6 +922,9 @@ mod tests {
             Some("4688".into())
         );
         assert_eq!(with_text(Value::Float(1e300), |s| s.len()), Some(301));
+        for i in [0, 7, -7, 10, 4688, i64::MAX, i64::MIN, -1_000_000] {
+            assert_eq!(int_text(i, &mut [0; 20]), i.to_string());
+        }
         assert_eq!(
             with_text(Value::Bool(true), str::to_owned),
             Some("true".into())

@@ -102,6 +102,9 @@ const GENERATED_RULES: &[&str] = &[
     "title: r5\nlogsource: {category: process_creation, product: windows}\ndetection:\n  a:\n    CommandLine|re: 'al[p]ha\\s+b'\n  b:\n    ParentImage|contains|windash: '-gamma'\n  condition: 1 of them\n",
     "title: r6\nlogsource: {category: process_creation, product: windows}\ndetection:\n  a:\n    CommandLine|base64offset|contains: alpha\n  condition: a\n",
     "title: r7\nlogsource: {category: process_creation, product: windows}\ndetection:\n  a:\n    User|exists: true\n    CommandLine|contains: delta\n  b:\n    EventID|gt: 3\n  condition: a or b\n",
+    // A keyword list long enough to be searched over the event's whole string arena:
+    // hits across two values, non-ASCII text and replaced values must not count.
+    "title: r8\nlogsource: {product: windows}\ndetection:\n  k:\n    - 'haga'\n    - 'mma de'\n    - 'ßeta'\n    - 'kelvin'\n    - 'epsilon'\n    - 'lta\\gam'\n    - 'ystem'\n  condition: k\n",
 ];
 
 fn word() -> impl Strategy<Value = String> {
@@ -115,6 +118,11 @@ fn word() -> impl Strategy<Value = String> {
         Just("SYSTEM".to_string()),
         Just("/gamma".to_string()),
         Just("YWxwaGEg".to_string()),
+        Just("ẞETA".to_string()),
+        Just("\u{212A}elvin".to_string()),
+        Just("Kelvin".to_string()),
+        Just("ÀLPHA".to_string()),
+        Just("lta\\".to_string()),
         "[a-zA-Z ]{0,8}",
     ]
 }
@@ -132,6 +140,7 @@ proptest! {
         parent in text(),
         user in prop::option::of(text()),
         event_id in 0i64..6,
+        replace_image in any::<bool>(),
         category in prop_oneof![Just(Some("process_creation")), Just(Some("image_load")), Just(None)],
     ) {
         let table = FieldTable::new();
@@ -149,6 +158,10 @@ proptest! {
         put("ParentImage", Value::Str(&parent));
         if let Some(u) = &user {
             put("User", Value::Str(u));
+        }
+        if replace_image {
+            // The replaced text stays in the event's arena but is no value any more.
+            ev.set(table.intern("Image"), Value::Str("replaced"));
         }
         let mut fast = Vec::new();
         engine.evaluate(&ev, &mut Scratch::default(), &mut fast);
