@@ -41,11 +41,9 @@ pub struct CompiledRule {
     guard_tests: Vec<FieldTest>,
     searches: Vec<CompiledSearch>,
     condition: Cond,
-    /// Lower-cased literals of which one occurs in every event this rule matches, or
-    /// `None` when no such set is known.
-    pub needles: Option<Vec<String>>,
-    /// The fields the literals come from: one of them holds a literal in every match.
-    pub needle_fields: Vec<FieldId>,
+    /// Lower-cased literals, each with the field it must occur in, of which one occurs
+    /// in every event this rule matches; `None` when no such set is known.
+    pub needles: Option<Vec<(String, FieldId)>>,
 }
 
 impl CompiledRule {
@@ -198,10 +196,7 @@ fn compile_rule(
             .map_err(|e| Diagnostic::error(Code::Modifier, file, rule.meta.pos, e.to_string()))?;
         guard_tests.push(test);
     }
-    let (needles, needle_fields) = match needles(&condition, &searches) {
-        Some(n) => (Some(n.literals), n.fields),
-        None => (None, Vec::new()),
-    };
+    let needles = needles(&condition, &searches).map(|n| n.literals);
     Ok(CompiledRule {
         meta: Arc::new(rule.meta.clone()),
         logsource: rule.logsource.clone(),
@@ -210,7 +205,6 @@ fn compile_rule(
         searches,
         condition,
         needles,
-        needle_fields,
     })
 }
 
@@ -301,17 +295,15 @@ fn lower(c: &Condition, names: &[&str], base: usize) -> Cond {
 
 /// Literals one of which every match of `cond` needs, choosing the most selective set
 /// where there is a choice.
-/// Prefilter literals and the fields they were taken from.
+/// Prefilter literals, each with the field it was taken from.
 #[derive(Debug, Default)]
 struct Needles {
-    literals: Vec<String>,
-    fields: Vec<FieldId>,
+    literals: Vec<(String, FieldId)>,
 }
 
 impl Needles {
     fn extend(&mut self, other: Needles) {
         self.literals.extend(other.literals);
-        self.fields.extend(other.fields);
     }
 }
 
@@ -328,8 +320,7 @@ fn needles(cond: &Cond, searches: &[CompiledSearch]) -> Option<Needles> {
                     .filter_map(|t| Some((t.field()?, t.required_literals()?)))
                     .max_by_key(|(_, l)| selectivity(l))?;
                 all.extend(Needles {
-                    literals: best,
-                    fields: vec![field],
+                    literals: best.into_iter().map(|l| (l, field)).collect(),
                 });
             }
             (!all.literals.is_empty()).then_some(all)
@@ -338,7 +329,10 @@ fn needles(cond: &Cond, searches: &[CompiledSearch]) -> Option<Needles> {
         Cond::And(cs) => cs
             .iter()
             .filter_map(|c| needles(c, searches))
-            .max_by_key(|n| selectivity(&n.literals)),
+            .max_by_key(|n| {
+                let texts: Vec<&str> = n.literals.iter().map(|(l, _)| l.as_str()).collect();
+                selectivity(&texts)
+            }),
         Cond::Or(cs) => {
             let mut all = Needles::default();
             for c in cs {
@@ -350,6 +344,6 @@ fn needles(cond: &Cond, searches: &[CompiledSearch]) -> Option<Needles> {
 }
 
 /// Longer shortest needles filter better; an empty literal filters nothing.
-fn selectivity(literals: &[String]) -> usize {
-    literals.iter().map(String::len).min().unwrap_or(0)
+fn selectivity<S: AsRef<str>>(literals: &[S]) -> usize {
+    literals.iter().map(|l| l.as_ref().len()).min().unwrap_or(0)
 }

@@ -28,8 +28,9 @@ struct Candidates {
     always: Vec<u32>,
     filtered: Vec<u32>,
     prefilter: Option<AhoCorasick>,
-    /// Pattern id → the rules (engine indices) carrying this literal.
-    pattern_rules: Vec<Vec<u32>>,
+    /// Pattern id → the rules (engine indices) carrying this literal, each with the
+    /// field the literal must be found in.
+    pattern_rules: Vec<Vec<(u32, FieldId)>>,
     /// `scanned[id]`: whether a prefiltered rule took literals from field `id`. Every
     /// match of such a rule has one of its literals in one of those fields, so values of
     /// other fields need no scan.
@@ -48,27 +49,26 @@ impl Candidates {
             let needles = rule
                 .needles
                 .as_ref()
-                .filter(|n| !n.is_empty() && n.iter().all(|s| !s.is_empty()));
+                .filter(|n| !n.is_empty() && n.iter().all(|(s, _)| !s.is_empty()));
             let Some(needles) = needles else {
                 c.always.push(i as u32);
                 continue;
             };
             c.filtered.push(i as u32);
-            for n in needles {
+            for (n, field) in needles {
                 let id = *pattern_ids.entry(n.as_str()).or_insert_with(|| {
                     patterns.push(n.as_str());
                     c.pattern_rules.push(Vec::new());
                     patterns.len() - 1
                 });
-                if c.pattern_rules[id].last() != Some(&(i as u32)) {
-                    c.pattern_rules[id].push(i as u32);
+                let entry = (i as u32, *field);
+                if !c.pattern_rules[id].contains(&entry) {
+                    c.pattern_rules[id].push(entry);
                 }
-            }
-            for &id in &rule.needle_fields {
-                if c.scanned.len() <= id.index() {
-                    c.scanned.resize(id.index() + 1, false);
+                if c.scanned.len() <= field.index() {
+                    c.scanned.resize(field.index() + 1, false);
                 }
-                c.scanned[id.index()] = true;
+                c.scanned[field.index()] = true;
             }
         }
         if !patterns.is_empty() {
@@ -258,7 +258,11 @@ impl Engine {
                     .patterns(&candidates, ac, &scratch.lower);
                 scratch.literal_hits += patterns.len() as u64;
                 for &p in patterns {
-                    for &r in &candidates.pattern_rules[p as usize] {
+                    for &(r, field) in &candidates.pattern_rules[p as usize] {
+                        // A literal counts only in the field the rule reads it from.
+                        if field != name && field != path {
+                            continue;
+                        }
                         let seen = &mut scratch.hit[r as usize];
                         if *seen != epoch {
                             *seen = epoch;
