@@ -162,6 +162,37 @@ pub struct Scratch {
     pub rules_run: u64,
 }
 
+/// Where the prefilter records the rules its literals select for one event.
+struct Marks<'a> {
+    /// `hit[rule] == epoch` once the rule is selected.
+    hit: &'a mut [u32],
+    fired: &'a mut Vec<u32>,
+    epoch: u32,
+    literal_hits: &'a mut u64,
+}
+
+impl Marks<'_> {
+    /// Selects the rules of the literals `found` in a value of field `name` / `path`.
+    #[inline]
+    fn mark(&mut self, found: &[u32], candidates: &Candidates, name: FieldId, path: FieldId) {
+        *self.literal_hits += found.len() as u64;
+        for &p in found {
+            for &(r, field) in &candidates.pattern_rules[p as usize] {
+                // A literal counts only in the field the rule reads it from.
+                if field != name && field != path {
+                    continue;
+                }
+                if let Some(seen) = self.hit.get_mut(r as usize)
+                    && *seen != self.epoch
+                {
+                    *seen = self.epoch;
+                    self.fired.push(r);
+                }
+            }
+        }
+    }
+}
+
 /// A set of compiled rules, indexed for evaluation.
 #[derive(Debug)]
 pub struct Engine {
@@ -233,12 +264,33 @@ impl Engine {
             let epoch = scratch.epoch;
             scratch.fired.clear();
             let mut digits = [0u8; 20];
+            // String values are slices of the event's arena, which the keyword searches
+            // lower-case once per event: the prefilter reads the same lowered bytes.
+            let arena = ev.string_arena().map(|a| a.as_ptr() as usize);
+            let lowered_arena = scratch.text.arena(ev).map(|a| a.lowered);
+            let mut marks = Marks {
+                hit: &mut scratch.hit,
+                fired: &mut scratch.fired,
+                epoch,
+                literal_hits: &mut scratch.literal_hits,
+            };
             for (name, path, value) in ev.entries() {
                 if !candidates.scans(name) && !candidates.scans(path) {
                     continue;
                 }
                 let text: &str = match value {
-                    Value::Str(s) => s,
+                    Value::Str(s) => {
+                        let slice = lowered_arena.zip(arena).and_then(|(lowered, base)| {
+                            let off = (s.as_ptr() as usize).wrapping_sub(base);
+                            lowered.get(off..off.checked_add(s.len())?)
+                        });
+                        if let Some(lowered) = slice {
+                            let found = scratch.prefilter_cache.patterns(&candidates, ac, lowered);
+                            marks.mark(found, &candidates, name, path);
+                            continue;
+                        }
+                        s
+                    }
                     Value::Int(i) => int_text(i, &mut digits),
                     Value::Float(f) => {
                         scratch.number.clear();
@@ -253,23 +305,10 @@ impl Engine {
                 scratch
                     .lower
                     .extend(text.bytes().map(|b| b.to_ascii_lowercase()));
-                let patterns = scratch
+                let found = scratch
                     .prefilter_cache
                     .patterns(&candidates, ac, &scratch.lower);
-                scratch.literal_hits += patterns.len() as u64;
-                for &p in patterns {
-                    for &(r, field) in &candidates.pattern_rules[p as usize] {
-                        // A literal counts only in the field the rule reads it from.
-                        if field != name && field != path {
-                            continue;
-                        }
-                        let seen = &mut scratch.hit[r as usize];
-                        if *seen != epoch {
-                            *seen = epoch;
-                            scratch.fired.push(r);
-                        }
-                    }
-                }
+                marks.mark(found, &candidates, name, path);
             }
             // Only the rules the prefilter selected: the cost follows the hits, not the
             // number of candidate rules.
