@@ -41,9 +41,10 @@ pub struct CompiledRule {
     guard_tests: Vec<FieldTest>,
     searches: Vec<CompiledSearch>,
     condition: Cond,
-    /// Lower-cased literals, each with the field it must occur in, of which one occurs
-    /// in every event this rule matches; `None` when no such set is known.
-    pub needles: Option<Vec<(String, FieldId)>>,
+    /// Lower-cased literals, each with the field it must occur in (`None`: any string
+    /// value, for keyword searches), of which one occurs in every event this rule
+    /// matches; `None` when no such set is known.
+    pub needles: Option<Vec<(String, Option<FieldId>)>>,
 }
 
 impl CompiledRule {
@@ -298,7 +299,7 @@ fn lower(c: &Condition, names: &[&str], base: usize) -> Cond {
 /// Prefilter literals, each with the field it was taken from.
 #[derive(Debug, Default)]
 struct Needles {
-    literals: Vec<(String, FieldId)>,
+    literals: Vec<(String, Option<FieldId>)>,
 }
 
 impl Needles {
@@ -313,12 +314,13 @@ fn needles(cond: &Cond, searches: &[CompiledSearch]) -> Option<Needles> {
             let search = searches.get(*i)?;
             let mut all = Needles::default();
             for group in &search.groups {
-                // Keyword tests read every field; the prefilter scans only the fields
-                // literals come from, so only field tests may supply them.
+                // Literals of a field test are searched in that field only; those of a
+                // keyword test in every value (one more pass over the event), so field
+                // tests are preferred.
                 let (field, best) = group
                     .iter()
-                    .filter_map(|t| Some((t.field()?, t.required_literals()?)))
-                    .max_by_key(|(_, l)| selectivity(l))?;
+                    .filter_map(|t| Some((t.field(), t.required_literals()?)))
+                    .max_by_key(|(f, l)| (f.is_some(), selectivity(l)))?;
                 all.extend(Needles {
                     literals: best.into_iter().map(|l| (l, field)).collect(),
                 });
@@ -331,7 +333,8 @@ fn needles(cond: &Cond, searches: &[CompiledSearch]) -> Option<Needles> {
             .filter_map(|c| needles(c, searches))
             .max_by_key(|n| {
                 let texts: Vec<&str> = n.literals.iter().map(|(l, _)| l.as_str()).collect();
-                selectivity(&texts)
+                let fielded = n.literals.iter().all(|(_, f)| f.is_some());
+                (fielded, selectivity(&texts))
             }),
         Cond::Or(cs) => {
             let mut all = Needles::default();

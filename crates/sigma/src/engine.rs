@@ -35,6 +35,40 @@ struct Candidates {
     /// match of such a rule has one of its literals in one of those fields, so values of
     /// other fields need no scan.
     scanned: Vec<bool>,
+    /// The literals of keyword searches, found anywhere in the event.
+    keywords: Option<KeywordPrefilter>,
+}
+
+/// Literals of keyword searches: searched over every string value at once (the event's
+/// lowered arena), and over the text of numbers and booleans when a literal could
+/// occur there.
+#[derive(Debug)]
+struct KeywordPrefilter {
+    /// Leftmost-first, so it can use the SIMD searcher: says whether any literal occurs.
+    quick: AhoCorasick,
+    /// Standard semantics, for the overlapping pass that finds every literal.
+    ac: AhoCorasick,
+    /// Pattern id → the rules carrying this literal.
+    rules: Vec<Vec<u32>>,
+    /// Some literal could occur in the text of a number or boolean.
+    numeric: bool,
+}
+
+impl KeywordPrefilter {
+    /// Calls `select` with the rules of every literal occurring in `hay`. Keyword
+    /// literals are rare in real events, so one quick search (SIMD-accelerated for
+    /// small literal sets) settles most events, and only a hit pays for the overlapping
+    /// pass that finds every literal.
+    fn scan(&self, hay: &[u8], mut select: impl FnMut(&[u32])) {
+        if !self.quick.is_match(hay) {
+            return;
+        }
+        for m in self.ac.find_overlapping_iter(hay) {
+            if let Some(rules) = self.rules.get(m.pattern().as_usize()) {
+                select(rules);
+            }
+        }
+    }
 }
 
 impl Candidates {
@@ -42,6 +76,9 @@ impl Candidates {
         let mut c = Candidates::default();
         let mut pattern_ids: HashMap<&str, usize> = HashMap::new();
         let mut patterns: Vec<&str> = Vec::new();
+        let mut keyword_ids: HashMap<&str, usize> = HashMap::new();
+        let mut keyword_patterns: Vec<&str> = Vec::new();
+        let mut keyword_rules: Vec<Vec<u32>> = Vec::new();
         for (i, rule) in rules.iter().enumerate() {
             if !rule.guard.admits(logsource) {
                 continue;
@@ -55,13 +92,25 @@ impl Candidates {
                 continue;
             };
             c.filtered.push(i as u32);
+            let rule_index = i as u32;
             for (n, field) in needles {
+                let Some(field) = *field else {
+                    let id = *keyword_ids.entry(n.as_str()).or_insert_with(|| {
+                        keyword_patterns.push(n.as_str());
+                        keyword_rules.push(Vec::new());
+                        keyword_patterns.len() - 1
+                    });
+                    if !keyword_rules[id].contains(&rule_index) {
+                        keyword_rules[id].push(rule_index);
+                    }
+                    continue;
+                };
                 let id = *pattern_ids.entry(n.as_str()).or_insert_with(|| {
                     patterns.push(n.as_str());
                     c.pattern_rules.push(Vec::new());
                     patterns.len() - 1
                 });
-                let entry = (i as u32, *field);
+                let entry = (rule_index, field);
                 if !c.pattern_rules[id].contains(&entry) {
                     c.pattern_rules[id].push(entry);
                 }
@@ -71,18 +120,42 @@ impl Candidates {
                 c.scanned[field.index()] = true;
             }
         }
+        // Literals are lower-case and values are lower-cased before the scan.
+        let mut built = true;
         if !patterns.is_empty() {
-            // Literals are lower-case and values are lower-cased before the scan.
             c.prefilter = AhoCorasickBuilder::new()
                 .match_kind(MatchKind::Standard)
                 .kind(Some(AhoCorasickKind::ContiguousNFA))
                 .build(&patterns)
                 .ok();
-            if c.prefilter.is_none() {
-                // Cannot happen with sane literal sets; stay correct anyway.
-                c.always.append(&mut c.filtered);
-                c.always.sort_unstable();
-            }
+            built &= c.prefilter.is_some();
+        }
+        if !keyword_patterns.is_empty() {
+            let numeric = keyword_patterns
+                .iter()
+                .any(|p| p.bytes().all(crate::field_test::numeric_text_byte));
+            let build = |kind| {
+                AhoCorasickBuilder::new()
+                    .match_kind(kind)
+                    .build(&keyword_patterns)
+                    .ok()
+            };
+            c.keywords = build(MatchKind::LeftmostFirst)
+                .zip(build(MatchKind::Standard))
+                .map(|(quick, ac)| KeywordPrefilter {
+                    quick,
+                    ac,
+                    rules: keyword_rules,
+                    numeric,
+                });
+            built &= c.keywords.is_some();
+        }
+        if !built {
+            // Cannot happen with sane literal sets; stay correct anyway.
+            c.prefilter = None;
+            c.keywords = None;
+            c.always.append(&mut c.filtered);
+            c.always.sort_unstable();
         }
         c
     }
@@ -172,6 +245,20 @@ struct Marks<'a> {
 }
 
 impl Marks<'_> {
+    /// Selects `rules` (found by a keyword literal).
+    #[inline]
+    fn select(&mut self, rules: &[u32]) {
+        *self.literal_hits += 1;
+        for &r in rules {
+            if let Some(seen) = self.hit.get_mut(r as usize)
+                && *seen != self.epoch
+            {
+                *seen = self.epoch;
+                self.fired.push(r);
+            }
+        }
+    }
+
     /// Selects the rules of the literals `found` in a value of field `name` / `path`.
     #[inline]
     fn mark(&mut self, found: &[u32], candidates: &Candidates, name: FieldId, path: FieldId) {
@@ -252,28 +339,67 @@ impl Engine {
                 out.push(r);
             }
         }
+        if candidates.filtered.is_empty() {
+            out[start..].sort_unstable();
+            return;
+        }
+        scratch.epoch = scratch.epoch.wrapping_add(1);
+        if scratch.epoch == 0 {
+            scratch.hit.iter_mut().for_each(|h| *h = 0);
+            scratch.epoch = 1;
+        }
+        if scratch.hit.len() < self.rules.len() {
+            scratch.hit.resize(self.rules.len(), 0);
+        }
+        scratch.fired.clear();
+        let mut marks = Marks {
+            hit: &mut scratch.hit,
+            fired: &mut scratch.fired,
+            epoch: scratch.epoch,
+            literal_hits: &mut scratch.literal_hits,
+        };
+        let mut digits = [0u8; 20];
+        // String values are slices of the event's arena, which is lower-cased once per
+        // event: both prefilters read those lowered bytes.
+        let arena = ev.string_arena().map(|a| a.as_ptr() as usize);
+        let lowered_arena = scratch.text.arena(ev).map(|a| a.lowered);
+        if let Some(keywords) = &candidates.keywords {
+            match lowered_arena {
+                Some(lowered) => keywords.scan(lowered, |rules| marks.select(rules)),
+                None => {
+                    for value in ev.all_values() {
+                        if let Value::Str(s) = value {
+                            scratch.lower.clear();
+                            scratch
+                                .lower
+                                .extend(s.bytes().map(|b| b.to_ascii_lowercase()));
+                            keywords.scan(&scratch.lower, |rules| marks.select(rules));
+                        }
+                    }
+                }
+            }
+            if keywords.numeric {
+                for value in ev.all_values() {
+                    let text = match value {
+                        Value::Str(_) | Value::Null => continue,
+                        Value::Int(i) => int_text(i, &mut digits),
+                        Value::Float(f) => {
+                            scratch.number.clear();
+                            let _ = write!(scratch.number, "{f}");
+                            &scratch.number
+                        }
+                        Value::Bool(true) => "true",
+                        Value::Bool(false) => "false",
+                    };
+                    scratch.lower.clear();
+                    scratch
+                        .lower
+                        .extend(text.bytes().map(|b| b.to_ascii_lowercase()));
+                    keywords.scan(&scratch.lower, |rules| marks.select(rules));
+                }
+            }
+        }
         if let Some(ac) = &candidates.prefilter {
-            scratch.epoch = scratch.epoch.wrapping_add(1);
-            if scratch.epoch == 0 {
-                scratch.hit.iter_mut().for_each(|h| *h = 0);
-                scratch.epoch = 1;
-            }
-            if scratch.hit.len() < self.rules.len() {
-                scratch.hit.resize(self.rules.len(), 0);
-            }
-            let epoch = scratch.epoch;
-            scratch.fired.clear();
-            let mut digits = [0u8; 20];
-            // String values are slices of the event's arena, which the keyword searches
-            // lower-case once per event: the prefilter reads the same lowered bytes.
-            let arena = ev.string_arena().map(|a| a.as_ptr() as usize);
-            let lowered_arena = scratch.text.arena(ev).map(|a| a.lowered);
-            let mut marks = Marks {
-                hit: &mut scratch.hit,
-                fired: &mut scratch.fired,
-                epoch,
-                literal_hits: &mut scratch.literal_hits,
-            };
             for (name, path, value) in ev.entries() {
                 if !candidates.scans(name) && !candidates.scans(path) {
                     continue;
@@ -310,13 +436,13 @@ impl Engine {
                     .patterns(&candidates, ac, &scratch.lower);
                 marks.mark(found, &candidates, name, path);
             }
-            // Only the rules the prefilter selected: the cost follows the hits, not the
-            // number of candidate rules.
-            for &r in &scratch.fired {
-                scratch.rules_run += 1;
-                if self.rules[r as usize].matches_in(ev, &mut scratch.text) {
-                    out.push(r);
-                }
+        }
+        // Only the rules the prefilters selected: the cost follows the hits, not the
+        // number of candidate rules.
+        for &r in &scratch.fired {
+            scratch.rules_run += 1;
+            if self.rules[r as usize].matches_in(ev, &mut scratch.text) {
+                out.push(r);
             }
         }
         out[start..].sort_unstable();

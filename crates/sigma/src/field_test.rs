@@ -115,7 +115,7 @@ struct Group {
 
 /// Every byte the text of a number or boolean can hold, lower-cased: digits, sign, point,
 /// `nan`, `inf`, `true`, `false`.
-fn numeric_text_byte(b: u8) -> bool {
+pub(crate) fn numeric_text_byte(b: u8) -> bool {
     b.is_ascii_digit() || b"-+.naiftruels".contains(&b.to_ascii_lowercase())
 }
 

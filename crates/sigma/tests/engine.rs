@@ -104,6 +104,8 @@ const GENERATED_RULES: &[&str] = &[
     "title: r7\nlogsource: {category: process_creation, product: windows}\ndetection:\n  a:\n    User|exists: true\n    CommandLine|contains: delta\n  b:\n    EventID|gt: 3\n  condition: a or b\n",
     // A keyword list long enough to be searched over the event's whole string arena:
     // hits across two values, non-ASCII text and replaced values must not count.
+    // Keyword literals that occur only in the text of a number (EventID).
+    "title: r9\nlogsource: {product: windows}\ndetection:\n  k:\n    - '3'\n    - 'zeta'\n  f:\n    User: SYSTEM\n  condition: k and not f\n",
     "title: r8\nlogsource: {product: windows}\ndetection:\n  k:\n    - 'haga'\n    - 'mma de'\n    - 'ßeta'\n    - 'kelvin'\n    - 'epsilon'\n    - 'lta\\gam'\n    - 'ystem'\n  condition: k\n",
 ];
 
