@@ -233,7 +233,8 @@ impl JsonDecoder {
             }
             JsonFlavour::CloudTrail => (
                 LogSource::new(Some("aws"), None, Some("cloudtrail")),
-                &[k.event_time_aws],
+                // Exports through a log shipper may carry only its `@timestamp`.
+                &[k.event_time_aws, k.at_timestamp],
             ),
             JsonFlavour::Generic => (
                 LogSource::default(),

@@ -101,6 +101,27 @@ pub enum BenchCommand {
     Decode(BenchArgs),
     /// Sigma evaluation throughput over Windows events from the shared EVTX samples.
     Detect(BenchDetectArgs),
+    /// Detections → alerts → incidents on the labelled attack datasets, as Markdown.
+    Quality(BenchQualityArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BenchQualityArgs {
+    /// The shared corpora folder.
+    #[arg(long, default_value = "../shared/corpora")]
+    pub corpora: PathBuf,
+    /// Worker threads for decoding.
+    #[arg(long, default_value_t = 2, value_name = "N")]
+    pub threads: usize,
+    /// Entity risk that opens an incident (default: the engine's).
+    #[arg(long, value_name = "SCORE")]
+    pub threshold: Option<f64>,
+    /// Hours an entity links an alert to its incident (default: the engine's).
+    #[arg(long, value_name = "HOURS")]
+    pub gap_hours: Option<f64>,
+    /// Print only the totals line (for comparing settings).
+    #[arg(long)]
+    pub totals_only: bool,
 }
 
 #[derive(Debug, Args)]
@@ -164,6 +185,22 @@ pub struct HuntArgs {
     /// Decode errors shown on standard error before the rest are only counted.
     #[arg(long, default_value_t = 50, value_name = "N")]
     pub max_errors_shown: usize,
+    /// After the detections, print the incidents the analysis engine made of them.
+    #[arg(long)]
+    pub incidents: bool,
+    /// ATT&CK STIX data for technique, tactic and mitigation names: a bundle, a folder
+    /// of objects, or a .tar.gz of them (repeatable).
+    #[arg(long, value_name = "PATH")]
+    pub attack: Vec<PathBuf>,
+    /// Asset inventory (.csv or .json): host or address → owner, criticality, tags.
+    #[arg(long, value_name = "FILE")]
+    pub assets: Option<PathBuf>,
+    /// MISP warninglists (a list.json or a folder of them): known-benign values.
+    #[arg(long, value_name = "PATH")]
+    pub warninglists: Option<PathBuf>,
+    /// Suppression expressions, one per line (`host = ws01 and rule = …`).
+    #[arg(long, value_name = "FILE")]
+    pub suppressions: Option<PathBuf>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

@@ -83,5 +83,7 @@ fn config(logs: &Path, rules: Option<&Path>) -> HuntConfig {
         threads: 2,
         progress: false,
         max_errors_shown: 20,
+        incidents: rules.is_some(),
+        triage_files: Default::default(),
     }
 }

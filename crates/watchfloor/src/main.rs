@@ -2,12 +2,14 @@
 //! Exit codes: 0 when the work completed (problems with the input are reported, not
 //! fatal), 1 when it could not be done, 2 for bad arguments.
 
+mod attack_data;
 mod bench;
 mod bench_detect;
 mod cli;
 mod coverage;
 mod demo;
 mod hunt;
+mod quality;
 mod regression;
 mod rules;
 
@@ -22,6 +24,7 @@ fn main() -> ExitCode {
         cli::Command::Demo => demo::run(),
         cli::Command::Bench(cli::BenchCommand::Decode(args)) => bench::run(args),
         cli::Command::Bench(cli::BenchCommand::Detect(args)) => bench_detect::run(args),
+        cli::Command::Bench(cli::BenchCommand::Quality(args)) => quality::run(args),
         cli::Command::Rules(cli::RulesCommand::Coverage(args)) => coverage::run(args),
         cli::Command::Rules(cli::RulesCommand::Test(args)) => match regression::run(args) {
             Ok(true) => Ok(()),

@@ -341,3 +341,71 @@ fn rules_coverage_writes_a_navigator_layer() {
     assert_eq!(score("T1059.001"), Some(serde_json::json!(1)));
     assert_eq!(techniques.len(), 2);
 }
+
+#[test]
+fn hunt_incidents_from_the_bundled_rules() {
+    let rules = Path::new(env!("CARGO_MANIFEST_DIR")).join("rules");
+    let summary = temp("incidents-summary.json");
+    let suppressions = temp("suppressions.txt");
+    // Allowlist the SSH guessing correlation's address: its detection is suppressed,
+    // counted, and listed, not lost.
+    std::fs::write(
+        &suppressions,
+        "# known scanner\ntitle = 'SSH password guessing from one address'\n",
+    )
+    .unwrap();
+    let samples = samples();
+    let out = watchfloor(&[
+        "hunt",
+        samples.to_str().unwrap(),
+        "--rules",
+        rules.to_str().unwrap(),
+        "--incidents",
+        "--format",
+        "jsonl",
+        "--summary-json",
+        summary.to_str().unwrap(),
+        "--suppressions",
+        suppressions.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let incidents: Vec<&serde_json::Value> =
+        lines.iter().filter(|l| l["type"] == "incident").collect();
+    let detections = lines.len() - incidents.len();
+    let s: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&summary).unwrap()).unwrap();
+    std::fs::remove_file(&summary).ok();
+    std::fs::remove_file(&suppressions).ok();
+    assert_eq!(s["detections"], detections as u64);
+    assert_eq!(s["suppressed"], 1, "{s}");
+    assert_eq!(s["incidents"], incidents.len() as u64);
+    // The workstation's phishing chain is one incident whose stages progress.
+    let ws = incidents
+        .iter()
+        .find(|i| i["incident"]["hosts"][0] == "ws-acct-07.corp.example")
+        .expect("an incident for the workstation");
+    let chain = ws["stage_chain"].as_str().unwrap();
+    assert!(
+        chain.starts_with("intrusion → execution/persistence"),
+        "{chain}"
+    );
+    assert!(chain.contains("defense evasion"), "{chain}");
+    assert_eq!(ws["incident"]["severity"], "critical");
+    let log = ws["incident"]["log"]["entries"].to_string();
+    assert!(log.contains("opened") && log.contains("escalated"), "{log}");
+    assert!(!ws["alerts"].as_array().unwrap().is_empty());
+    // The web attacks from one address are one incident.
+    assert!(incidents.iter().any(|i| {
+        i["incident"]["indicators"]
+            .as_array()
+            .is_some_and(|a| a.iter().any(|x| x == "203.0.113.77"))
+    }));
+}

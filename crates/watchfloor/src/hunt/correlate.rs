@@ -6,6 +6,7 @@ use serde_json::json;
 use watchfloor_decode::time::format_rfc3339;
 use watchfloor_sigma::correlation::{CorrelationEngine, CorrelationMatch};
 use watchfloor_sigma::rule::Correlation;
+use watchfloor_triage::detection::Entities;
 
 use super::detect::{CorrelationInput, DetectionRow};
 
@@ -39,6 +40,23 @@ fn row(m: &CorrelationMatch, c: &Correlation) -> Option<DetectionRow> {
             )
         })
         .map(|(_, v)| v.clone());
+    let mut entities = Entities {
+        host: host.clone(),
+        ..Default::default()
+    };
+    for (k, v) in &m.group {
+        match k.as_str() {
+            "User" | "TargetUserName" | "SubjectUserName" | "user" | "username" => {
+                entities.user = Some(v.clone());
+            }
+            "SourceIp" | "IpAddress" | "src_ip" | "c-ip" | "id.orig_h" => {
+                entities.src_ip = Some(v.clone());
+            }
+            "DestinationIp" | "dest_ip" | "id.resp_h" => entities.dst_ip = Some(v.clone()),
+            _ => {}
+        }
+    }
+    entities.normalize();
     let mut matched: Vec<(String, String)> = m.group.clone();
     matched.push(("value".into(), m.value.to_string()));
     let event = json!({
@@ -61,5 +79,7 @@ fn row(m: &CorrelationMatch, c: &Correlation) -> Option<DetectionRow> {
         record: 0,
         matched,
         event: event.to_string(),
+        entities,
+        time_ns: m.last.0,
     })
 }

@@ -5,7 +5,10 @@ use std::sync::Arc;
 
 use serde::Serialize;
 use watchfloor_decode::time::format_rfc3339;
-use watchfloor_event::{Event, FieldId, FieldTable};
+use watchfloor_event::{Event, FieldTable};
+use watchfloor_triage::detection::Entities;
+
+use super::entities::EntityFields;
 use watchfloor_sigma::engine::{Engine, Scratch};
 
 /// One rule match, as `hunt` reports it.
@@ -23,22 +26,15 @@ pub struct DetectionRow {
     pub matched: Vec<(String, String)>,
     /// The event as decoded from (for EVTX, the record rendered as JSON).
     pub event: String,
+    /// Who and what the detection is about, for the analysis engine.
+    pub entities: Entities,
+    /// Event time in nanoseconds (0 when unknown), for ordering.
+    #[serde(skip)]
+    pub time_ns: i64,
 }
 
 /// Largest raw event text copied into a detection.
 const MAX_EVENT_TEXT: usize = 16 << 10;
-
-/// Fields that name the host an event is about, in order of preference.
-const HOST_FIELDS: &[&str] = &[
-    "Computer",
-    "Hostname",
-    "hostname",
-    "host",
-    "ComputerName",
-    "dvchost",
-    "cs-host",
-    "id.resp_h",
-];
 
 /// A base-rule match kept for the correlation pass: the rule and a copy of its event.
 pub type CorrelationInput = (u32, Event);
@@ -51,19 +47,19 @@ pub struct Detector<'e> {
     table: Arc<FieldTable>,
     scratch: Scratch,
     matches: Vec<u32>,
-    host_fields: Vec<FieldId>,
+    entity_fields: EntityFields,
 }
 
 impl<'e> Detector<'e> {
     pub fn new(engine: &'e Engine, correlated: &'e [bool], table: Arc<FieldTable>) -> Self {
-        let host_fields = HOST_FIELDS.iter().map(|f| table.intern(f)).collect();
+        let entity_fields = EntityFields::new(&table);
         Detector {
             engine,
             correlated,
             table,
             scratch: Scratch::default(),
             matches: Vec::new(),
-            host_fields,
+            entity_fields,
         }
     }
 
@@ -98,11 +94,8 @@ impl<'e> Detector<'e> {
                     Some((name.to_string(), value.to_string()))
                 })
                 .collect();
-            let host = self
-                .host_fields
-                .iter()
-                .find_map(|&id| ev.get(id))
-                .map(|v| v.to_string());
+            let entities = self.entity_fields.extract(ev);
+            let host = self.entity_fields.host(ev);
             let raw = ev.raw();
             let raw = &raw[..raw.len().min(MAX_EVENT_TEXT)];
             out.push((
@@ -118,6 +111,8 @@ impl<'e> Detector<'e> {
                     record: ev.source.record,
                     matched,
                     event: String::from_utf8_lossy(raw).into_owned(),
+                    entities,
+                    time_ns: ev.time.0,
                 },
             ));
         }

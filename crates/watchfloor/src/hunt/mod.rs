@@ -3,10 +3,15 @@
 
 mod correlate;
 mod detect;
+mod entities;
 mod files;
+mod incidents;
 mod output;
 mod progress;
 mod workers;
+
+pub use detect::DetectionRow;
+pub use incidents::{TriageFiles, analyse};
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -32,6 +37,8 @@ pub struct HuntConfig {
     pub threads: usize,
     pub progress: bool,
     pub max_errors_shown: usize,
+    pub incidents: bool,
+    pub triage_files: TriageFiles,
 }
 
 impl HuntConfig {
@@ -42,7 +49,13 @@ impl HuntConfig {
             .map(str::parse::<Format>)
             .transpose()
             .map_err(UsageError)?;
-        for path in args.paths.iter().chain(&args.rules) {
+        let context_files = args
+            .attack
+            .iter()
+            .chain(&args.assets)
+            .chain(&args.warninglists)
+            .chain(&args.suppressions);
+        for path in args.paths.iter().chain(&args.rules).chain(context_files) {
             if !path.exists() {
                 return Err(
                     UsageError(format!("no such file or folder: {}", path.display())).into(),
@@ -71,6 +84,13 @@ impl HuntConfig {
             threads,
             progress: !args.no_progress && std::io::stderr().is_terminal(),
             max_errors_shown: args.max_errors_shown,
+            incidents: args.incidents,
+            triage_files: TriageFiles {
+                attack: args.attack,
+                assets: args.assets,
+                warninglists: args.warninglists,
+                suppressions: args.suppressions,
+            },
         })
     }
 }
@@ -109,6 +129,12 @@ pub fn run(config: HuntConfig) -> anyhow::Result<()> {
     if let Some((_, _, failed)) = &correlation {
         rules_failed += *failed;
     }
+    // The analysis engine's context files are read before the work starts, so a bad
+    // path fails fast.
+    let triage = match &engine {
+        Some(_) => Some(incidents::engine(&config.triage_files)?),
+        None => None,
+    };
     let files = files::expand(&config.paths);
     let progress = progress::Progress::new(config.progress, files.files.len() as u64);
     let mut outcome = workers::decode_all(
@@ -137,6 +163,14 @@ pub fn run(config: HuntConfig) -> anyhow::Result<()> {
         );
     }
     progress.finish();
+    let triage = match triage {
+        Some(mut triage) => {
+            let triage_started = Instant::now();
+            incidents::analyse(&mut triage, &detections);
+            Some((triage, triage_started.elapsed().as_secs_f64()))
+        }
+        None => None,
+    };
     let elapsed = started.elapsed();
 
     let mut errors_shown = 0usize;
@@ -169,7 +203,11 @@ pub fn run(config: HuntConfig) -> anyhow::Result<()> {
         detections: detections.len() as u64,
         rules_loaded,
         rules_failed,
+        alerts: triage.as_ref().map(|(t, _)| t.stats().alerts),
+        incidents: triage.as_ref().map(|(t, _)| t.stats().incidents),
+        suppressed: triage.as_ref().map(|(t, _)| t.stats().suppressed),
         elapsed_s: elapsed.as_secs_f64(),
+        triage_s: triage.as_ref().map(|(_, s)| *s),
     };
     let mut out = output::open(config.output.as_deref())?;
     if engine.is_some() {
@@ -178,6 +216,12 @@ pub fn run(config: HuntConfig) -> anyhow::Result<()> {
         output::write_streams(&mut out, config.output_format, &outcome.streams)
     }
     .context("writing results")?;
+    if config.incidents
+        && let Some((triage, _)) = &triage
+    {
+        incidents::write_incidents(&mut out, config.output_format, triage)
+            .context("writing incidents")?;
+    }
     out.flush().context("writing results")?;
     if let Some(path) = &config.summary_json {
         let json = serde_json::to_string_pretty(&summary)?;
@@ -185,4 +229,37 @@ pub fn run(config: HuntConfig) -> anyhow::Result<()> {
     }
     eprintln!("{}", summary.one_line());
     Ok(())
+}
+
+/// Decodes `paths` (files or folders) and evaluates `engine` on every event: the
+/// detection rows in file order, and the number of events. No correlation pass.
+pub fn detect_paths(
+    paths: &[PathBuf],
+    engine: &Engine,
+    table: &std::sync::Arc<FieldTable>,
+    threads: usize,
+) -> (Vec<DetectionRow>, u64) {
+    let config = HuntConfig {
+        paths: paths.to_vec(),
+        rules: Vec::new(),
+        placeholders: None,
+        input_format: None,
+        output_format: OutputFormat::Jsonl,
+        output: None,
+        summary_json: None,
+        threads,
+        progress: false,
+        max_errors_shown: 0,
+        incidents: false,
+        triage_files: TriageFiles::default(),
+    };
+    let files = files::expand(paths);
+    let progress = progress::Progress::new(false, files.files.len() as u64);
+    let outcome = workers::decode_all(&files.files, &config, table, Some(engine), &[], &progress);
+    progress.finish();
+    let events = outcome.events();
+    (
+        outcome.detections.into_iter().map(|(_, row)| row).collect(),
+        events,
+    )
 }

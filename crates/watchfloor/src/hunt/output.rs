@@ -24,7 +24,13 @@ pub struct Summary {
     pub detections: u64,
     pub rules_loaded: u64,
     pub rules_failed: u64,
+    /// Analysis engine totals (when rules ran).
+    pub alerts: Option<u64>,
+    pub incidents: Option<u64>,
+    pub suppressed: Option<u64>,
     pub elapsed_s: f64,
+    /// Time spent in the analysis engine, included in `elapsed_s`.
+    pub triage_s: Option<f64>,
 }
 
 impl Summary {

@@ -1,0 +1,813 @@
+//! [`Triage`]: the analysis pipeline. Each detection is, in order: checked against the
+//! tenant's suppression rules and (for indicator hits) the warninglists; folded into an
+//! existing alert with the same fingerprint inside the dedupe window, or made a new alert
+//! that is enriched (asset, ATT&CK), scored and added to its entities' risk; then grouped
+//! into an incident — joined to the incident an entity key links it to, or opening one
+//! when the entity's risk or the alert's score crosses the threshold, or left pending on
+//! its entity until then. Every step writes its reason to the decision logs.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+
+use serde::Serialize;
+use watchfloor_event::{TenantId, Timestamp};
+
+use crate::alert::{Alert, AssetContext, FingerprintConfig, TechniqueRef, fingerprint_id};
+use crate::assets::Assets;
+use crate::attack::{AttackCatalog, Stage, parse_sigma_tags};
+use crate::detection::{Detection, Level, Origin, account_name};
+use crate::explain::{DecisionKind, DecisionLog};
+use crate::incident::{Incident, Incidents, Key, StageStep};
+use crate::risk::RiskBook;
+use crate::suppress::{Expr, SuppressedBy, SuppressedRecord, Suppressions};
+use crate::time::{HOUR, human_duration};
+use crate::warninglist::Warninglists;
+
+/// Errors of the analysis engine's operations.
+#[derive(Debug, thiserror::Error)]
+pub enum TriageError {
+    #[error("no alert {0} in this tenant")]
+    NoSuchAlert(u64),
+}
+
+/// Tunables, with the defaults a SOC would start from.
+#[derive(Clone, Debug)]
+pub struct TriageConfig {
+    /// A repeat within this long after an alert's last occurrence folds into it.
+    pub dedupe_window: i64,
+    pub samples_per_alert: usize,
+    pub fingerprint: FingerprintConfig,
+    /// An entity key links an alert to an incident seen with it at most this long ago.
+    pub incident_gap: i64,
+    /// Entity risk (or a single alert's score) from which an incident opens.
+    pub open_threshold: f64,
+    pub risk_half_life: i64,
+    /// Alerts kept pending per entity before an incident opens (the oldest go first).
+    pub max_pending: usize,
+}
+
+impl Default for TriageConfig {
+    fn default() -> Self {
+        TriageConfig {
+            dedupe_window: 24 * HOUR,
+            samples_per_alert: 3,
+            fingerprint: FingerprintConfig::default(),
+            incident_gap: 24 * HOUR,
+            open_threshold: 40.0,
+            risk_half_life: 24 * HOUR,
+            max_pending: 64,
+        }
+    }
+}
+
+/// What happened to one detection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    NewAlert(u64),
+    Merged(u64),
+    Suppressed,
+}
+
+/// Counters over everything observed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct TriageStats {
+    pub detections: u64,
+    pub alerts: u64,
+    pub incidents: u64,
+    pub suppressed: u64,
+    /// Alerts not (yet) in any incident.
+    pub pending_alerts: u64,
+}
+
+/// The analysis engine's state for all tenants.
+#[derive(Debug)]
+pub struct Triage {
+    config: TriageConfig,
+    catalog: AttackCatalog,
+    assets: Assets,
+    warninglists: Warninglists,
+    suppressions: Suppressions,
+    alerts: Vec<Alert>,
+    by_fingerprint: HashMap<String, u64>,
+    suppressed: Vec<SuppressedRecord>,
+    risk: RiskBook,
+    incidents: Incidents,
+    /// Alerts waiting for their entity's incident, per (tenant, primary key).
+    pending: HashMap<(TenantId, Key), Vec<u64>>,
+    detections: u64,
+}
+
+/// Share of an alert's score each repeat adds to its entity's risk, and the cap on one
+/// alert's total contribution (in multiples of its score).
+const REPEAT_RISK_SHARE: f64 = 0.25;
+const REPEAT_RISK_CAP: f64 = 2.0;
+
+/// Base score of a level before asset criticality and confidence.
+pub fn level_score(level: Level) -> f64 {
+    match level {
+        Level::Informational => 5.0,
+        Level::Low => 20.0,
+        Level::Medium => 45.0,
+        Level::High => 70.0,
+        Level::Critical => 90.0,
+    }
+}
+
+/// Accounts that act on every host and would link everything: never a grouping key.
+fn is_shared_account(user: &str) -> bool {
+    let u = user
+        .rsplit(['\\', '@'])
+        .next()
+        .unwrap_or(user)
+        .to_ascii_lowercase();
+    u.ends_with('$')
+        || matches!(
+            u.as_str(),
+            "system"
+                | "local service"
+                | "localservice"
+                | "network service"
+                | "networkservice"
+                | "anonymous logon"
+                | "root"
+                | "-"
+        )
+        || user.to_ascii_lowercase().starts_with("nt authority")
+        || user.to_ascii_lowercase().starts_with("window manager")
+        || user.to_ascii_lowercase().starts_with("font driver host")
+}
+
+/// Addresses that identify nothing across hosts (private, loopback, link-local,
+/// unspecified).
+fn is_local_address(ip: &str) -> bool {
+    match ip.trim().parse::<IpAddr>() {
+        Ok(IpAddr::V4(a)) => {
+            a.is_private()
+                || a.is_loopback()
+                || a.is_link_local()
+                || a.is_unspecified()
+                || a.is_broadcast()
+        }
+        Ok(IpAddr::V6(a)) => {
+            a.is_loopback()
+                || a.is_unspecified()
+                || (a.segments()[0] & 0xfe00) == 0xfc00
+                || (a.segments()[0] & 0xffc0) == 0xfe80
+        }
+        Err(_) => false,
+    }
+}
+
+impl Triage {
+    pub fn new(config: TriageConfig) -> Self {
+        Triage {
+            risk: RiskBook::new(config.risk_half_life),
+            config,
+            catalog: AttackCatalog::default(),
+            assets: Assets::default(),
+            warninglists: Warninglists::default(),
+            suppressions: Suppressions::default(),
+            alerts: Vec::new(),
+            by_fingerprint: HashMap::new(),
+            suppressed: Vec::new(),
+            incidents: Incidents::default(),
+            pending: HashMap::new(),
+            detections: 0,
+        }
+    }
+
+    pub fn set_catalog(&mut self, catalog: AttackCatalog) {
+        self.catalog = catalog;
+    }
+
+    pub fn set_assets(&mut self, assets: Assets) {
+        self.assets = assets;
+    }
+
+    pub fn set_warninglists(&mut self, lists: Warninglists) {
+        self.warninglists = lists;
+    }
+
+    pub fn suppressions(&self) -> &Suppressions {
+        &self.suppressions
+    }
+
+    pub fn suppressions_mut(&mut self) -> &mut Suppressions {
+        &mut self.suppressions
+    }
+
+    pub fn alerts(&self) -> &[Alert] {
+        &self.alerts
+    }
+
+    pub fn alert(&self, id: u64) -> Option<&Alert> {
+        self.alerts.get(id.checked_sub(1)? as usize)
+    }
+
+    /// Live incidents (those linked into another are folded there).
+    pub fn incidents(&self) -> impl Iterator<Item = &Incident> {
+        self.incidents.all()
+    }
+
+    pub fn incident(&self, id: u64) -> Option<&Incident> {
+        self.incidents.get(self.incidents.resolve(id))
+    }
+
+    pub fn suppressed(&self) -> &[SuppressedRecord] {
+        &self.suppressed
+    }
+
+    pub fn stats(&self) -> TriageStats {
+        TriageStats {
+            detections: self.detections,
+            alerts: self.alerts.len() as u64,
+            incidents: self.incidents.all().count() as u64,
+            suppressed: self.suppressed.len() as u64,
+            pending_alerts: self.alerts.iter().filter(|a| a.incident.is_none()).count() as u64,
+        }
+    }
+
+    /// Creates a suppression from an alert in one call: its rule and the attributes of
+    /// its fingerprint, scoped to the alert's tenant. Later detections with that
+    /// fingerprint are suppressed until `expires` (never, for `None`).
+    pub fn suppress_alert(
+        &mut self,
+        tenant: TenantId,
+        alert_id: u64,
+        owner: &str,
+        reason: &str,
+        now: Timestamp,
+        expires: Option<Timestamp>,
+    ) -> Result<u64, TriageError> {
+        let alert = self
+            .alert(alert_id)
+            .filter(|a| a.tenant == tenant)
+            .ok_or(TriageError::NoSuchAlert(alert_id))?;
+        let fields = self
+            .config
+            .fingerprint
+            .by_rule
+            .iter()
+            .find(|(r, _)| r.eq_ignore_ascii_case(&alert.rule_id))
+            .map_or(&self.config.fingerprint.fields, |(_, f)| f);
+        let probe = Detection {
+            tenant,
+            rule_id: alert.rule_id.clone(),
+            title: alert.title.clone(),
+            level: alert.level,
+            origin: alert.origin,
+            entities: alert.entities.clone(),
+            fields: alert
+                .samples
+                .first()
+                .map(|s| s.fields.clone())
+                .unwrap_or_default(),
+            ..Default::default()
+        };
+        let mut pairs: Vec<(String, String)> = vec![("rule".into(), alert.rule_id.clone())];
+        for f in fields {
+            if let Some(v) = probe.attribute(f) {
+                pairs.push((f.clone(), v.to_string()));
+            }
+        }
+        let refs: Vec<(&str, &str)> = pairs
+            .iter()
+            .map(|(a, v)| (a.as_str(), v.as_str()))
+            .collect();
+        let id = self
+            .suppressions
+            .add(tenant, Expr::equals(&refs), owner, reason, now, expires);
+        if let Some(a) = self.alerts.get_mut(alert_id as usize - 1) {
+            a.log.push(
+                now,
+                DecisionKind::Suppressed,
+                format!("suppression {id} created from this alert by {owner}: {reason}"),
+            );
+        }
+        Ok(id)
+    }
+
+    /// Takes one detection through the pipeline.
+    pub fn observe(&mut self, mut d: Detection) -> Outcome {
+        self.detections += 1;
+        d.entities.normalize();
+        if let Some(rule) = self.suppressions.check(&d) {
+            let by = SuppressedBy::Suppression {
+                id: rule.id,
+                reason: rule.reason.clone(),
+                owner: rule.owner.clone(),
+            };
+            self.record_suppressed(&d, by);
+            return Outcome::Suppressed;
+        }
+        if d.origin == Origin::Indicator
+            && let Some(list) = self.warninglists.matches(&d.rule_id)
+        {
+            let by = SuppressedBy::Warninglist {
+                list: list.to_string(),
+                value: d.rule_id.clone(),
+            };
+            self.record_suppressed(&d, by);
+            return Outcome::Suppressed;
+        }
+        let key = self.config.fingerprint.key(&d);
+        if let Some(&id) = self.by_fingerprint.get(&key)
+            && let Some(alert) = self.alerts.get_mut(id as usize - 1)
+            && d.time.0.saturating_sub(alert.last_seen.0) <= self.config.dedupe_window
+        {
+            alert.count += 1;
+            alert.first_seen = alert.first_seen.min(d.time);
+            alert.last_seen = alert.last_seen.max(d.time);
+            if alert.samples.len() < self.config.samples_per_alert {
+                alert.samples.push(Alert::sample(&d));
+            }
+            alert.log.push(
+                d.time,
+                DecisionKind::Merged,
+                format!(
+                    "repeat #{} merged: same fingerprint {} within {} of the last",
+                    alert.count,
+                    alert.fingerprint,
+                    human_duration(self.config.dedupe_window)
+                ),
+            );
+            // Risk-based alerting: a repeat adds a quarter of the alert's score to its
+            // entity's risk, up to twice the score per alert, so persistent activity
+            // counts without one noisy rule opening incidents on its own too easily.
+            let extra = (alert.score * REPEAT_RISK_SHARE)
+                .min(alert.score * REPEAT_RISK_CAP - alert.risk_contributed)
+                .max(0.0);
+            alert.risk_contributed += extra;
+            let pending = alert.incident.is_none();
+            let incident = alert.incident;
+            if pending && extra > 0.0 {
+                let keys = self.keys_of(id);
+                if let Some(k) = keys.first() {
+                    let risk = self.risk.add(d.tenant, &key_text(k), extra, d.time);
+                    self.open_or_wait(id, &keys, risk, d.time, false);
+                }
+            }
+            if let Some(inc) = incident {
+                let live = self.incidents.resolve(inc);
+                if let Some(i) = self.incidents.get_mut(live) {
+                    i.detections += 1;
+                    i.last_seen = i.last_seen.max(d.time);
+                }
+                let keys = self.keys_of(id);
+                self.incidents.remember(d.tenant, &keys, live, d.time);
+            }
+            return Outcome::Merged(id);
+        }
+        let id = self.new_alert(d, &key);
+        self.by_fingerprint.insert(key, id);
+        self.group(id);
+        Outcome::NewAlert(id)
+    }
+
+    fn record_suppressed(&mut self, d: &Detection, by: SuppressedBy) {
+        self.suppressed.push(SuppressedRecord {
+            time: d.time,
+            rule_id: d.rule_id.clone(),
+            title: d.title.clone(),
+            host: d.entities.host.clone(),
+            reference: d.reference.clone(),
+            by,
+        });
+    }
+
+    fn new_alert(&mut self, d: Detection, key: &str) -> u64 {
+        let id = self.alerts.len() as u64 + 1;
+        let mut log = DecisionLog::default();
+        let fingerprint = fingerprint_id(key);
+        log.push(
+            d.time,
+            DecisionKind::Created,
+            format!(
+                "new alert for {} {} (fingerprint {fingerprint}: rule{})",
+                match d.origin {
+                    Origin::Rule => "rule",
+                    Origin::Correlation => "correlation",
+                    Origin::Indicator => "indicator",
+                },
+                d.title,
+                self.fingerprint_fields_text(&d)
+            ),
+        );
+        // ATT&CK enrichment: techniques from the tags with their names, stages from the
+        // tactic tags, else from the techniques' tactics in the catalog.
+        let tags = parse_sigma_tags(&d.tags);
+        let techniques: Vec<TechniqueRef> = tags
+            .techniques
+            .iter()
+            .map(|t| TechniqueRef {
+                id: t.clone(),
+                name: self.catalog.technique(t).map(|x| x.name.clone()),
+            })
+            .collect();
+        let mut stages = tags.stages.clone();
+        if stages.is_empty() {
+            for t in &tags.techniques {
+                stages.extend(self.catalog.stages_of(t));
+            }
+        }
+        stages.sort();
+        stages.dedup();
+        let mut mitigations: Vec<String> = tags
+            .techniques
+            .iter()
+            .flat_map(|t| self.catalog.mitigations_of(t))
+            .map(|m| format!("{} {}", m.id, m.name))
+            .collect();
+        mitigations.sort();
+        mitigations.dedup();
+        if !techniques.is_empty() || !stages.is_empty() {
+            let names: Vec<String> = techniques
+                .iter()
+                .map(|t| match &t.name {
+                    Some(n) => format!("{} {n}", t.id),
+                    None => t.id.clone(),
+                })
+                .collect();
+            let stage_names: Vec<&str> = stages.iter().map(|s| s.label()).collect();
+            log.push(
+                d.time,
+                DecisionKind::Enriched,
+                format!(
+                    "ATT&CK: techniques [{}], stages [{}], {} mitigations",
+                    names.join(", "),
+                    stage_names.join(", "),
+                    mitigations.len()
+                ),
+            );
+        }
+        let asset = self.asset_context(&d);
+        if let Some(a) = &asset {
+            log.push(
+                d.time,
+                DecisionKind::Enriched,
+                format!(
+                    "asset {}: criticality {:?}, owner {}",
+                    a.asset,
+                    a.criticality,
+                    a.owner.as_deref().unwrap_or("unknown")
+                ),
+            );
+        }
+        let criticality = asset.as_ref().map(|a| a.criticality).unwrap_or_default();
+        let confidence = if d.confidence > 0.0 {
+            d.confidence.min(1.0)
+        } else {
+            1.0
+        };
+        let base = level_score(d.level);
+        let score = base * criticality.multiplier() * confidence;
+        log.push(
+            d.time,
+            DecisionKind::Scored,
+            format!(
+                "score {score:.1} = level {} ({base}) × asset criticality {:?} ({}) × confidence {confidence:.2}",
+                d.level.as_str(),
+                criticality,
+                criticality.multiplier()
+            ),
+        );
+        self.alerts.push(Alert {
+            id,
+            tenant: d.tenant,
+            fingerprint,
+            rule_id: d.rule_id.clone(),
+            title: d.title.clone(),
+            level: d.level,
+            origin: d.origin,
+            tags: d.tags.clone(),
+            techniques,
+            stages,
+            mitigations,
+            entities: d.entities.clone(),
+            asset,
+            count: 1,
+            first_seen: d.time,
+            last_seen: d.time,
+            samples: vec![Alert::sample(&d)],
+            score,
+            incident: None,
+            log,
+            risk_contributed: 0.0,
+        });
+        id
+    }
+
+    fn fingerprint_fields_text(&self, d: &Detection) -> String {
+        let fields = self
+            .config
+            .fingerprint
+            .by_rule
+            .iter()
+            .find(|(r, _)| r.eq_ignore_ascii_case(&d.rule_id))
+            .map_or(&self.config.fingerprint.fields, |(_, f)| f);
+        fields
+            .iter()
+            .map(|f| format!(" + {f}={}", d.attribute(f).unwrap_or("-")))
+            .collect()
+    }
+
+    fn asset_context(&self, d: &Detection) -> Option<AssetContext> {
+        let e = &d.entities;
+        let found = e
+            .host
+            .as_deref()
+            .and_then(|h| self.assets.by_host(h))
+            .or_else(|| e.src_ip.as_deref().and_then(|ip| self.assets.by_ip(ip)))
+            .or_else(|| e.dst_ip.as_deref().and_then(|ip| self.assets.by_ip(ip)))?;
+        Some(AssetContext {
+            asset: found
+                .name
+                .clone()
+                .or_else(|| found.ips.first().map(ToString::to_string))
+                .unwrap_or_default(),
+            owner: found.owner.clone(),
+            criticality: found.criticality,
+            tags: found.tags.clone(),
+        })
+    }
+
+    /// The entity keys of an alert: its primary entity first (host, else source
+    /// address, else user), then the user, and the linking keys (indicators that are
+    /// on no warninglist and not local addresses; processes).
+    fn keys_of(&self, id: u64) -> Vec<Key> {
+        let Some(a) = self.alert(id) else {
+            return Vec::new();
+        };
+        let e = &a.entities;
+        let mut keys = Vec::new();
+        let user = e.user.as_deref().filter(|u| !is_shared_account(u));
+        if let Some(h) = &e.host {
+            keys.push(Key::Host(h.clone()));
+        } else if let Some(ip) = &e.src_ip {
+            keys.push(Key::Address(ip.to_ascii_lowercase()));
+        } else if let Some(u) = user {
+            keys.push(Key::User(account_name(u)));
+        }
+        if let Some(u) = user {
+            let k = Key::User(account_name(u));
+            if !keys.contains(&k) {
+                keys.push(k);
+            }
+        }
+        for i in &e.indicators {
+            if !is_local_address(i) && self.warninglists.matches(i).is_none() {
+                keys.push(Key::Indicator(i.clone()));
+            }
+        }
+        for p in [&e.process, &e.parent_process].into_iter().flatten() {
+            keys.push(Key::Process(p.to_ascii_lowercase()));
+        }
+        keys
+    }
+
+    fn group(&mut self, id: u64) {
+        let keys = self.keys_of(id);
+        let Some(alert) = self.alert(id) else {
+            return;
+        };
+        let (tenant, time, score) = (alert.tenant, alert.time(), alert.score);
+        let found = self
+            .incidents
+            .find(tenant, &keys, time, self.config.incident_gap);
+        let primary = keys.first().cloned();
+        if let Some((target, why)) = found.first().cloned() {
+            self.join(target, id, &why.describe());
+            for (other, key) in found.iter().skip(1) {
+                self.incidents.merge(target, *other, time, &key.describe());
+                self.retarget_alerts(*other, target);
+            }
+            self.incidents.remember(tenant, &keys, target, time);
+            self.refresh(target, time);
+            return;
+        }
+        let risk = match &primary {
+            Some(k) => self.risk.add(tenant, &key_text(k), score, time),
+            None => score,
+        };
+        if let Some(a) = self.alerts.get_mut(id as usize - 1) {
+            a.risk_contributed = score;
+        }
+        self.open_or_wait(id, &keys, risk, time, true);
+    }
+
+    /// Opens an incident for a pending alert whose entity's risk (or own score) reached
+    /// the threshold, taking the entity's waiting alerts along; otherwise keeps it
+    /// waiting. `first`: the alert is new (not a repeat), so it is queued and logged.
+    fn open_or_wait(&mut self, id: u64, keys: &[Key], risk: f64, time: Timestamp, first: bool) {
+        let Some(alert) = self.alert(id) else {
+            return;
+        };
+        let (tenant, score) = (alert.tenant, alert.score);
+        let primary = keys.first().cloned();
+        if risk < self.config.open_threshold && score < self.config.open_threshold {
+            if !first {
+                return;
+            }
+            let entity = primary.as_ref().map_or("no entity".into(), key_text);
+            let threshold = self.config.open_threshold;
+            if let Some(a) = self.alerts.get_mut(id as usize - 1) {
+                a.log.push(
+                    time,
+                    DecisionKind::Pending,
+                    format!(
+                        "no incident yet: risk of {entity} is {risk:.1}, below the threshold {threshold}"
+                    ),
+                );
+            }
+            if let Some(k) = primary {
+                let list = self.pending.entry((tenant, k)).or_default();
+                list.push(id);
+                if list.len() > self.config.max_pending {
+                    list.remove(0);
+                }
+            }
+            return;
+        }
+        let incident = self.incidents.open(tenant, time);
+        let entity = primary.as_ref().map_or("no entity".into(), key_text);
+        let reason = if score >= self.config.open_threshold {
+            format!(
+                "opened: alert score {score:.1} reaches the threshold {}",
+                self.config.open_threshold
+            )
+        } else {
+            format!(
+                "opened: risk of {entity} reached {risk:.1} (threshold {})",
+                self.config.open_threshold
+            )
+        };
+        if let Some(i) = self.incidents.get_mut(incident) {
+            i.log.push(time, DecisionKind::Opened, reason);
+        }
+        // Earlier alerts of the entity that waited below the threshold join first.
+        if let Some(k) = &primary
+            && let Some(waiting) = self.pending.remove(&(tenant, k.clone()))
+        {
+            for w in waiting.into_iter().filter(|&w| w != id) {
+                let recent = self.alert(w).is_some_and(|a| {
+                    time.0.saturating_sub(a.last_seen.0) <= self.config.incident_gap
+                        && a.incident.is_none()
+                });
+                if recent {
+                    self.join(incident, w, "waited on the same entity below the threshold");
+                    let wk = self.keys_of(w);
+                    let wt = self.alert(w).map_or(time, Alert::time);
+                    self.incidents.remember(tenant, &wk, incident, wt);
+                }
+            }
+        }
+        self.join(incident, id, &format!("{entity} crossed the threshold"));
+        self.incidents.remember(tenant, keys, incident, time);
+        self.refresh(incident, time);
+    }
+
+    fn retarget_alerts(&mut self, from: u64, to: u64) {
+        for a in &mut self.alerts {
+            if a.incident == Some(from) {
+                a.incident = Some(to);
+            }
+        }
+    }
+
+    /// Adds an alert to an incident with the reason.
+    fn join(&mut self, incident: u64, alert_id: u64, why: &str) {
+        let Some(alert) = self.alerts.get_mut(alert_id as usize - 1) else {
+            return;
+        };
+        alert.incident = Some(incident);
+        let time = alert.time();
+        alert.log.push(
+            time,
+            DecisionKind::Grouped,
+            format!("joined incident {incident}: {why}"),
+        );
+        let alert = alert.clone();
+        let Some(inc) = self.incidents.get_mut(incident) else {
+            return;
+        };
+        if !inc.alerts.contains(&alert_id) {
+            inc.alerts.push(alert_id);
+            inc.detections += alert.count;
+            inc.score += alert.score;
+        }
+        inc.first_seen = inc.first_seen.min(alert.first_seen);
+        inc.last_seen = inc.last_seen.max(alert.last_seen);
+        let e = &alert.entities;
+        if let Some(h) = &e.host {
+            inc.hosts.push(h.clone());
+        }
+        // One spelling per account (`CORP\\bob` and `bob` are one user).
+        if let Some(u) = &e.user
+            && !inc.users.iter().any(|x| account_name(x) == account_name(u))
+        {
+            inc.users.push(u.clone());
+        }
+        inc.indicators.extend(e.indicators.iter().cloned());
+        for v in [&mut inc.hosts, &mut inc.users, &mut inc.indicators] {
+            v.sort();
+            v.dedup();
+        }
+        inc.log.push(
+            time,
+            DecisionKind::Grouped,
+            format!(
+                "alert {alert_id} ({}, {}) joined: {why}",
+                alert.title,
+                alert.level.as_str()
+            ),
+        );
+        for &stage in &alert.stages {
+            match inc.stages.iter_mut().find(|s| s.stage == stage) {
+                Some(s) if s.first_seen > alert.first_seen => {
+                    s.first_seen = alert.first_seen;
+                    s.alert = alert_id;
+                }
+                Some(_) => {}
+                None => inc.stages.push(StageStep {
+                    stage,
+                    label: stage.label(),
+                    first_seen: alert.first_seen,
+                    alert: alert_id,
+                }),
+            }
+        }
+        inc.stages.sort_by_key(|s| s.stage);
+    }
+
+    /// Recomputes severity and title after a change, logging an escalation.
+    fn refresh(&mut self, incident: u64, at: Timestamp) {
+        let Some(inc) = self.incidents.get(incident) else {
+            return;
+        };
+        let max_level = inc
+            .alerts
+            .iter()
+            .filter_map(|&a| self.alert(a))
+            .map(|a| a.level)
+            .max()
+            .unwrap_or_default();
+        let top = inc
+            .alerts
+            .iter()
+            .filter_map(|&a| self.alert(a))
+            .max_by(|a, b| a.score.total_cmp(&b.score).then(b.id.cmp(&a.id)))
+            .map(|a| a.title.clone())
+            .unwrap_or_default();
+        let entity = inc
+            .hosts
+            .first()
+            .or(inc.users.first())
+            .or(inc.indicators.first())
+            .cloned()
+            .unwrap_or_else(|| "unknown entity".into());
+        let stages = inc.stages.len();
+        let latest: Option<Stage> = inc.stages.last().map(|s| s.stage);
+        let severity = Incident::severity_for(max_level, stages);
+        let Some(inc) = self.incidents.get_mut(incident) else {
+            return;
+        };
+        inc.title = match latest {
+            Some(s) => format!("{entity}: {} — {top}", s.label()),
+            None => format!("{entity}: {top}"),
+        };
+        if severity != inc.severity {
+            let before = inc.severity;
+            inc.severity = severity;
+            if inc.alerts.len() > 1 || before > Level::Informational {
+                inc.log.push(
+                    at,
+                    DecisionKind::Escalated,
+                    format!(
+                        "severity {} → {}: highest alert level {}, {stages} stages ({})",
+                        before.as_str(),
+                        severity.as_str(),
+                        max_level.as_str(),
+                        inc.stage_chain()
+                    ),
+                );
+            }
+        }
+    }
+}
+
+fn key_text(k: &Key) -> String {
+    match k {
+        Key::Host(h) => format!("host {h}"),
+        Key::User(u) => format!("user {u}"),
+        Key::Address(a) => format!("address {a}"),
+        Key::Indicator(i) => format!("indicator {i}"),
+        Key::Process(p) => format!("process {p}"),
+    }
+}
+
+impl Alert {
+    /// The time an alert stands for when grouping: its first occurrence.
+    pub fn time(&self) -> Timestamp {
+        self.first_seen
+    }
+}

@@ -1,0 +1,286 @@
+//! [`Incident`]: alerts grouped by entity (host, user) and time window, linked across
+//! hosts by shared indicators and by process ancestry, with the kill-chain stages reached
+//! and a severity that rises as the attack progresses.
+
+use std::collections::HashMap;
+
+use serde::Serialize;
+use watchfloor_event::{TenantId, Timestamp};
+
+use crate::attack::Stage;
+use crate::detection::Level;
+use crate::explain::{DecisionKind, DecisionLog};
+use crate::time::serialize_time;
+
+/// The first time a stage was reached in an incident, and by which alert.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct StageStep {
+    pub stage: Stage,
+    pub label: &'static str,
+    #[serde(serialize_with = "serialize_time")]
+    pub first_seen: Timestamp,
+    pub alert: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Incident {
+    pub id: u64,
+    #[serde(serialize_with = "crate::time::serialize_tenant")]
+    pub tenant: TenantId,
+    pub title: String,
+    pub severity: Level,
+    /// Sum of the scores of its alerts.
+    pub score: f64,
+    #[serde(serialize_with = "serialize_time")]
+    pub first_seen: Timestamp,
+    #[serde(serialize_with = "serialize_time")]
+    pub last_seen: Timestamp,
+    pub hosts: Vec<String>,
+    pub users: Vec<String>,
+    pub indicators: Vec<String>,
+    pub alerts: Vec<u64>,
+    /// Detections folded into its alerts.
+    pub detections: u64,
+    /// Stages in kill-chain order.
+    pub stages: Vec<StageStep>,
+    pub log: DecisionLog,
+    /// Set when this incident was linked into another and lives on there.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub merged_into: Option<u64>,
+}
+
+impl Incident {
+    /// The stage chain for people: `execution/persistence → defense evasion`.
+    pub fn stage_chain(&self) -> String {
+        self.stages
+            .iter()
+            .map(|s| s.label)
+            .collect::<Vec<_>>()
+            .join(" → ")
+    }
+
+    /// Severity from the alerts' highest level, raised one step at three stages and
+    /// again at five: an attack that progresses is more urgent than any of its parts.
+    pub(crate) fn severity_for(max_level: Level, stages: usize) -> Level {
+        let mut s = max_level;
+        if stages >= 3 {
+            s = s.raised();
+        }
+        if stages >= 5 {
+            s = s.raised();
+        }
+        s
+    }
+}
+
+/// How an alert relates to the open incidents: the entity keys it carries.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Key {
+    Host(String),
+    User(String),
+    Address(String),
+    Indicator(String),
+    Process(String),
+}
+
+impl Key {
+    pub fn describe(&self) -> String {
+        match self {
+            Key::Host(h) => format!("same host {h}"),
+            Key::User(u) => format!("same user {u}"),
+            Key::Address(a) => format!("same address {a}"),
+            Key::Indicator(i) => format!("shared indicator {i}"),
+            Key::Process(p) => format!("process ancestry ({p})"),
+        }
+    }
+}
+
+/// The incidents of every tenant and the index from entity keys to the incident last
+/// seen with them.
+#[derive(Clone, Debug, Default)]
+pub struct Incidents {
+    pub(crate) list: Vec<Incident>,
+    keys: HashMap<(TenantId, Key), (u64, Timestamp)>,
+}
+
+impl Incidents {
+    pub fn all(&self) -> impl Iterator<Item = &Incident> {
+        self.list.iter().filter(|i| i.merged_into.is_none())
+    }
+
+    pub fn get(&self, id: u64) -> Option<&Incident> {
+        self.list.get(id.checked_sub(1)? as usize)
+    }
+
+    pub(crate) fn get_mut(&mut self, id: u64) -> Option<&mut Incident> {
+        self.list.get_mut(id.checked_sub(1)? as usize)
+    }
+
+    /// Follows links to the incident that lives on.
+    pub fn resolve(&self, mut id: u64) -> u64 {
+        for _ in 0..self.list.len() {
+            match self.get(id).and_then(|i| i.merged_into) {
+                Some(next) => id = next,
+                None => break,
+            }
+        }
+        id
+    }
+
+    /// Incidents seen with any of `keys` within `gap` before `at`, each with the key
+    /// that found it; distinct, oldest first.
+    pub(crate) fn find(
+        &self,
+        tenant: TenantId,
+        keys: &[Key],
+        at: Timestamp,
+        gap: i64,
+    ) -> Vec<(u64, Key)> {
+        let mut out: Vec<(u64, Key)> = Vec::new();
+        for k in keys {
+            if let Some(&(id, last)) = self.keys.get(&(tenant, k.clone()))
+                && at.0.saturating_sub(last.0) <= gap
+                && last.0.saturating_sub(at.0) <= gap
+            {
+                let id = self.resolve(id);
+                if !out.iter().any(|(i, _)| *i == id) {
+                    out.push((id, k.clone()));
+                }
+            }
+        }
+        out.sort_by_key(|(id, _)| *id);
+        out
+    }
+
+    pub(crate) fn remember(&mut self, tenant: TenantId, keys: &[Key], id: u64, at: Timestamp) {
+        for k in keys {
+            let slot = self.keys.entry((tenant, k.clone())).or_insert((id, at));
+            slot.0 = id;
+            slot.1 = slot.1.max(at);
+        }
+    }
+
+    pub(crate) fn open(&mut self, tenant: TenantId, at: Timestamp) -> u64 {
+        let id = self.list.len() as u64 + 1;
+        self.list.push(Incident {
+            id,
+            tenant,
+            title: String::new(),
+            severity: Level::Informational,
+            score: 0.0,
+            first_seen: at,
+            last_seen: at,
+            hosts: Vec::new(),
+            users: Vec::new(),
+            indicators: Vec::new(),
+            alerts: Vec::new(),
+            detections: 0,
+            stages: Vec::new(),
+            log: DecisionLog::default(),
+            merged_into: None,
+        });
+        id
+    }
+
+    /// Moves everything of `from` into `into` (both live) and leaves a link behind.
+    pub(crate) fn merge(&mut self, into: u64, from: u64, at: Timestamp, why: &str) {
+        if into == from {
+            return;
+        }
+        let Some(src) = self.get_mut(from) else {
+            return;
+        };
+        src.merged_into = Some(into);
+        src.log.push(
+            at,
+            DecisionKind::Linked,
+            format!("linked into incident {into}: {why}"),
+        );
+        let src = src.clone();
+        let Some(dst) = self.get_mut(into) else {
+            return;
+        };
+        dst.alerts.extend(&src.alerts);
+        dst.alerts.sort_unstable();
+        dst.alerts.dedup();
+        dst.detections += src.detections;
+        dst.score += src.score;
+        dst.first_seen = dst.first_seen.min(src.first_seen);
+        dst.last_seen = dst.last_seen.max(src.last_seen);
+        for u in &src.users {
+            let name = crate::detection::account_name(u);
+            if !dst
+                .users
+                .iter()
+                .any(|x| crate::detection::account_name(x) == name)
+            {
+                dst.users.push(u.clone());
+            }
+        }
+        for (d, s) in [
+            (&mut dst.hosts, &src.hosts),
+            (&mut dst.indicators, &src.indicators),
+        ] {
+            d.extend(s.iter().cloned());
+            d.sort();
+            d.dedup();
+        }
+        for step in &src.stages {
+            match dst.stages.iter_mut().find(|s| s.stage == step.stage) {
+                Some(s) if s.first_seen > step.first_seen => *s = step.clone(),
+                Some(_) => {}
+                None => dst.stages.push(step.clone()),
+            }
+        }
+        dst.stages.sort_by_key(|s| s.stage);
+        dst.log.push(
+            at,
+            DecisionKind::Linked,
+            format!(
+                "absorbed incident {from} ({} alerts): {why}",
+                src.alerts.len()
+            ),
+        );
+        dst.log.absorb(&src.log);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn severity_rises_with_stages() {
+        assert_eq!(Incident::severity_for(Level::Medium, 1), Level::Medium);
+        assert_eq!(Incident::severity_for(Level::Medium, 3), Level::High);
+        assert_eq!(Incident::severity_for(Level::Medium, 5), Level::Critical);
+        assert_eq!(Incident::severity_for(Level::High, 6), Level::Critical);
+    }
+
+    #[test]
+    fn keys_expire_after_the_gap_and_links_resolve() {
+        let t = TenantId(0);
+        let mut inc = Incidents::default();
+        let a = inc.open(t, Timestamp(0));
+        let b = inc.open(t, Timestamp(0));
+        let host = Key::Host("ws01".into());
+        inc.remember(t, std::slice::from_ref(&host), a, Timestamp(100));
+        assert_eq!(
+            inc.find(t, std::slice::from_ref(&host), Timestamp(150), 50)
+                .len(),
+            1
+        );
+        assert!(
+            inc.find(t, std::slice::from_ref(&host), Timestamp(151), 50)
+                .is_empty()
+        );
+        assert!(
+            inc.find(TenantId(1), std::slice::from_ref(&host), Timestamp(100), 50)
+                .is_empty()
+        );
+        inc.merge(b, a, Timestamp(120), "shared indicator");
+        assert_eq!(inc.resolve(a), b);
+        assert_eq!(inc.find(t, &[host], Timestamp(120), 50)[0].0, b);
+        assert_eq!(inc.all().count(), 1);
+    }
+}

@@ -1,0 +1,354 @@
+//! The analysis pipeline on hand-made detection streams: dedupe windows, suppression
+//! expiry, risk thresholds and decay, grouping across hosts by a shared indicator and by
+//! process ancestry, stage progression and escalation; and the accounting property that
+//! every detection ends in exactly one alert or one suppression record.
+
+use proptest::prelude::*;
+use watchfloor_event::{TenantId, Timestamp};
+use watchfloor_triage::detection::{Detection, Level, Origin};
+use watchfloor_triage::explain::DecisionKind;
+use watchfloor_triage::suppress::Expr;
+use watchfloor_triage::time::{HOUR, MINUTE};
+use watchfloor_triage::{Outcome, Triage, TriageConfig};
+
+fn det(rule: &str, level: Level, host: &str, minute: i64, tags: &[&str]) -> Detection {
+    let mut d = Detection {
+        tenant: TenantId(0),
+        time: Timestamp(minute * MINUTE),
+        rule_id: rule.to_string(),
+        title: format!("rule {rule}"),
+        level,
+        origin: Origin::Rule,
+        tags: tags.iter().map(|t| t.to_string()).collect(),
+        confidence: 1.0,
+        reference: format!("test:{minute}"),
+        ..Default::default()
+    };
+    d.entities.host = Some(host.to_string());
+    d
+}
+
+#[test]
+fn repeats_fold_into_one_alert_within_the_window_only() {
+    let mut t = Triage::new(TriageConfig::default());
+    let first = t.observe(det("r1", Level::High, "ws01", 0, &[]));
+    let Outcome::NewAlert(id) = first else {
+        panic!("{first:?}")
+    };
+    for m in 1..=50 {
+        assert_eq!(
+            t.observe(det("r1", Level::High, "ws01", m, &[])),
+            Outcome::Merged(id)
+        );
+    }
+    let alert = t.alert(id).unwrap();
+    assert_eq!(alert.count, 51);
+    assert_eq!(alert.samples.len(), 3, "samples are bounded");
+    assert_eq!(alert.last_seen, Timestamp(50 * MINUTE));
+    assert!(
+        alert
+            .log
+            .entries
+            .iter()
+            .any(|d| d.kind == DecisionKind::Merged)
+    );
+    // Another host: another alert.
+    assert!(matches!(
+        t.observe(det("r1", Level::High, "ws02", 51, &[])),
+        Outcome::NewAlert(_)
+    ));
+    // The same fingerprint after the dedupe window (24 h after the last): a new alert.
+    let late = 50 + 24 * 60 + 1;
+    assert!(matches!(
+        t.observe(det("r1", Level::High, "ws01", late, &[])),
+        Outcome::NewAlert(_)
+    ));
+    assert_eq!(t.stats().alerts, 3);
+}
+
+#[test]
+fn suppression_applies_until_it_expires_and_is_listed() {
+    let mut t = Triage::new(TriageConfig::default());
+    let Outcome::NewAlert(id) = t.observe(det("r1", Level::High, "ws01", 0, &[])) else {
+        panic!()
+    };
+    let until = Timestamp(2 * HOUR);
+    let sid = t
+        .suppress_alert(
+            TenantId(0),
+            id,
+            "alice",
+            "admin script",
+            Timestamp(MINUTE),
+            Some(until),
+        )
+        .unwrap();
+    assert_eq!(
+        t.observe(det("r1", Level::High, "ws01", 60, &[])),
+        Outcome::Suppressed
+    );
+    // Another tenant's alert id cannot be suppressed from this tenant.
+    assert!(
+        t.suppress_alert(TenantId(9), id, "mallory", "x", Timestamp(0), None)
+            .is_err()
+    );
+    // A different host is not covered by the suppression.
+    assert!(matches!(
+        t.observe(det("r1", Level::High, "ws02", 61, &[])),
+        Outcome::NewAlert(_)
+    ));
+    // Expired: the detection counts again, on the alert it was suppressed from.
+    let after = t.observe(det("r1", Level::High, "ws01", 121, &[]));
+    assert_eq!(after, Outcome::Merged(id));
+    assert_eq!(t.suppressed().len(), 1);
+    let rec = &t.suppressed()[0];
+    assert_eq!(rec.rule_id, "r1");
+    let json = serde_json::to_string(rec).unwrap();
+    assert!(
+        json.contains("\"by\":\"suppression\"") && json.contains("admin script"),
+        "{json}"
+    );
+    let rule = t
+        .suppressions()
+        .of_tenant(TenantId(0))
+        .find(|r| r.id == sid)
+        .unwrap();
+    assert_eq!(rule.hits, 1);
+    // Allowlist written as an expression, never expiring.
+    t.suppressions_mut().add(
+        TenantId(0),
+        Expr::parse("host ~ 'backup-*'").unwrap(),
+        "bob",
+        "backup servers",
+        Timestamp(0),
+        None,
+    );
+    assert_eq!(
+        t.observe(det("r7", Level::Critical, "backup-01", 500, &[])),
+        Outcome::Suppressed
+    );
+}
+
+#[test]
+fn risk_accumulates_to_open_an_incident_and_decays() {
+    let mut t = Triage::new(TriageConfig::default());
+    // Low alerts (20 each) on one host: pending until the risk reaches 40. The risk
+    // decays between them, so two lows ten minutes apart stay just below.
+    t.observe(det("low-a", Level::Low, "ws01", 0, &["attack.discovery"]));
+    assert_eq!(t.stats().incidents, 0);
+    let pending = t.alert(1).unwrap();
+    assert!(
+        pending
+            .log
+            .entries
+            .iter()
+            .any(|d| d.kind == DecisionKind::Pending)
+    );
+    t.observe(det("low-b", Level::Low, "ws01", 10, &["attack.execution"]));
+    assert_eq!(t.stats().incidents, 0);
+    t.observe(det("low-c", Level::Low, "ws01", 20, &["attack.execution"]));
+    assert_eq!(t.stats().incidents, 1);
+    let inc = t.incidents().next().unwrap();
+    assert_eq!(
+        inc.alerts,
+        vec![1, 2, 3],
+        "the waiting alerts join the new incident"
+    );
+    assert!(
+        inc.log
+            .entries
+            .iter()
+            .any(|d| d.kind == DecisionKind::Opened)
+    );
+    // Two lows a week apart: the first has decayed, no incident.
+    let mut t = Triage::new(TriageConfig::default());
+    t.observe(det("low-a", Level::Low, "ws02", 0, &[]));
+    t.observe(det("low-b", Level::Low, "ws02", 7 * 24 * 60, &[]));
+    assert_eq!(t.stats().incidents, 0);
+    assert_eq!(t.stats().pending_alerts, 2);
+}
+
+#[test]
+fn shared_indicator_links_hosts_into_one_incident() {
+    let mut t = Triage::new(TriageConfig::default());
+    let mut a = det(
+        "beacon",
+        Level::High,
+        "ws01",
+        0,
+        &["attack.command-and-control"],
+    );
+    a.entities.indicators = vec!["203.0.113.50".into()];
+    let mut b = det(
+        "beacon",
+        Level::High,
+        "ws02",
+        30,
+        &["attack.command-and-control"],
+    );
+    b.entities.indicators = vec!["203.0.113.50".into()];
+    // A private address is no indicator to link by.
+    let mut c = det("beacon", Level::High, "ws03", 40, &[]);
+    c.entities.indicators = vec!["10.0.0.5".into()];
+    let mut d = det("beacon", Level::High, "ws04", 45, &[]);
+    d.entities.indicators = vec!["10.0.0.5".into()];
+    for x in [a, b, c, d] {
+        t.observe(x);
+    }
+    let incidents: Vec<_> = t.incidents().collect();
+    assert_eq!(incidents.len(), 3, "{incidents:#?}");
+    let linked = incidents.iter().find(|i| i.hosts.len() == 2).unwrap();
+    assert_eq!(linked.hosts, vec!["ws01", "ws02"]);
+    assert!(
+        linked
+            .log
+            .entries
+            .iter()
+            .any(|d| d.reason.contains("shared indicator 203.0.113.50")),
+        "{:#?}",
+        linked.log
+    );
+}
+
+#[test]
+fn incidents_opened_separately_merge_when_an_indicator_links_them() {
+    let mut t = Triage::new(TriageConfig::default());
+    t.observe(det("x", Level::High, "ws01", 0, &[]));
+    t.observe(det("y", Level::High, "ws02", 1, &[]));
+    assert_eq!(t.stats().incidents, 2);
+    // One process on ws01 talks to the address ws02 also used: both incidents merge.
+    let mut a = det("c2", Level::Medium, "ws01", 5, &[]);
+    a.entities.indicators = vec!["evil.example".into()];
+    let mut b = det("c2", Level::Medium, "ws02", 6, &[]);
+    b.entities.indicators = vec!["evil.example".into()];
+    t.observe(a);
+    t.observe(b);
+    assert_eq!(t.stats().incidents, 1);
+    let inc = t.incidents().next().unwrap();
+    assert_eq!(inc.alerts.len(), 4);
+    assert!(
+        t.alerts()
+            .iter()
+            .all(|a| t.incident(a.incident.unwrap()).unwrap().id == inc.id)
+    );
+}
+
+#[test]
+fn process_ancestry_links_alerts() {
+    let mut t = Triage::new(TriageConfig::default());
+    let mut parent = det("p", Level::High, "ws01", 0, &[]);
+    parent.entities.process = Some("{guid-1}".into());
+    let mut child = det("c", Level::Low, "ws01-renamed", 60, &[]);
+    child.entities.parent_process = Some("{guid-1}".into());
+    t.observe(parent);
+    t.observe(child);
+    assert_eq!(t.stats().incidents, 1);
+    let inc = t.incidents().next().unwrap();
+    assert_eq!(inc.alerts, vec![1, 2]);
+    assert!(
+        inc.log
+            .entries
+            .iter()
+            .any(|d| d.reason.contains("process ancestry"))
+    );
+}
+
+#[test]
+fn stages_progress_and_severity_rises() {
+    let mut t = Triage::new(TriageConfig::default());
+    let chain = [
+        ("a", &["attack.initial-access"][..]),
+        ("b", &["attack.execution"]),
+        ("c", &["attack.defense_evasion", "attack.t1070.001"]),
+        ("d", &["attack.credential-access"]),
+        ("e", &["attack.lateral-movement"]),
+    ];
+    for (i, (rule, tags)) in chain.iter().enumerate() {
+        t.observe(det(rule, Level::Medium, "ws01", i as i64 * 10, tags));
+    }
+    let inc = t.incidents().next().unwrap();
+    assert_eq!(
+        inc.stage_chain(),
+        "intrusion → execution/persistence → defense evasion → credential access → lateral movement"
+    );
+    assert_eq!(
+        inc.severity,
+        Level::Critical,
+        "medium raised at 3 and again at 5 stages"
+    );
+    let escalations: Vec<_> = inc
+        .log
+        .entries
+        .iter()
+        .filter(|d| d.kind == DecisionKind::Escalated)
+        .collect();
+    assert_eq!(escalations.len(), 2, "{:#?}", inc.log);
+    // Past the incident gap, the same host starts a new incident.
+    t.observe(det("f", Level::High, "ws01", 3 * 24 * 60, &[]));
+    assert_eq!(t.stats().incidents, 2);
+}
+
+#[test]
+fn correlation_results_join_incidents() {
+    let mut t = Triage::new(TriageConfig::default());
+    t.observe(det(
+        "logon-failed",
+        Level::Medium,
+        "dc01",
+        0,
+        &["attack.credential-access"],
+    ));
+    let mut corr = det("brute-force", Level::High, "dc01", 5, &["attack.t1110"]);
+    corr.origin = Origin::Correlation;
+    t.observe(corr);
+    assert_eq!(t.stats().incidents, 1);
+    assert_eq!(t.incidents().next().unwrap().alerts.len(), 2);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+    #[test]
+    fn every_detection_is_one_alert_occurrence_or_one_suppression(
+        stream in prop::collection::vec(
+            (0u8..4, 0u8..5, 0u8..4, 0i64..600, 0u8..3, any::<bool>()),
+            1..300,
+        )
+    ) {
+        let mut t = Triage::new(TriageConfig::default());
+        t.suppressions_mut().add(
+            TenantId(0),
+            Expr::parse("host = h3 and rule = r1").unwrap(),
+            "test",
+            "noise",
+            Timestamp(0),
+            Some(Timestamp(300 * MINUTE)),
+        );
+        let levels = [Level::Informational, Level::Low, Level::Medium, Level::High, Level::Critical];
+        let mut n = 0u64;
+        for (rule, level, host, minute, ioc, tenant1) in stream {
+            let mut d = det(&format!("r{rule}"), levels[level as usize], &format!("h{host}"), minute, &["attack.execution"]);
+            d.entities.indicators = vec![format!("198.51.100.{ioc}")];
+            if tenant1 {
+                d.tenant = TenantId(1);
+            }
+            t.observe(d);
+            n += 1;
+        }
+        let in_alerts: u64 = t.alerts().iter().map(|a| a.count).sum();
+        let suppressed = t.suppressed().len() as u64;
+        prop_assert_eq!(in_alerts + suppressed, n);
+        prop_assert_eq!(t.stats().detections, n);
+        // Every alert in an incident is listed by exactly that (live) incident, and
+        // incidents never mix tenants.
+        for a in t.alerts() {
+            if let Some(i) = a.incident {
+                let inc = t.incident(i).unwrap();
+                prop_assert!(inc.alerts.contains(&a.id));
+                prop_assert_eq!(inc.tenant, a.tenant);
+            }
+        }
+        let listed: usize = t.incidents().map(|i| i.alerts.len()).sum();
+        let grouped = t.alerts().iter().filter(|a| a.incident.is_some()).count();
+        prop_assert_eq!(listed, grouped);
+    }
+}

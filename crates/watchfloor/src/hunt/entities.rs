@@ -1,0 +1,192 @@
+//! The entities a detection is about, read from the event's fields by their Sigma names
+//! across the decoders' logsources (Windows, Sysmon, Zeek, Suricata, web and firewall
+//! logs), for the analysis engine.
+
+use std::net::IpAddr;
+
+use watchfloor_event::{Event, FieldId, FieldTable, Value};
+use watchfloor_triage::detection::Entities;
+
+/// Field names per entity, in order of preference.
+const HOSTS: &[&str] = &[
+    "Computer",
+    "Hostname",
+    "hostname",
+    "host",
+    "ComputerName",
+    "dvchost",
+    "cs-host",
+    "id.resp_h",
+];
+const USERS: &[&str] = &[
+    "User",
+    "TargetUserName",
+    "SubjectUserName",
+    "AccountName",
+    "UserName",
+    "user",
+    "username",
+    "suser",
+    "cs-username",
+    "userIdentity.userName",
+    "userIdentity.arn",
+];
+const SRC_IPS: &[&str] = &[
+    "SourceIp",
+    "IpAddress",
+    "src_ip",
+    "SourceAddress",
+    "c-ip",
+    "id.orig_h",
+    "src",
+    "ClientIP",
+    "clientip",
+    "sourceIPAddress",
+];
+const DST_IPS: &[&str] = &[
+    "DestinationIp",
+    "dest_ip",
+    "DestAddress",
+    "id.resp_h",
+    "dst",
+    "s-ip",
+];
+const PROCESSES: &[&str] = &["ProcessGuid"];
+const PARENTS: &[&str] = &["ParentProcessGuid"];
+const IMAGES: &[&str] = &["Image", "NewProcessName", "process"];
+/// Names, domains and URLs an attacker controls as often as not.
+const NAMES: &[&str] = &[
+    "DestinationHostname",
+    "QueryName",
+    "query",
+    "dns.rrname",
+    "http.hostname",
+];
+
+/// Field ids of every entity field, resolved once per hunt.
+pub struct EntityFields {
+    hosts: Vec<FieldId>,
+    users: Vec<FieldId>,
+    src_ips: Vec<FieldId>,
+    dst_ips: Vec<FieldId>,
+    processes: Vec<FieldId>,
+    parents: Vec<FieldId>,
+    images: Vec<FieldId>,
+    names: Vec<FieldId>,
+}
+
+impl EntityFields {
+    pub fn new(table: &FieldTable) -> Self {
+        let ids = |names: &[&str]| names.iter().map(|n| table.intern(n)).collect();
+        EntityFields {
+            hosts: ids(HOSTS),
+            users: ids(USERS),
+            src_ips: ids(SRC_IPS),
+            dst_ips: ids(DST_IPS),
+            processes: ids(PROCESSES),
+            parents: ids(PARENTS),
+            images: ids(IMAGES),
+            names: ids(NAMES),
+        }
+    }
+
+    /// The host, first of the host fields.
+    pub fn host(&self, ev: &Event) -> Option<String> {
+        first(ev, &self.hosts)
+    }
+
+    pub fn extract(&self, ev: &Event) -> Entities {
+        let host = first(ev, &self.hosts);
+        let src_ip = first(ev, &self.src_ips);
+        let dst_ip = first(ev, &self.dst_ips);
+        let mut indicators = Vec::new();
+        for ip in [&src_ip, &dst_ip].into_iter().flatten() {
+            if is_public(ip) {
+                indicators.push(ip.clone());
+            }
+        }
+        for &id in &self.names {
+            if let Some(Value::Str(s)) = ev.get(id) {
+                let name = s.trim().trim_end_matches('.');
+                // Single-label names are local (WPAD, NetBIOS), not indicators.
+                if name.contains('.') && name.parse::<IpAddr>().is_err() {
+                    indicators.push(name.to_string());
+                }
+            }
+        }
+        let process = first(ev, &self.processes);
+        let parent_process = first(ev, &self.parents);
+        let mut e = Entities {
+            host,
+            user: first(ev, &self.users),
+            src_ip,
+            dst_ip,
+            process,
+            parent_process,
+            image: first(ev, &self.images),
+            indicators,
+        };
+        e.normalize();
+        e
+    }
+}
+
+fn first(ev: &Event, ids: &[FieldId]) -> Option<String> {
+    ids.iter().find_map(|&id| match ev.get(id)? {
+        Value::Null => None,
+        Value::Str(s) if s.trim().is_empty() || s.trim() == "-" => None,
+        v => Some(v.to_string()),
+    })
+}
+
+fn is_public(ip: &str) -> bool {
+    match ip.trim().parse::<IpAddr>() {
+        Ok(IpAddr::V4(a)) => {
+            !(a.is_private()
+                || a.is_loopback()
+                || a.is_link_local()
+                || a.is_unspecified()
+                || a.is_broadcast()
+                || a.is_multicast())
+        }
+        Ok(IpAddr::V6(a)) => {
+            let s = a.segments()[0];
+            !(a.is_loopback()
+                || a.is_unspecified()
+                || a.is_multicast()
+                || (s & 0xfe00) == 0xfc00
+                || (s & 0xffc0) == 0xfe80)
+        }
+        Err(_) => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sysmon_network_event() {
+        let table = FieldTable::new();
+        let f = EntityFields::new(&table);
+        let mut ev = Event::new();
+        for (name, value) in [
+            ("Computer", "WS01.corp.local"),
+            ("User", "CORP\\bob"),
+            ("SourceIp", "10.0.0.5"),
+            ("DestinationIp", "203.0.113.7"),
+            ("DestinationHostname", "c2.evil.example"),
+            ("ProcessGuid", "{abc}"),
+            ("Image", "C:\\x\\rundll32.exe"),
+        ] {
+            let id = table.intern(name);
+            ev.push_str(id, id, value);
+        }
+        let e = f.extract(&ev);
+        assert_eq!(e.host.as_deref(), Some("ws01.corp.local"));
+        assert_eq!(e.user.as_deref(), Some("CORP\\bob"));
+        assert_eq!(e.src_ip.as_deref(), Some("10.0.0.5"));
+        assert_eq!(e.indicators, vec!["203.0.113.7", "c2.evil.example"]);
+        assert_eq!(e.process.as_deref(), Some("{abc}"));
+    }
+}

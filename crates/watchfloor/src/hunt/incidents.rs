@@ -1,0 +1,240 @@
+//! The analysis pass of `hunt`: every detection, in event-time order, through the
+//! analysis engine (dedupe, suppression, enrichment, scoring, incidents), and the
+//! incident report written after the detections.
+
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use watchfloor_event::{TenantId, Timestamp};
+use watchfloor_triage::attack::AttackCatalog;
+use watchfloor_triage::detection::{Detection, Level, Origin};
+use watchfloor_triage::incident::Incident;
+use watchfloor_triage::suppress::Expr;
+use watchfloor_triage::time::rfc3339;
+use watchfloor_triage::{Triage, TriageConfig};
+
+use super::detect::DetectionRow;
+use crate::cli::OutputFormat;
+
+/// The context files of the analysis engine, as given on the command line.
+#[derive(Debug, Default, Clone)]
+pub struct TriageFiles {
+    pub attack: Vec<PathBuf>,
+    pub assets: Option<PathBuf>,
+    pub warninglists: Option<PathBuf>,
+    pub suppressions: Option<PathBuf>,
+}
+
+/// Builds the engine with its context loaded; problems in the files are reported on
+/// standard error and the rest of each file is used.
+pub fn engine(files: &TriageFiles) -> anyhow::Result<Triage> {
+    let mut triage = Triage::new(TriageConfig::default());
+    if !files.attack.is_empty() {
+        let mut catalog = AttackCatalog::default();
+        for path in &files.attack {
+            let report = crate::attack_data::load_attack(path, &mut catalog)?;
+            for e in &report.errors {
+                eprintln!("warning: ATT&CK data: {e}");
+            }
+        }
+        eprintln!("ATT&CK: {} techniques loaded", catalog.technique_count());
+        triage.set_catalog(catalog);
+    }
+    if let Some(path) = &files.assets {
+        let (assets, errors) = crate::attack_data::load_assets(path)?;
+        for e in &errors {
+            eprintln!("warning: assets: {e}");
+        }
+        triage.set_assets(assets);
+    }
+    if let Some(path) = &files.warninglists {
+        let (lists, errors) = crate::attack_data::load_warninglists(path)?;
+        for e in &errors {
+            eprintln!("warning: warninglists: {e}");
+        }
+        triage.set_warninglists(lists);
+    }
+    if let Some(path) = &files.suppressions {
+        load_suppressions(path, &mut triage)?;
+    }
+    Ok(triage)
+}
+
+/// One expression per line (`#` starts a comment): allowlist entries that never expire.
+fn load_suppressions(path: &Path, triage: &mut Triage) -> anyhow::Result<()> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading suppressions {}", path.display()))?;
+    for (i, line) in text.lines().enumerate() {
+        let line = line.split_once('#').map_or(line, |(l, _)| l).trim();
+        if line.is_empty() {
+            continue;
+        }
+        match Expr::parse(line) {
+            Ok(expr) => {
+                triage.suppressions_mut().add(
+                    TenantId(0),
+                    expr,
+                    "hunt",
+                    &format!("{} line {}", path.display(), i + 1),
+                    Timestamp(0),
+                    None,
+                );
+            }
+            Err(e) => eprintln!("warning: {}:{}: {e}", path.display(), i + 1),
+        }
+    }
+    Ok(())
+}
+
+/// The analysis engine's view of a detection row.
+pub fn detection(row: &DetectionRow) -> Detection {
+    Detection {
+        tenant: TenantId(0),
+        time: Timestamp(row.time_ns),
+        rule_id: row
+            .rule_id
+            .clone()
+            .unwrap_or_else(|| row.rule_title.clone()),
+        title: row.rule_title.clone(),
+        level: Level::parse(row.level).unwrap_or_default(),
+        origin: if row.source == "correlation" {
+            Origin::Correlation
+        } else {
+            Origin::Rule
+        },
+        tags: row.tags.clone(),
+        confidence: 1.0,
+        entities: row.entities.clone(),
+        fields: row.matched.clone(),
+        reference: format!("{}:{}", row.source, row.record),
+    }
+}
+
+/// Feeds every row, in event-time order, through `triage`.
+pub fn analyse(triage: &mut Triage, rows: &[DetectionRow]) {
+    let mut order: Vec<usize> = (0..rows.len()).collect();
+    order.sort_by_key(|&i| (rows[i].time_ns, i));
+    for i in order {
+        triage.observe(detection(&rows[i]));
+    }
+}
+
+/// Incidents, most severe first, then by first activity.
+fn ranked(triage: &Triage) -> Vec<&Incident> {
+    let mut incidents: Vec<&Incident> = triage.incidents().collect();
+    incidents.sort_by(|a, b| {
+        b.severity
+            .cmp(&a.severity)
+            .then(b.score.total_cmp(&a.score))
+            .then(a.first_seen.cmp(&b.first_seen))
+    });
+    incidents
+}
+
+/// Writes the incident report: a table for people, or one JSON object per incident
+/// (`"type": "incident"`, with its alerts) for `jsonl`.
+pub fn write_incidents(
+    out: &mut dyn Write,
+    format: OutputFormat,
+    triage: &Triage,
+) -> io::Result<()> {
+    let incidents = ranked(triage);
+    if format == OutputFormat::Jsonl {
+        for inc in incidents {
+            let alerts: Vec<_> = inc.alerts.iter().filter_map(|&a| triage.alert(a)).collect();
+            let value = serde_json::json!({
+                "type": "incident",
+                "incident": inc,
+                "stage_chain": inc.stage_chain(),
+                "alerts": alerts,
+            });
+            serde_json::to_writer(&mut *out, &value)?;
+            out.write_all(b"\n")?;
+        }
+        return Ok(());
+    }
+    let s = triage.stats();
+    writeln!(out)?;
+    writeln!(
+        out,
+        "INCIDENTS: {} incidents from {} detections → {} alerts ({} suppressed, {} alerts below the incident threshold)",
+        s.incidents, s.detections, s.alerts, s.suppressed, s.pending_alerts
+    )?;
+    for inc in incidents {
+        writeln!(out)?;
+        writeln!(
+            out,
+            "#{:<4} {:<13} {}",
+            inc.id,
+            inc.severity.as_str().to_uppercase(),
+            inc.title
+        )?;
+        writeln!(
+            out,
+            "      {} → {}   {} alerts, {} detections, score {:.0}",
+            rfc3339(inc.first_seen),
+            rfc3339(inc.last_seen),
+            inc.alerts.len(),
+            inc.detections,
+            inc.score
+        )?;
+        if !inc.stages.is_empty() {
+            writeln!(out, "      stages: {}", inc.stage_chain())?;
+        }
+        let mut entities = Vec::new();
+        if !inc.hosts.is_empty() {
+            entities.push(format!("hosts {}", inc.hosts.join(", ")));
+        }
+        if !inc.users.is_empty() {
+            entities.push(format!("users {}", inc.users.join(", ")));
+        }
+        if !inc.indicators.is_empty() {
+            let shown: Vec<&str> = inc.indicators.iter().take(8).map(String::as_str).collect();
+            entities.push(format!("indicators {}", shown.join(", ")));
+        }
+        if !entities.is_empty() {
+            writeln!(out, "      entities: {}", entities.join("; "))?;
+        }
+        let mut alerts: Vec<_> = inc.alerts.iter().filter_map(|&a| triage.alert(a)).collect();
+        alerts.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.id.cmp(&b.id)));
+        writeln!(out, "      top alerts:")?;
+        for a in alerts.iter().take(5) {
+            let techniques: Vec<String> = a
+                .techniques
+                .iter()
+                .map(|t| match &t.name {
+                    Some(n) => format!("{} {n}", t.id),
+                    None => t.id.clone(),
+                })
+                .collect();
+            writeln!(
+                out,
+                "        [{}] {} ×{}{}",
+                a.level.as_str(),
+                a.title,
+                a.count,
+                if techniques.is_empty() {
+                    String::new()
+                } else {
+                    format!("  ({})", techniques.join(", "))
+                }
+            )?;
+        }
+        if alerts.len() > 5 {
+            writeln!(out, "        … {} more", alerts.len() - 5)?;
+        }
+        writeln!(out, "      decisions:")?;
+        for line in inc.log.lines().iter().take(12) {
+            writeln!(out, "        {line}")?;
+        }
+        if inc.log.entries.len() > 12 {
+            writeln!(
+                out,
+                "        … {} more decisions (see --format jsonl)",
+                inc.log.len() - 12
+            )?;
+        }
+    }
+    Ok(())
+}
