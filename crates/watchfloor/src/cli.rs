@@ -201,6 +201,10 @@ pub struct HuntArgs {
     /// Suppression expressions, one per line (`host = ws01 and rule = …`).
     #[arg(long, value_name = "FILE")]
     pub suppressions: Option<PathBuf>,
+    /// Analysis engine settings (YAML: dedupe window, incident gap, threshold,
+    /// fingerprint fields per rule).
+    #[arg(long, value_name = "FILE")]
+    pub triage_config: Option<PathBuf>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

@@ -379,7 +379,17 @@ fn hunt_incidents_from_the_bundled_rules() {
         .collect();
     let incidents: Vec<&serde_json::Value> =
         lines.iter().filter(|l| l["type"] == "incident").collect();
-    let detections = lines.len() - incidents.len();
+    let suppressed: Vec<&serde_json::Value> =
+        lines.iter().filter(|l| l["type"] == "suppressed").collect();
+    assert_eq!(suppressed.len(), 1);
+    assert_eq!(suppressed[0]["suppressed"]["by"], "suppression");
+    assert!(
+        suppressed[0]["suppressed"]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("line 2")
+    );
+    let detections = lines.len() - incidents.len() - suppressed.len();
     let s: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&summary).unwrap()).unwrap();
     std::fs::remove_file(&summary).ok();

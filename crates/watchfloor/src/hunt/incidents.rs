@@ -10,7 +10,7 @@ use watchfloor_event::{TenantId, Timestamp};
 use watchfloor_triage::attack::AttackCatalog;
 use watchfloor_triage::detection::{Detection, Level, Origin};
 use watchfloor_triage::incident::Incident;
-use watchfloor_triage::suppress::Expr;
+use watchfloor_triage::suppress::{Expr, SuppressedBy};
 use watchfloor_triage::time::rfc3339;
 use watchfloor_triage::{Triage, TriageConfig};
 
@@ -24,12 +24,17 @@ pub struct TriageFiles {
     pub assets: Option<PathBuf>,
     pub warninglists: Option<PathBuf>,
     pub suppressions: Option<PathBuf>,
+    pub config: Option<PathBuf>,
 }
 
 /// Builds the engine with its context loaded; problems in the files are reported on
 /// standard error and the rest of each file is used.
 pub fn engine(files: &TriageFiles) -> anyhow::Result<Triage> {
-    let mut triage = Triage::new(TriageConfig::default());
+    let config = match &files.config {
+        Some(path) => read_config(path)?,
+        None => TriageConfig::default(),
+    };
+    let mut triage = Triage::new(config);
     if !files.attack.is_empty() {
         let mut catalog = AttackCatalog::default();
         for path in &files.attack {
@@ -59,6 +64,92 @@ pub fn engine(files: &TriageFiles) -> anyhow::Result<Triage> {
         load_suppressions(path, &mut triage)?;
     }
     Ok(triage)
+}
+
+/// Reads the analysis engine's settings from YAML; keys left out keep their defaults:
+///
+/// ```yaml
+/// dedupe_window_hours: 24
+/// incident_gap_hours: 24
+/// open_threshold: 40
+/// risk_half_life_hours: 24
+/// samples_per_alert: 3
+/// fingerprint:
+///   fields: [host, user]
+///   rules:
+///     5d6f3b2a-…: [host, CommandLine]
+/// ```
+pub fn read_config(path: &Path) -> anyhow::Result<TriageConfig> {
+    use saphyr::{LoadableYamlNode, Yaml};
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let docs =
+        Yaml::load_from_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    let mut config = TriageConfig::default();
+    let Some(doc) = docs.first() else {
+        return Ok(config);
+    };
+    let bad = |key: &str, want: &str| anyhow::anyhow!("{}: `{key}` must be {want}", path.display());
+    let number = |key: &str| -> anyhow::Result<Option<f64>> {
+        match doc.as_mapping_get(key) {
+            None => Ok(None),
+            Some(v) => v
+                .as_floating_point()
+                .or_else(|| v.as_integer().map(|i| i as f64))
+                .filter(|x| x.is_finite() && *x >= 0.0)
+                .map(Some)
+                .ok_or_else(|| bad(key, "a non-negative number")),
+        }
+    };
+    let hours = |h: f64| (h * 3600.0 * 1e9) as i64;
+    if let Some(h) = number("dedupe_window_hours")? {
+        config.dedupe_window = hours(h);
+    }
+    if let Some(h) = number("incident_gap_hours")? {
+        config.incident_gap = hours(h);
+    }
+    if let Some(h) = number("risk_half_life_hours")? {
+        config.risk_half_life = hours(h).max(1);
+    }
+    if let Some(t) = number("open_threshold")? {
+        config.open_threshold = t;
+    }
+    if let Some(n) = number("samples_per_alert")? {
+        config.samples_per_alert = n as usize;
+    }
+    let names = |node: &Yaml<'_>, key: &str| -> anyhow::Result<Vec<String>> {
+        match node {
+            Yaml::Sequence(items) => items
+                .iter()
+                .map(|i| {
+                    i.as_str()
+                        .map(str::to_string)
+                        .ok_or_else(|| bad(key, "a list of names"))
+                })
+                .collect(),
+            _ => Err(bad(key, "a list of names")),
+        }
+    };
+    if let Some(fp) = doc.as_mapping_get("fingerprint") {
+        if let Some(fields) = fp.as_mapping_get("fields") {
+            config.fingerprint.fields = names(fields, "fingerprint.fields")?;
+        }
+        if let Some(rules) = fp.as_mapping_get("rules") {
+            let Some(map) = rules.as_mapping() else {
+                return Err(bad("fingerprint.rules", "a map of rule id to field list"));
+            };
+            for (rule, fields) in map {
+                let rule = rule
+                    .as_str()
+                    .ok_or_else(|| bad("fingerprint.rules", "keyed by rule id"))?;
+                config
+                    .fingerprint
+                    .by_rule
+                    .push((rule.to_string(), names(fields, "fingerprint.rules")?));
+            }
+        }
+    }
+    Ok(config)
 }
 
 /// One expression per line (`#` starts a comment): allowlist entries that never expire.
@@ -152,6 +243,11 @@ pub fn write_incidents(
             serde_json::to_writer(&mut *out, &value)?;
             out.write_all(b"\n")?;
         }
+        for rec in triage.suppressed() {
+            let value = serde_json::json!({"type": "suppressed", "suppressed": rec});
+            serde_json::to_writer(&mut *out, &value)?;
+            out.write_all(b"\n")?;
+        }
         return Ok(());
     }
     let s = triage.stats();
@@ -236,5 +332,69 @@ pub fn write_incidents(
             )?;
         }
     }
+    let suppressed = triage.suppressed();
+    if !suppressed.is_empty() {
+        writeln!(out)?;
+        writeln!(out, "SUPPRESSED: {} detections", suppressed.len())?;
+        for rec in suppressed.iter().take(50) {
+            let by = match &rec.by {
+                SuppressedBy::Suppression { id, reason, owner } => {
+                    format!("suppression {id} ({reason}, by {owner})")
+                }
+                SuppressedBy::Warninglist { list, value } => {
+                    format!("warninglist {list} ({value})")
+                }
+            };
+            writeln!(
+                out,
+                "  {}  {}  {}  {}  ← {by}",
+                rfc3339(rec.time),
+                rec.host.as_deref().unwrap_or("-"),
+                rec.title,
+                rec.reference
+            )?;
+        }
+        if suppressed.len() > 50 {
+            writeln!(
+                out,
+                "  … {} more (see --format jsonl)",
+                suppressed.len() - 50
+            )?;
+        }
+    }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(name: &str, text: &str) -> PathBuf {
+        let path = std::env::temp_dir().join(format!("watchfloor-{}-{name}", std::process::id()));
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    #[test]
+    fn config_file_overrides_defaults() {
+        let path = write(
+            "triage.yml",
+            "incident_gap_hours: 6\nopen_threshold: 55.5\nfingerprint:\n  fields: [host]\n  rules:\n    r-1: [host, CommandLine]\n",
+        );
+        let c = read_config(&path).unwrap();
+        std::fs::remove_file(&path).ok();
+        assert_eq!(c.incident_gap, 6 * 3_600_000_000_000);
+        assert_eq!(c.open_threshold, 55.5);
+        assert_eq!(c.dedupe_window, TriageConfig::default().dedupe_window);
+        assert_eq!(c.fingerprint.fields, vec!["host"]);
+        assert_eq!(c.fingerprint.by_rule[0].1, vec!["host", "CommandLine"]);
+    }
+
+    #[test]
+    fn bad_config_names_the_key() {
+        let path = write("bad.yml", "open_threshold: high\n");
+        let e = read_config(&path).unwrap_err().to_string();
+        std::fs::remove_file(&path).ok();
+        assert!(e.contains("open_threshold"), "{e}");
+    }
 }

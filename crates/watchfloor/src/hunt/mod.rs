@@ -54,7 +54,8 @@ impl HuntConfig {
             .iter()
             .chain(&args.assets)
             .chain(&args.warninglists)
-            .chain(&args.suppressions);
+            .chain(&args.suppressions)
+            .chain(&args.triage_config);
         for path in args.paths.iter().chain(&args.rules).chain(context_files) {
             if !path.exists() {
                 return Err(
@@ -90,6 +91,7 @@ impl HuntConfig {
                 assets: args.assets,
                 warninglists: args.warninglists,
                 suppressions: args.suppressions,
+                config: args.triage_config,
             },
         })
     }
