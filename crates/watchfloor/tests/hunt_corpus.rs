@@ -77,3 +77,65 @@ fn hunt_over_every_corpus_folder_agrees_with_itself_across_thread_counts() {
     }
     eprintln!("{one}");
 }
+
+/// The analysis engine on the labelled attack datasets (`bench quality`, whose full
+/// report is `docs/quality.md`): floors under what it achieves, so a regression in
+/// grouping, enrichment or stage mapping fails here.
+#[test]
+#[ignore]
+fn quality_on_labelled_attack_datasets() {
+    let out = Command::new(env!("CARGO_BIN_EXE_watchfloor"))
+        .args(["bench", "quality", "--corpora"])
+        .arg(corpora())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report = String::from_utf8_lossy(&out.stdout);
+    let cells = |line: &str| -> Vec<String> {
+        line.trim_matches('|')
+            .split('|')
+            .map(|c| c.trim().to_string())
+            .collect()
+    };
+    let total = report
+        .lines()
+        .find(|l| l.starts_with("| total |"))
+        .map(cells)
+        .expect("a totals row");
+    let detections: f64 = total[2].parse().unwrap();
+    let alerts: f64 = total[3].parse().unwrap();
+    let incidents: f64 = total[4].parse().unwrap();
+    assert!(detections > 2000.0, "{report}");
+    assert!(
+        alerts < detections / 2.5,
+        "dedupe folds repeats: {alerts} of {detections}"
+    );
+    assert!(
+        detections / incidents >= 12.0,
+        "{detections} detections, {incidents} incidents"
+    );
+    // Every EVTX tactic folder yields an incident that reached that tactic's stage.
+    let evtx: Vec<Vec<String>> = report
+        .lines()
+        .filter(|l| l.starts_with("| EVTX-ATTACK-SAMPLES"))
+        .map(cells)
+        .collect();
+    assert_eq!(evtx.len(), 8, "{report}");
+    for row in &evtx {
+        assert!(row[5].starts_with("yes"), "{row:?}");
+    }
+    let named = report
+        .lines()
+        .filter(|l| l.starts_with("| OTRF") || l.starts_with("| EVTX"))
+        .map(cells)
+        .filter(|r| r[5].starts_with("yes"))
+        .count();
+    assert!(
+        named >= 50,
+        "{named} datasets with an incident naming their tactic"
+    );
+}
