@@ -679,6 +679,7 @@ impl Triage {
         let Some(alert) = self.alerts.get_mut(alert_id as usize - 1) else {
             return;
         };
+        let already = alert.incident == Some(incident);
         alert.incident = Some(incident);
         let time = alert.time();
         alert.log.push(
@@ -690,10 +691,11 @@ impl Triage {
         let Some(inc) = self.incidents.get_mut(incident) else {
             return;
         };
-        if !inc.alerts.contains(&alert_id) {
+        if !already {
             inc.alerts.push(alert_id);
             inc.detections += alert.count;
             inc.score += alert.score;
+            inc.note_alert(alert.level, alert.score, alert_id);
         }
         inc.first_seen = inc.first_seen.min(alert.first_seen);
         inc.last_seen = inc.last_seen.max(alert.last_seen);
@@ -744,18 +746,10 @@ impl Triage {
         let Some(inc) = self.incidents.get(incident) else {
             return;
         };
-        let max_level = inc
-            .alerts
-            .iter()
-            .filter_map(|&a| self.alert(a))
-            .map(|a| a.level)
-            .max()
-            .unwrap_or_default();
+        let max_level = inc.max_level;
         let top = inc
-            .alerts
-            .iter()
-            .filter_map(|&a| self.alert(a))
-            .max_by(|a, b| a.score.total_cmp(&b.score).then(b.id.cmp(&a.id)))
+            .top_alert
+            .and_then(|(_, id)| self.alert(id))
             .map(|a| a.title.clone())
             .unwrap_or_default();
         let entity = inc

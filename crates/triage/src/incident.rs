@@ -47,6 +47,26 @@ pub struct Incident {
     /// Set when this incident was linked into another and lives on there.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub merged_into: Option<u64>,
+    /// The highest level among its alerts, and its highest-scoring alert (score, id),
+    /// kept as alerts join so updates cost O(1).
+    #[serde(skip)]
+    pub(crate) max_level: Level,
+    #[serde(skip)]
+    pub(crate) top_alert: Option<(f64, u64)>,
+}
+
+impl Incident {
+    /// Records a joining alert's level and score.
+    pub(crate) fn note_alert(&mut self, level: Level, score: f64, id: u64) {
+        self.max_level = self.max_level.max(level);
+        let better = match self.top_alert {
+            None => true,
+            Some((s, i)) => score > s || (score == s && id < i),
+        };
+        if better {
+            self.top_alert = Some((score, id));
+        }
+    }
 }
 
 impl Incident {
@@ -178,6 +198,8 @@ impl Incidents {
             stages: Vec::new(),
             log: DecisionLog::default(),
             merged_into: None,
+            max_level: Level::Informational,
+            top_alert: None,
         });
         id
     }
@@ -203,6 +225,9 @@ impl Incidents {
         dst.alerts.extend(&src.alerts);
         dst.alerts.sort_unstable();
         dst.alerts.dedup();
+        if let Some((score, id)) = src.top_alert {
+            dst.note_alert(src.max_level, score, id);
+        }
         dst.detections += src.detections;
         dst.score += src.score;
         dst.first_seen = dst.first_seen.min(src.first_seen);
