@@ -13,5 +13,6 @@ pub mod emit;
 pub mod generate;
 pub mod net;
 pub mod scenario;
+pub mod score;
 pub mod windows;
 pub mod world;

@@ -47,3 +47,13 @@ fn bad_scenarios_name_the_place() {
         .to_string();
     assert!(e.starts_with("x.yml"), "{e}");
 }
+
+/// The schema in the documentation is the one the code derives (regenerate with
+/// `watchfloor range schema > docs/range-scenario.schema.json`).
+#[test]
+fn documented_schema_is_current() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/range-scenario.schema.json");
+    let documented: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    assert_eq!(documented, watchfloor_range::scenario::schema());
+}

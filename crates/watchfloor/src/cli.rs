@@ -29,6 +29,46 @@ pub enum Command {
     /// Measure throughput (prints events/s, MB/s and peak RSS).
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// The cyber range: generate a simulated company's telemetry with an attack
+    /// campaign and ground truth, and score detections against it.
+    #[command(subcommand)]
+    Range(RangeCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RangeCommand {
+    /// Generate a scenario's telemetry and labels into a folder.
+    Run(RangeRunArgs),
+    /// Score detections (`hunt --format jsonl`) against a run's labels.
+    Score(RangeScoreArgs),
+    /// Print the JSON schema of the scenario format.
+    Schema,
+}
+
+#[derive(Debug, Args)]
+pub struct RangeRunArgs {
+    /// The scenario (YAML).
+    #[arg(value_name = "SCENARIO")]
+    pub scenario: PathBuf,
+    /// Output folder (created; files in it are replaced).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Random seed (default: the scenario's).
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u64>,
+}
+
+#[derive(Debug, Args)]
+pub struct RangeScoreArgs {
+    /// The run's `labels.jsonl`.
+    #[arg(long, value_name = "FILE")]
+    pub labels: PathBuf,
+    /// Detections as `watchfloor hunt --format jsonl` wrote them.
+    #[arg(long, value_name = "FILE")]
+    pub detections: PathBuf,
+    /// `table` (default) or `json`.
+    #[arg(long, default_value = "table", value_name = "FORMAT")]
+    pub format: String,
 }
 
 #[derive(Debug, Subcommand)]

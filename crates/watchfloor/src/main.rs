@@ -10,6 +10,7 @@ mod coverage;
 mod demo;
 mod hunt;
 mod quality;
+mod range;
 mod regression;
 mod rules;
 
@@ -25,6 +26,7 @@ fn main() -> ExitCode {
         cli::Command::Bench(cli::BenchCommand::Decode(args)) => bench::run(args),
         cli::Command::Bench(cli::BenchCommand::Detect(args)) => bench_detect::run(args),
         cli::Command::Bench(cli::BenchCommand::Quality(args)) => quality::run(args),
+        cli::Command::Range(command) => range::run(command),
         cli::Command::Rules(cli::RulesCommand::Coverage(args)) => coverage::run(args),
         cli::Command::Rules(cli::RulesCommand::Test(args)) => match regression::run(args) {
             Ok(true) => Ok(()),

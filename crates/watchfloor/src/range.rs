@@ -1,0 +1,72 @@
+//! `watchfloor range`: generate a scenario's telemetry and labels, score detections
+//! against them, print the scenario schema.
+
+use std::time::Instant;
+
+use anyhow::Context;
+use watchfloor_range::generate;
+use watchfloor_range::scenario::{Scenario, schema};
+use watchfloor_range::score::{Labels, parse_detections, score};
+
+use crate::cli::{RangeCommand, RangeRunArgs, RangeScoreArgs, UsageError};
+
+pub fn run(command: RangeCommand) -> anyhow::Result<()> {
+    match command {
+        RangeCommand::Run(args) => run_scenario(args),
+        RangeCommand::Score(args) => score_run(args),
+        RangeCommand::Schema => {
+            println!("{}", serde_json::to_string_pretty(&schema())?);
+            Ok(())
+        }
+    }
+}
+
+fn run_scenario(args: RangeRunArgs) -> anyhow::Result<()> {
+    let text = std::fs::read_to_string(&args.scenario)
+        .map_err(|e| UsageError(format!("{}: {e}", args.scenario.display())))?;
+    let scenario = Scenario::from_yaml(&args.scenario.display().to_string(), &text)
+        .map_err(|e| UsageError(e.to_string()))?;
+    let seed = args.seed.unwrap_or(scenario.seed);
+    let started = Instant::now();
+    let summary = generate::write(&scenario, seed, &args.out)
+        .with_context(|| format!("generating into {}", args.out.display()))?;
+    let secs = started.elapsed().as_secs_f64();
+    println!(
+        "{}: seed {seed}, {} records ({} malicious) in {:.2}s ({:.0} records/s) → {}",
+        scenario.name,
+        summary.events,
+        summary.malicious,
+        secs,
+        summary.events as f64 / secs.max(1e-9),
+        args.out.display()
+    );
+    for (file, n) in &summary.per_stream {
+        println!("  {n:>9}  {file}");
+    }
+    println!("  labels: {}", args.out.join("labels.jsonl").display());
+    Ok(())
+}
+
+fn score_run(args: RangeScoreArgs) -> anyhow::Result<()> {
+    let json = match args.format.as_str() {
+        "table" => false,
+        "json" => true,
+        other => {
+            return Err(UsageError(format!("--format must be table or json, not `{other}`")).into());
+        }
+    };
+    let read = |p: &std::path::Path| {
+        std::fs::read_to_string(p).map_err(|e| UsageError(format!("{}: {e}", p.display())))
+    };
+    let labels = Labels::parse(&read(&args.labels)?)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", args.labels.display()))?;
+    let detections = parse_detections(&read(&args.detections)?)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", args.detections.display()))?;
+    let report = score(&labels, &detections);
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{}", report.render());
+    }
+    Ok(())
+}
