@@ -9,6 +9,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde::Serialize;
 use watchfloor_triage::attack::{Stage, parse_sigma_tags};
+use watchfloor_triage::detection::Level;
 
 /// A line that could not be read, named by input and line.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -104,6 +105,7 @@ pub struct DetectionRef {
     pub source: String,
     pub record: u64,
     pub rule: String,
+    pub level: Level,
     pub tags: Vec<String>,
 }
 
@@ -126,6 +128,10 @@ pub fn parse_detections(text: &str) -> Result<Vec<DetectionRef>, ScoreError> {
             source: v["source"].as_str().unwrap_or_default().to_string(),
             record: v["record"].as_u64().unwrap_or(0),
             rule: v["rule_title"].as_str().unwrap_or_default().to_string(),
+            level: v["level"]
+                .as_str()
+                .and_then(Level::parse)
+                .unwrap_or_default(),
             tags: v["tags"]
                 .as_array()
                 .map(|a| {
@@ -178,15 +184,25 @@ pub struct Report {
     /// Detections whose record is in none of the run's files (correlations, other inputs).
     pub unmatched: usize,
     pub benign_records: u64,
-    /// Distinct benign records with at least one detection.
+    /// Distinct benign records with at least one detection, of any level.
     pub benign_flagged: usize,
+    /// Distinct benign records by the highest level of their detections.
+    pub false_positives_by_level: Vec<(Level, usize)>,
+    /// The lowest level counted as an alert (see [`score`]).
+    pub alert_level: Level,
+    /// Benign records with a detection at `alert_level` or above, over all benign
+    /// records.
     pub false_positive_rate: f64,
 }
 
-pub fn score(labels: &Labels, detections: &[DetectionRef]) -> Report {
+/// Scores `detections` against `labels`. False positives are benign records with a
+/// detection; the headline rate counts those at `alert_level` or above (the Sigma
+/// specification meant informational rules for enrichment and low ones as rarely an
+/// incident alone, so a SOC alerts from medium up), and every level is reported.
+pub fn score(labels: &Labels, detections: &[DetectionRef], alert_level: Level) -> Report {
     let mut rules_by_step: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
     let mut first_hit: HashMap<&str, i64> = HashMap::new();
-    let mut flagged: BTreeSet<(String, u64)> = BTreeSet::new();
+    let mut flagged: BTreeMap<(String, u64), Level> = BTreeMap::new();
     let (mut on_malicious, mut on_benign, mut unmatched) = (0, 0, 0);
     let mut technique_claims: BTreeMap<String, (usize, usize)> = BTreeMap::new();
     let mut stage_claims: BTreeMap<Stage, (usize, usize)> = BTreeMap::new();
@@ -219,7 +235,10 @@ pub fn score(labels: &Labels, detections: &[DetectionRef]) -> Report {
             }
             None => {
                 on_benign += 1;
-                flagged.insert((file.to_string(), d.record));
+                let level = flagged
+                    .entry((file.to_string(), d.record))
+                    .or_insert(d.level);
+                *level = (*level).max(d.level);
             }
         }
     }
@@ -285,6 +304,11 @@ pub fn score(labels: &Labels, detections: &[DetectionRef]) -> Report {
         .collect();
     let total: u64 = labels.totals.values().sum();
     let benign_records = total.saturating_sub(labels.malicious.len() as u64);
+    let mut by_level: BTreeMap<Level, usize> = BTreeMap::new();
+    for level in flagged.values() {
+        *by_level.entry(*level).or_default() += 1;
+    }
+    let alerting = flagged.values().filter(|l| **l >= alert_level).count();
     Report {
         detected_steps: steps.iter().filter(|s| s.detected).count(),
         steps,
@@ -296,10 +320,12 @@ pub fn score(labels: &Labels, detections: &[DetectionRef]) -> Report {
         unmatched,
         benign_records,
         benign_flagged: flagged.len(),
+        false_positives_by_level: by_level.into_iter().collect(),
+        alert_level,
         false_positive_rate: if benign_records == 0 {
             0.0
         } else {
-            flagged.len() as f64 / benign_records as f64
+            alerting as f64 / benign_records as f64
         },
     }
 }
@@ -361,10 +387,25 @@ impl Report {
         );
         let _ = writeln!(
             s,
-            "False positives: {} of {} benign records ({:.4}%)",
-            self.benign_flagged,
-            self.benign_records,
-            self.false_positive_rate * 100.0
+            "False positives (alerts, level {} and above): {:.4}% of {} benign records",
+            self.alert_level.as_str(),
+            self.false_positive_rate * 100.0,
+            self.benign_records
+        );
+        let levels: Vec<String> = self
+            .false_positives_by_level
+            .iter()
+            .map(|(l, n)| format!("{} {n}", l.as_str()))
+            .collect();
+        let _ = writeln!(
+            s,
+            "Benign records with a detection, by highest level: {} ({} in all)",
+            if levels.is_empty() {
+                "none".to_string()
+            } else {
+                levels.join(", ")
+            },
+            self.benign_flagged
         );
         s
     }
@@ -386,7 +427,7 @@ mod tests {
         let dets = parse_detections(concat!(
             r#"{"source":"/tmp/run/windows/sysmon.jsonl","record":4,"rule_title":"Office spawns PowerShell","tags":["attack.execution","attack.t1059.001"]}"#,
             "\n",
-            r#"{"source":"/tmp/run/windows/sysmon.jsonl","record":500,"rule_title":"Noisy","tags":["attack.execution"]}"#,
+            r#"{"source":"/tmp/run/windows/sysmon.jsonl","record":500,"rule_title":"Noisy","level":"low","tags":["attack.execution"]}"#,
             "\n",
             r#"{"source":"correlation","record":0,"rule_title":"C","tags":[]}"#,
             "\n",
@@ -394,7 +435,7 @@ mod tests {
             "\n"
         ))
         .unwrap();
-        let r = score(&labels, &dets);
+        let r = score(&labels, &dets, Level::Medium);
         assert_eq!(r.detected_steps, 1);
         assert_eq!(r.steps[0].step, "phish");
         assert!(r.steps[0].detected);
@@ -403,6 +444,9 @@ mod tests {
         assert_eq!((r.on_malicious, r.on_benign, r.unmatched), (1, 1, 1));
         assert_eq!(r.benign_records, 997);
         assert_eq!(r.benign_flagged, 1);
+        assert_eq!(r.false_positives_by_level, vec![(Level::Low, 1)]);
+        assert_eq!(r.false_positive_rate, 0.0, "a low rule is no alert");
+        assert!(score(&labels, &dets, Level::Low).false_positive_rate > 0.0);
         let exec = r
             .by_stage
             .iter()

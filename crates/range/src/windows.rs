@@ -39,34 +39,81 @@ fn sysmon(time: i64, host: &HostState, id: u32, mut fields: Vec<(&str, Value)>) 
     event(time, host, SYSMON, SYSMON_PROVIDER, id, fields)
 }
 
-/// Version resource fields of well-known images, for `OriginalFileName` and friends.
-fn version_info(image: &str) -> (String, &'static str, &'static str) {
+/// Version resource fields of an image: (OriginalFileName, Company, Product,
+/// Description), as the real files carry them; an unknown file under `\Windows\` is
+/// Microsoft's, anything else has no version resource (`-`), as a dropped implant.
+fn version_info(image: &str) -> (String, &'static str, &'static str, &'static str) {
     let file = image.rsplit('\\').next().unwrap_or(image).to_string();
     let lower = file.to_ascii_lowercase();
-    let original = match lower.as_str() {
-        "powershell.exe" => "PowerShell.EXE".to_string(),
-        "cmd.exe" => "Cmd.Exe".to_string(),
-        "rundll32.exe" => "RUNDLL32.EXE".to_string(),
-        "schtasks.exe" => "schtasks.exe".to_string(),
-        "reg.exe" => "reg.exe".to_string(),
-        "wevtutil.exe" => "wevtutil.exe".to_string(),
-        "winword.exe" => "WinWord.exe".to_string(),
-        "7z.exe" => "7z.exe".to_string(),
-        _ => file,
+    const MS: &str = "Microsoft Corporation";
+    const WINDOWS: &str = "Microsoft® Windows® Operating System";
+    const OFFICE: &str = "Microsoft Office";
+    const SYSINTERNALS: &str = "Sysinternals - www.sysinternals.com";
+    let known: Option<(&str, &str, &str, &str)> = match lower.as_str() {
+        "powershell.exe" => Some(("PowerShell.EXE", MS, WINDOWS, "Windows PowerShell")),
+        "cmd.exe" => Some(("Cmd.Exe", MS, WINDOWS, "Windows Command Processor")),
+        "rundll32.exe" => Some((
+            "RUNDLL32.EXE",
+            MS,
+            WINDOWS,
+            "Windows host process (Rundll32)",
+        )),
+        "schtasks.exe" => Some((
+            "schtasks.exe",
+            MS,
+            WINDOWS,
+            "Task Scheduler Configuration Tool",
+        )),
+        "reg.exe" => Some(("reg.exe", MS, WINDOWS, "Registry Console Tool")),
+        "wevtutil.exe" => Some(("wevtutil.exe", MS, WINDOWS, "Eventing Command Line Utility")),
+        "winword.exe" => Some(("WinWord.exe", MS, OFFICE, "Microsoft Word")),
+        "excel.exe" => Some(("Excel.exe", MS, OFFICE, "Microsoft Excel")),
+        "powerpnt.exe" => Some(("POWERPNT.EXE", MS, OFFICE, "Microsoft PowerPoint")),
+        "outlook.exe" => Some(("Outlook.exe", MS, OFFICE, "Microsoft Outlook")),
+        "chrome.exe" => Some(("chrome.exe", "Google LLC", "Google Chrome", "Google Chrome")),
+        "msedge.exe" => Some(("msedge.exe", MS, "Microsoft Edge", "Microsoft Edge")),
+        "psexec.exe" | "psexec64.exe" => Some((
+            "psexec.c",
+            SYSINTERNALS,
+            "Sysinternals PsExec",
+            "Execute processes remotely",
+        )),
+        "psexesvc.exe" => Some((
+            "psexesvc.exe",
+            SYSINTERNALS,
+            "Sysinternals PsExec",
+            "PsExec Service",
+        )),
+        "sdelete.exe" | "sdelete64.exe" => Some((
+            "sdelete.exe",
+            SYSINTERNALS,
+            "Sysinternals Sdelete",
+            "Secure file delete",
+        )),
+        "curl.exe" => Some((
+            "curl.exe",
+            "curl, https://curl.se/",
+            "The curl executable",
+            "The curl executable",
+        )),
+        "rclone.exe" => Some((
+            "rclone.exe",
+            "https://rclone.org",
+            "Rclone",
+            "Rsync for cloud storage",
+        )),
+        "7z.exe" => Some(("7z.exe", "Igor Pavlov", "7-Zip", "7-Zip Console")),
+        "rar.exe" => Some(("Rar.exe", "Alexander Roshal", "WinRAR", "Command line RAR")),
+        _ => None,
     };
-    let company = if lower.contains("7z") {
-        "Igor Pavlov"
-    } else if image.to_ascii_lowercase().contains("\\windows\\") || lower == "winword.exe" {
-        "Microsoft Corporation"
+    if let Some((original, company, product, description)) = known {
+        return (original.to_string(), company, product, description);
+    }
+    if image.to_ascii_lowercase().contains("\\windows\\") {
+        (file, MS, WINDOWS, "-")
     } else {
-        "-"
-    };
-    let product = if company == "Microsoft Corporation" {
-        "Microsoft® Windows® Operating System"
-    } else {
-        "-"
-    };
-    (original, company, product)
+        (file, "-", "-", "-")
+    }
 }
 
 /// Sysmon 1: process creation.
@@ -77,7 +124,7 @@ pub fn process_create(
     parent: &Proc,
     logon_id: &str,
 ) -> String {
-    let (original, company, product) = version_info(&p.image);
+    let (original, company, product, description) = version_info(&p.image);
     sysmon(
         time,
         host,
@@ -87,7 +134,7 @@ pub fn process_create(
             ("ProcessId", json!(p.pid)),
             ("Image", json!(p.image)),
             ("FileVersion", json!("-")),
-            ("Description", json!("-")),
+            ("Description", json!(description)),
             ("Product", json!(product)),
             ("Company", json!(company)),
             ("OriginalFileName", json!(original)),
@@ -311,10 +358,13 @@ pub fn logon(
             ("LogonType", json!(logon_type)),
             (
                 "LogonProcessName",
-                json!(if auth == "NTLM" {
-                    "NtLmSsp "
-                } else {
-                    "Kerberos"
+                // As Windows writes it: interactive kinds through User32, services
+                // through Advapi, network logons through their package.
+                json!(match logon_type {
+                    2 | 7 | 10 | 11 => "User32 ",
+                    4 | 5 => "Advapi  ",
+                    _ if auth == "NTLM" => "NtLmSsp ",
+                    _ => "Kerberos",
                 }),
             ),
             ("AuthenticationPackageName", json!(auth)),

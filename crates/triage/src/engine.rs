@@ -570,6 +570,21 @@ impl Triage {
         let Some(alert) = self.alert(id) else {
             return;
         };
+        // Informational rules tag events for context (the Sigma specification says no
+        // case should come of them): they stay alerts and never join, link or open
+        // incidents, so a logoff seen on the domain controller cannot tie every
+        // user's workstation together.
+        if alert.level == Level::Informational {
+            let time = alert.time();
+            if let Some(a) = self.alerts.get_mut(id as usize - 1) {
+                a.log.push(
+                    time,
+                    DecisionKind::Pending,
+                    "not grouped: informational rules give context, not incidents",
+                );
+            }
+            return;
+        }
         let (tenant, time, score) = (alert.tenant, alert.time(), alert.score);
         let found = self
             .incidents
@@ -602,6 +617,9 @@ impl Triage {
         let Some(alert) = self.alert(id) else {
             return;
         };
+        if alert.level == Level::Informational {
+            return;
+        }
         let (tenant, score) = (alert.tenant, alert.score);
         let primary = keys.first().cloned();
         if risk < self.config.open_threshold && score < self.config.open_threshold {
@@ -628,8 +646,12 @@ impl Triage {
             }
             return;
         }
-        let incident = self.incidents.open(tenant, time);
         let entity = primary.as_ref().map_or("no entity".into(), key_text);
+        let incident = self.incidents.open(
+            tenant,
+            time,
+            &primary.as_ref().map_or_else(String::new, key_value),
+        );
         let reason = if score >= self.config.open_threshold {
             format!(
                 "opened: alert score {score:.1} reaches the threshold {}",
@@ -752,9 +774,9 @@ impl Triage {
             .and_then(|(_, id)| self.alert(id))
             .map(|a| a.title.clone())
             .unwrap_or_default();
-        let entity = inc
-            .hosts
-            .first()
+        let entity = Some(&inc.entity)
+            .filter(|e| !e.is_empty())
+            .or(inc.hosts.first())
             .or(inc.users.first())
             .or(inc.indicators.first())
             .cloned()
@@ -785,6 +807,15 @@ impl Triage {
                     ),
                 );
             }
+        }
+    }
+}
+
+/// The entity a key names, without its kind.
+fn key_value(k: &Key) -> String {
+    match k {
+        Key::Host(v) | Key::User(v) | Key::Address(v) | Key::Indicator(v) | Key::Process(v) => {
+            v.clone()
         }
     }
 }

