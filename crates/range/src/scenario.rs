@@ -372,6 +372,11 @@ impl Scenario {
         i64::try_from(t.as_nanosecond()).ok()
     }
 
+    /// Checks the scenario again after a change (e.g. a shorter duration).
+    pub fn check(&self, file: &str) -> Result<(), ScenarioError> {
+        self.validate(file)
+    }
+
     fn validate(&self, file: &str) -> Result<(), ScenarioError> {
         let bad = |place: String, message: String| ScenarioError::Invalid {
             file: file.to_string(),

@@ -56,6 +56,10 @@ pub struct RangeRunArgs {
     /// Random seed (default: the scenario's).
     #[arg(long, value_name = "N")]
     pub seed: Option<u64>,
+    /// Simulate this long instead of the scenario's duration (`7d`; steps after the end
+    /// are an error).
+    #[arg(long, value_name = "DURATION")]
+    pub duration: Option<String>,
 }
 
 #[derive(Debug, Args)]

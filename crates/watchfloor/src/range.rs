@@ -25,8 +25,14 @@ pub fn run(command: RangeCommand) -> anyhow::Result<()> {
 fn run_scenario(args: RangeRunArgs) -> anyhow::Result<()> {
     let text = std::fs::read_to_string(&args.scenario)
         .map_err(|e| UsageError(format!("{}: {e}", args.scenario.display())))?;
-    let scenario = Scenario::from_yaml(&args.scenario.display().to_string(), &text)
-        .map_err(|e| UsageError(e.to_string()))?;
+    let name = args.scenario.display().to_string();
+    let mut scenario = Scenario::from_yaml(&name, &text).map_err(|e| UsageError(e.to_string()))?;
+    if let Some(d) = &args.duration {
+        scenario.duration = d.clone();
+        scenario
+            .check(&name)
+            .map_err(|e| UsageError(format!("--duration {d}: {e}")))?;
+    }
     let seed = args.seed.unwrap_or(scenario.seed);
     let started = Instant::now();
     let summary = generate::write(&scenario, seed, &args.out)
