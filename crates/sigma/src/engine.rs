@@ -180,8 +180,9 @@ struct PrefilterCache {
 }
 
 impl PrefilterCache {
-    /// Values longer than this are scanned every time (they rarely repeat).
-    const MAX_VALUE: usize = 128;
+    /// Values longer than this are scanned every time (they rarely repeat; command
+    /// lines of scheduled and service processes up to this length do).
+    const MAX_VALUE: usize = 512;
     const MAX_ENTRIES: usize = 16_384;
 
     /// The pattern ids of `ac` occurring in `lowered`.
