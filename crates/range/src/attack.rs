@@ -12,8 +12,10 @@
 //!
 //! Every record is built from what the real technique leaves: Sysmon and Security
 //! events with the fields Windows writes, Zeek and Suricata records as the sensors
-//! write them, access and auth log lines in the daemons' own words. Nothing here picks
-//! a string because a rule looks for it.
+//! write them, access and auth log lines in the daemons' own words, and on Linux the
+//! audit log's `execve` events of every program the intruder starts (through
+//! [`crate::linux`], from the intruder's shell kept in the [`CampaignState`]).
+//! Nothing here picks a string because a rule looks for it.
 
 mod c2;
 mod cleanup;
@@ -33,6 +35,7 @@ use rand::Rng;
 
 use crate::emit::Stream;
 use crate::generate::{Ctx, ResolvedStep};
+use crate::linux::{self, Login, slot};
 use crate::net::{self, Flow, Signature};
 use crate::scenario::{Action, Os, Role, Scenario, Step};
 use crate::windows;
@@ -73,6 +76,9 @@ pub struct CampaignState {
     system_procs: BTreeMap<(usize, &'static str), Proc>,
     /// Passwords the intruder holds, by qualified account.
     passwords: BTreeMap<String, String>,
+    /// (Host index, account) → the intruder's shell on a Linux host (the parent of
+    /// the commands they type there).
+    shells: BTreeMap<(usize, String), linux::Process>,
 }
 
 impl CampaignState {
@@ -451,6 +457,26 @@ fn actor(ctx: &mut Ctx<'_>, env: &mut Env<'_>, host: usize, elevated: bool) -> A
         logon_id,
         account,
     }
+}
+
+/// The intruder's shell on a Linux host as `user`: the login shell of their SSH
+/// login, else the shell of a login the range did not see (a session of now).
+fn linux_shell(ctx: &mut Ctx<'_>, env: &mut Env<'_>, host: usize, user: &str) -> linux::Process {
+    if let Some(p) = env.state.shells.get(&(host, user.to_string())) {
+        return p.clone();
+    }
+    let account = linux::user(ctx.world, user);
+    let pid = linux::pid(ctx, host);
+    let login = Login {
+        user: account.clone(),
+        ses: linux::session_id(ctx, host, env.t, slot::SSH_INTRUDER),
+        tty: Some("pts0".to_string()),
+    };
+    let shell = linux::Process::of(host, pid, pid.wrapping_sub(1), &account, Some(login));
+    env.state
+        .shells
+        .insert((host, user.to_string()), shell.clone());
+    shell
 }
 
 /// Runs `command` the way an implant's `shell` command does: `cmd.exe /C command`

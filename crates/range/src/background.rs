@@ -5,7 +5,8 @@
 //! generators live in the submodules: `users` (workstation sessions and desktop
 //! applications), `browsing` (DNS and web through the proxy), `system` (Windows
 //! housekeeping on every Windows host), `servers` (domain controller, file server,
-//! backup, admin work, Linux auth) and `internet` (web-site visitors, mail, perimeter
+//! backup, admin work, the Linux servers' cron jobs, with the audit log's record of
+//! every program they start) and `internet` (web-site visitors, mail, perimeter
 //! noise).
 //!
 //! Everything is drawn from the hour's `ctx.rng`, except what must agree between the
@@ -418,11 +419,5 @@ fn launch(
 
 /// A Linux process id on `host` (not the multiples of 4 Windows hands out).
 fn linux_pid(ctx: &mut Ctx<'_>, host: usize) -> u32 {
-    let Ctx { world, rng, .. } = ctx;
-    let base = world
-        .hosts
-        .get_mut(host)
-        .map(|h| h.next_pid(&mut **rng))
-        .unwrap_or(2000);
-    base + rng.random_range(0..4u32)
+    crate::linux::pid(ctx, host)
 }

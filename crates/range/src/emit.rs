@@ -30,10 +30,13 @@ pub enum Stream {
     WebAccess,
     /// The web proxy's access log (combined format, absolute URLs).
     Proxy,
+    /// The Linux audit log (`/var/log/audit/audit.log`): the records of every
+    /// `execve` on the Linux hosts.
+    LinuxAudit,
 }
 
 impl Stream {
-    pub const ALL: [Stream; 11] = [
+    pub const ALL: [Stream; 12] = [
         Stream::Sysmon,
         Stream::Security,
         Stream::System,
@@ -45,6 +48,7 @@ impl Stream {
         Stream::Suricata,
         Stream::WebAccess,
         Stream::Proxy,
+        Stream::LinuxAudit,
     ];
 
     /// The file the stream is written to, relative to the output folder.
@@ -61,6 +65,7 @@ impl Stream {
             Stream::Suricata => "suricata/eve.json",
             Stream::WebAccess => "web/access.log",
             Stream::Proxy => "proxy/access.log",
+            Stream::LinuxAudit => "linux/audit.log",
         }
     }
 }

@@ -1,11 +1,13 @@
 //! The generator: plays a scenario for a seed into [`Emitted`] records, hour by hour
 //! (background activity per hour, campaign steps at their times), in time order, and
-//! writes them to files with the ground-truth labels.
+//! writes them to files with the ground-truth labels. The Linux audit events get
+//! their serials here, host by host in time order, as each hour is written.
 //!
 //! Deterministic: every random draw comes from a ChaCha8 stream seeded by the seed and
 //! what is being generated (the hour, the step), so the same seed gives byte-identical
 //! output and one part's draws never shift another's.
 
+use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::Path;
@@ -129,6 +131,7 @@ pub fn run(
     let mut hour_start = start;
     let mut hour_index: u64 = 0;
     let mut buf: Vec<Emitted> = Vec::new();
+    let mut audit_events = BTreeMap::new();
     while hour_start < end {
         let hour_end = (hour_start + HOUR).min(end);
         // Steps starting this hour play now (their records may run past the hour).
@@ -170,12 +173,47 @@ pub fn run(
         }
         buf.retain(|e| e.time >= start && e.time < end);
         buf.sort_by(|a, b| a.time.cmp(&b.time).then_with(|| a.line.cmp(&b.line)));
+        audit_serials(&mut world, &mut audit_events, &mut buf);
         sink(&buf)?;
         buf.clear();
         hour_start = hour_end;
         hour_index += 1;
     }
     Ok(())
+}
+
+/// Gives the audit events of `records` (in time order) their serials: each host's
+/// [`crate::net::AuditClock`] numbers its events in the order they happen, the records
+/// of one event (one provisional number) sharing theirs. `last` holds each node's
+/// last event (provisional and final serial) from one hour to the next.
+fn audit_serials(
+    world: &mut World,
+    last: &mut BTreeMap<String, (u64, u64)>,
+    records: &mut [Emitted],
+) {
+    for r in records
+        .iter_mut()
+        .filter(|r| r.stream == Stream::LinuxAudit)
+    {
+        let time = r.time;
+        crate::net::renumber_audit_line(&mut r.line, |node, provisional| {
+            if let Some((p, serial)) = last.get(node)
+                && *p == provisional
+            {
+                return *serial;
+            }
+            let Some(host) = world
+                .hosts
+                .iter_mut()
+                .find(|h| crate::net::audit_node(&h.name) == node)
+            else {
+                return provisional;
+            };
+            let serial = host.audit.serial(time);
+            last.insert(node.to_string(), (provisional, serial));
+            serial
+        });
+    }
 }
 
 /// Writes a run to `dir`: one file per stream and `labels.jsonl`, which lists every

@@ -43,6 +43,9 @@ pub struct HostState {
     next_pid: u32,
     guid_prefix: u32,
     guid_counter: u64,
+    /// The numbering of the host's audit events (Linux hosts): booted two to nine
+    /// days before the scenario starts.
+    pub audit: crate::net::AuditClock,
 }
 
 #[derive(Clone, Debug)]
@@ -126,6 +129,7 @@ impl World {
     pub fn new(s: &Scenario, seed: u64) -> World {
         let mut rng = rng_for(seed, 0);
         let org = &s.organisation;
+        let scenario_start = s.start_nanos().unwrap_or(0);
         let mut hosts: Vec<HostState> = org
             .hosts
             .iter()
@@ -143,6 +147,9 @@ impl World {
                     next_pid: 600 + 4 * rng.random_range(0..50u32),
                     guid_prefix: prefix,
                     guid_counter: 0,
+                    audit: crate::net::AuditClock::new(scenario_start.saturating_sub(
+                        (2 * 1_440 + i64::from(prefix % (7 * 1_440))) * 60_000_000_000,
+                    )),
                 };
                 let sys = "NT AUTHORITY\\SYSTEM";
                 st.system = st.spawn(&mut rng, "System", "", sys, "System");

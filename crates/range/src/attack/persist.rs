@@ -1,16 +1,19 @@
 //! Persistence: a scheduled task (`schtasks /create`, Security 4698, the task's runs
 //! under the Schedule service), a service (`sc create`, the service key written by
 //! `services.exe`, System 7045, the service starting) and a Run key (`reg add`,
-//! Sysmon 13). On Linux, a cron job (the `CRON` sessions auth.log records for each
-//! run) and a systemd unit installed with sudo.
+//! Sysmon 13). On Linux, a cron job (the crontab edit, and for each run the `CRON`
+//! session auth.log records and the audit log's `execve` of cron's shell and the
+//! payload) and a systemd unit installed with sudo (`tee`, `chmod`, `systemctl`, then
+//! systemd starting the payload), the sudo commands in auth.log and the audit log.
 
 use rand::Rng;
 
 use super::{
-    Ctx, Env, MINUTE, SEC, SYSTEM, SYSTEM_LOGON, actor, file_name, host_name, host_os, on_host,
+    Ctx, Env, MINUTE, MS, SEC, SYSTEM, SYSTEM_LOGON, actor, file_name, host_name, host_os, on_host,
     payload_path, shell, sid, start, system_proc,
 };
 use crate::emit::Stream;
+use crate::linux::{self, Login, slot};
 use crate::scenario::Os;
 use crate::windows;
 
@@ -93,16 +96,48 @@ pub(super) fn scheduled_task(ctx: &mut Ctx<'_>, env: &mut Env<'_>) {
     }
 }
 
-/// A crontab entry for the account: each run opens and closes a `CRON` PAM session.
+/// A crontab entry for the account, added from the intruder's shell
+/// (`(crontab -l; echo …) | crontab -`): each run opens and closes a `CRON` PAM
+/// session, in which cron's `/bin/sh -c` starts the payload.
 fn cron_job(ctx: &mut Ctx<'_>, env: &mut Env<'_>) {
     let host = env.r.target;
     let name = host_name(ctx, host);
     let user = env.user_name(ctx).unwrap_or_else(|| "root".to_string());
-    let uid = linux_uid(ctx, &user);
+    let account = linux::user(ctx.world, &user);
+    let uid = account.uid;
     let every: u32 = env.number("every", 30u32).clamp(1, 1_439);
+    let default_payload = if account.uid == 0 {
+        "/usr/local/bin/dbus-helper".to_string()
+    } else {
+        format!("{}/.local/bin/dbus-helper", account.home())
+    };
+    let payload = env.param("payload", &default_payload).to_string();
+    let job = format!("{payload} >/dev/null 2>&1");
+    // The edit: the old table listed, the new one installed.
+    let shell = super::linux_shell(ctx, env, host, &user);
+    let t = env.later(ctx, 1_000, 6_000);
+    let subshell = shell.child(linux::pid(ctx, host));
+    linux::spawn(
+        ctx,
+        t,
+        i64::MAX,
+        &subshell,
+        "/usr/bin/crontab",
+        &["crontab", "-l"],
+    );
+    let t = env.later(ctx, 2, 9);
+    linux::spawn(
+        ctx,
+        t,
+        i64::MAX,
+        &shell,
+        "/usr/bin/crontab",
+        &["crontab", "-"],
+    );
     let period = i64::from(every) * MINUTE;
     let end = env.scenario_end();
     let mut run = (env.t / MINUTE + 1) * MINUTE;
+    let daemon = 400 + ctx.rng.random_range(0..300u32);
     for _ in 0..env.number("runs", 200usize).min(500) {
         if run >= end {
             break;
@@ -116,6 +151,17 @@ fn cron_job(ctx: &mut Ctx<'_>, env: &mut Env<'_>) {
             crate::net::auth_line(run, &name, "CRON", pid, &open),
         );
         let close = run + ctx.rng.random_range(1..4) * SEC;
+        let login = Login {
+            user: account.clone(),
+            ses: linux::session_id(ctx, host, run, slot::CRON_INTRUDER),
+            tty: None,
+        };
+        let cron = linux::Process::of(host, pid, daemon, &account, Some(login));
+        let sh = cron.child(pid.wrapping_add(1));
+        let t = run + ctx.rng.random_range(2..12) * MS;
+        linux::exec(ctx, t, close, &sh, "/bin/sh", &["/bin/sh", "-c", &job]);
+        let t = t + ctx.rng.random_range(1..4) * MS;
+        linux::exec(ctx, t, close, &sh, &payload, &[payload.as_str()]);
         ctx.emit(
             close,
             Stream::LinuxAuth,
@@ -133,42 +179,37 @@ fn cron_job(ctx: &mut Ctx<'_>, env: &mut Env<'_>) {
 
 /// The uid a Linux host gives an account (root 0, the organisation's users from 1001).
 pub(super) fn linux_uid(ctx: &Ctx<'_>, user: &str) -> u32 {
-    if user == "root" {
-        return 0;
-    }
-    ctx.world
-        .users
-        .iter()
-        .position(|u| u.name == user)
-        .map_or(1_000, |i| 1_001 + i as u32)
+    linux::user(ctx.world, user).uid
 }
 
-/// A sudo invocation in auth.log: the command line and the PAM session around it,
-/// closed when the command has run for about `run_ms` milliseconds. Returns when the
-/// command started.
+/// `sudo` typed in the intruder's shell: auth.log's command line and the PAM session
+/// around it, closed when the command has run for about `run_ms` milliseconds, and
+/// the audit log's `execve` of sudo and of the command. `command[0]` is the
+/// command's path. Returns when the command started.
 pub(super) fn sudo(
     ctx: &mut Ctx<'_>,
     env: &mut Env<'_>,
     user: &str,
-    command: &str,
+    command: &[&str],
     run_ms: i64,
 ) -> i64 {
     let host = env.r.target;
     let name = host_name(ctx, host);
     let uid = linux_uid(ctx, user);
-    let pwd = if user == "root" {
-        "/root".to_string()
-    } else {
-        format!("/home/{user}")
-    };
+    let shell = super::linux_shell(ctx, env, host, user);
+    let pwd = shell.cwd.clone();
+    let before = env.t;
     let t = env.later(ctx, 2_000, 20_000);
+    // sudo starts when the command is typed, asks for the password and logs the command.
+    let typed = (t - ctx.rng.random_range(300..2_500) * MS).max(before);
+    let text = command.join(" ");
     let line = |t: i64, msg: &str| format!("{} {name} sudo: {msg}", crate::emit::syslog_time(t));
     ctx.emit(
         t,
         Stream::LinuxAuth,
         line(
             t,
-            &format!("{user} : TTY=pts/0 ; PWD={pwd} ; USER=root ; COMMAND={command}"),
+            &format!("{user} : TTY=pts/0 ; PWD={pwd} ; USER=root ; COMMAND={text}"),
         ),
     );
     let started = t;
@@ -183,6 +224,7 @@ pub(super) fn sudo(
             ),
         ),
     );
+    linux::sudo(ctx, typed, t.saturating_add(MS), i64::MAX, &shell, command);
     let ran = run_ms.max(0);
     let t = env.later(ctx, ran + 20, ran + ran / 10 + 400);
     ctx.emit(
@@ -201,20 +243,32 @@ pub(super) fn service_install(ctx: &mut Ctx<'_>, env: &mut Env<'_>) {
         let payload = env
             .param("payload", "/usr/local/bin/dbus-helper")
             .to_string();
-        let unit = format!("/etc/systemd/system/{}.service", name.to_ascii_lowercase());
-        sudo(ctx, env, &user, &format!("/usr/bin/tee {unit}"), 15_000);
-        sudo(ctx, env, &user, &format!("/usr/bin/chmod +x {payload}"), 10);
-        sudo(ctx, env, &user, "/usr/bin/systemctl daemon-reload", 400);
+        let unit = name.to_ascii_lowercase();
+        let file = format!("/etc/systemd/system/{unit}.service");
+        let service = format!("{unit}.service");
+        sudo(ctx, env, &user, &["/usr/bin/tee", &file], 15_000);
+        sudo(ctx, env, &user, &["/usr/bin/chmod", "+x", &payload], 10);
         sudo(
             ctx,
             env,
             &user,
-            &format!(
-                "/usr/bin/systemctl enable --now {}.service",
-                name.to_ascii_lowercase()
-            ),
+            &["/usr/bin/systemctl", "daemon-reload"],
+            400,
+        );
+        let enabled = sudo(
+            ctx,
+            env,
+            &user,
+            &["/usr/bin/systemctl", "enable", "--now", &service],
             900,
         );
+        // systemd starts the service: the payload, outside any login.
+        let pid = linux::pid(ctx, host);
+        let root = linux::User::root();
+        let mut service = linux::Process::of(host, pid, 1, &root, None);
+        service.cwd = "/".to_string();
+        let t = enabled.saturating_add(ctx.rng.random_range(150..700) * MS);
+        linux::exec(ctx, t, i64::MAX, &service, &payload, &[payload.as_str()]);
         return;
     }
     let a = actor(ctx, env, host, true);

