@@ -193,6 +193,8 @@ pub struct Report {
     /// Benign records with a detection at `alert_level` or above, over all benign
     /// records.
     pub false_positive_rate: f64,
+    /// The rules with detections on benign records, most first: what to tune.
+    pub false_positive_rules: Vec<(String, Level, usize)>,
 }
 
 /// Scores `detections` against `labels`. False positives are benign records with a
@@ -203,6 +205,7 @@ pub fn score(labels: &Labels, detections: &[DetectionRef], alert_level: Level) -
     let mut rules_by_step: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
     let mut first_hit: HashMap<&str, i64> = HashMap::new();
     let mut flagged: BTreeMap<(String, u64), Level> = BTreeMap::new();
+    let mut fp_rules: BTreeMap<String, (Level, usize)> = BTreeMap::new();
     let (mut on_malicious, mut on_benign, mut unmatched) = (0, 0, 0);
     let mut technique_claims: BTreeMap<String, (usize, usize)> = BTreeMap::new();
     let mut stage_claims: BTreeMap<Stage, (usize, usize)> = BTreeMap::new();
@@ -235,6 +238,8 @@ pub fn score(labels: &Labels, detections: &[DetectionRef], alert_level: Level) -
             }
             None => {
                 on_benign += 1;
+                let e = fp_rules.entry(d.rule.clone()).or_insert((d.level, 0));
+                e.1 += 1;
                 let level = flagged
                     .entry((file.to_string(), d.record))
                     .or_insert(d.level);
@@ -322,6 +327,12 @@ pub fn score(labels: &Labels, detections: &[DetectionRef], alert_level: Level) -
         benign_flagged: flagged.len(),
         false_positives_by_level: by_level.into_iter().collect(),
         alert_level,
+        false_positive_rules: {
+            let mut v: Vec<(String, Level, usize)> =
+                fp_rules.into_iter().map(|(r, (l, n))| (r, l, n)).collect();
+            v.sort_by(|a, b| b.2.cmp(&a.2).then(b.1.cmp(&a.1)).then(a.0.cmp(&b.0)));
+            v
+        },
         false_positive_rate: if benign_records == 0 {
             0.0
         } else {
@@ -407,6 +418,12 @@ impl Report {
             },
             self.benign_flagged
         );
+        if !self.false_positive_rules.is_empty() {
+            let _ = writeln!(s, "Rules firing on benign records:");
+            for (rule, level, n) in self.false_positive_rules.iter().take(12) {
+                let _ = writeln!(s, "  {n:>7}  {:<13} {rule}", level.as_str());
+            }
+        }
         s
     }
 }
@@ -447,6 +464,10 @@ mod tests {
         assert_eq!(r.false_positives_by_level, vec![(Level::Low, 1)]);
         assert_eq!(r.false_positive_rate, 0.0, "a low rule is no alert");
         assert!(score(&labels, &dets, Level::Low).false_positive_rate > 0.0);
+        assert_eq!(
+            r.false_positive_rules,
+            vec![("Noisy".to_string(), Level::Low, 1)]
+        );
         let exec = r
             .by_stage
             .iter()

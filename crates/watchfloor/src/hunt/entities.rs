@@ -17,6 +17,7 @@ const HOSTS: &[&str] = &[
     "dvchost",
     "cs-host",
     "id.resp_h",
+    "node",
 ];
 const USERS: &[&str] = &[
     "User",
