@@ -236,6 +236,32 @@ pub struct Scratch {
     pub rules_run: u64,
 }
 
+/// The textual form of a number or boolean as the literals expect it (`Value`'s
+/// `Display`); `None` for strings and nulls.
+fn scalar_text<'a>(
+    value: Value<'_>,
+    digits: &'a mut [u8; 20],
+    number: &'a mut String,
+) -> Option<&'a str> {
+    match value {
+        Value::Int(i) => Some(int_text(i, digits)),
+        Value::Float(f) => {
+            number.clear();
+            let _ = write!(number, "{f}");
+            Some(number)
+        }
+        Value::Bool(true) => Some("true"),
+        Value::Bool(false) => Some("false"),
+        Value::Str(_) | Value::Null => None,
+    }
+}
+
+/// `text` ASCII-lower-cased into the reused `buf`.
+fn lower_into(buf: &mut Vec<u8>, text: &str) {
+    buf.clear();
+    buf.extend(text.bytes().map(|b| b.to_ascii_lowercase()));
+}
+
 /// Where the prefilter records the rules its literals select for one event.
 struct Marks<'a> {
     /// `hit[rule] == epoch` once the rule is selected.
@@ -370,10 +396,7 @@ impl Engine {
                 None => {
                     for value in ev.all_values() {
                         if let Value::Str(s) = value {
-                            scratch.lower.clear();
-                            scratch
-                                .lower
-                                .extend(s.bytes().map(|b| b.to_ascii_lowercase()));
+                            lower_into(&mut scratch.lower, s);
                             keywords.scan(&scratch.lower, |rules| marks.select(rules));
                         }
                     }
@@ -381,21 +404,13 @@ impl Engine {
             }
             if keywords.numeric {
                 for value in ev.all_values() {
-                    let text = match value {
-                        Value::Str(_) | Value::Null => continue,
-                        Value::Int(i) => int_text(i, &mut digits),
-                        Value::Float(f) => {
-                            scratch.number.clear();
-                            let _ = write!(scratch.number, "{f}");
-                            &scratch.number
-                        }
-                        Value::Bool(true) => "true",
-                        Value::Bool(false) => "false",
+                    if matches!(value, Value::Str(_)) {
+                        continue;
+                    }
+                    let Some(text) = scalar_text(value, &mut digits, &mut scratch.number) else {
+                        continue;
                     };
-                    scratch.lower.clear();
-                    scratch
-                        .lower
-                        .extend(text.bytes().map(|b| b.to_ascii_lowercase()));
+                    lower_into(&mut scratch.lower, text);
                     keywords.scan(&scratch.lower, |rules| marks.select(rules));
                 }
             }
@@ -418,20 +433,12 @@ impl Engine {
                         }
                         s
                     }
-                    Value::Int(i) => int_text(i, &mut digits),
-                    Value::Float(f) => {
-                        scratch.number.clear();
-                        let _ = write!(scratch.number, "{f}");
-                        &scratch.number
-                    }
-                    Value::Bool(true) => "true",
-                    Value::Bool(false) => "false",
-                    Value::Null => continue,
+                    other => match scalar_text(other, &mut digits, &mut scratch.number) {
+                        Some(t) => t,
+                        None => continue,
+                    },
                 };
-                scratch.lower.clear();
-                scratch
-                    .lower
-                    .extend(text.bytes().map(|b| b.to_ascii_lowercase()));
+                lower_into(&mut scratch.lower, text);
                 let found = scratch
                     .prefilter_cache
                     .patterns(&candidates, ac, &scratch.lower);

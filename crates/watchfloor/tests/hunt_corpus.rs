@@ -1,20 +1,11 @@
 //! `watchfloor hunt` end to end over the shared corpora (`#[ignore]`d: CI runs them with
 //! `--include-ignored`; they fail loudly when the corpora are absent).
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+mod common;
+use common::corpora;
 
-fn corpora() -> PathBuf {
-    let dir = std::env::var_os("WATCHFLOOR_CORPORA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpora"));
-    assert!(
-        dir.is_dir(),
-        "the shared corpora are absent at {} (set WATCHFLOOR_CORPORA)",
-        dir.display()
-    );
-    dir
-}
+use std::path::PathBuf;
+use std::process::Command;
 
 fn hunt(paths: &[PathBuf], threads: &str) -> (serde_json::Value, Vec<serde_json::Value>) {
     let summary = std::env::temp_dir().join(format!(

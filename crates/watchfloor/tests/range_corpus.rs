@@ -4,20 +4,11 @@
 //! the phishing campaign's hosts into one incident. Floors under what is achieved, so a
 //! regression in the generator, the decoders, the engine or triage fails here.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+mod common;
+use common::corpora;
 
-fn corpora() -> PathBuf {
-    let dir = std::env::var_os("WATCHFLOOR_CORPORA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpora"));
-    assert!(
-        dir.is_dir(),
-        "the shared corpora are absent at {}",
-        dir.display()
-    );
-    dir
-}
+use std::path::Path;
+use std::process::Command;
 
 fn run(args: &[&str]) -> Vec<u8> {
     let out = Command::new(env!("CARGO_BIN_EXE_watchfloor"))

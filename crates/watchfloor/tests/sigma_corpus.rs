@@ -1,20 +1,11 @@
 //! Sigma acceptance over the shared corpora (`#[ignore]`d; CI runs them with
 //! `--include-ignored` and they fail loudly when the corpora are absent).
 
+mod common;
+use common::corpora;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
-
-fn corpora() -> PathBuf {
-    let dir = std::env::var_os("WATCHFLOOR_CORPORA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpora"));
-    assert!(
-        dir.is_dir(),
-        "the shared corpora are absent at {} (set WATCHFLOOR_CORPORA)",
-        dir.display()
-    );
-    dir
-}
 
 fn placeholders() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config/placeholders.example.yml")
