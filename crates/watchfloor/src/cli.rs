@@ -33,6 +33,86 @@ pub enum Command {
     /// campaign and ground truth, and score detections against it.
     #[command(subcommand)]
     Range(RangeCommand),
+    /// Bootstrap the server's store: tenants, users and API tokens (run on the server's
+    /// machine; changes are audited as `system` from `cli`).
+    #[command(subcommand)]
+    Admin(AdminCommand),
+}
+
+#[derive(Debug, Subcommand)]
+#[expect(
+    clippy::enum_variant_names,
+    reason = "the variants are the create-* subcommands"
+)]
+pub enum AdminCommand {
+    /// Create a tenant (a customer organisation).
+    CreateTenant(AdminCreateTenantArgs),
+    /// Create a user; the password comes from WATCHFLOOR_PASSWORD or, when that is
+    /// unset, is asked for on the terminal (never an argument).
+    CreateUser(AdminCreateUserArgs),
+    /// Create an API token for a tenant and print its secret, once.
+    CreateToken(AdminCreateTokenArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct AdminCreateTenantArgs {
+    /// The tenant's name (unique, case ignored).
+    #[arg(value_name = "NAME")]
+    pub name: String,
+    /// The data folder holding `watchfloor.db` (created if missing).
+    #[arg(long, value_name = "DIR")]
+    pub data: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct AdminCreateUserArgs {
+    /// The login (letters, digits, `.`, `_`, `-`, `@`; case ignored).
+    #[arg(value_name = "LOGIN")]
+    pub login: String,
+    /// What the user may do.
+    #[arg(long, value_enum)]
+    pub role: AdminUserRole,
+    /// A tenant by name: the analyst's tenants (repeatable), the customer's one tenant.
+    #[arg(long = "tenant", value_name = "NAME")]
+    pub tenants: Vec<String>,
+    /// The name shown for the user (default: the login).
+    #[arg(long = "display", value_name = "NAME")]
+    pub display: Option<String>,
+    /// The data folder holding `watchfloor.db` (created if missing).
+    #[arg(long, value_name = "DIR")]
+    pub data: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct AdminCreateTokenArgs {
+    /// The tenant the token acts for, by name.
+    #[arg(long, value_name = "NAME")]
+    pub tenant: String,
+    /// The token's rights in its tenant.
+    #[arg(long, value_enum)]
+    pub role: AdminTokenRole,
+    /// A label for the token (what it is for).
+    #[arg(long, value_name = "NAME")]
+    pub name: String,
+    /// Days until the token expires (default: never).
+    #[arg(long, value_name = "N")]
+    pub expires_days: Option<u32>,
+    /// The data folder holding `watchfloor.db` (created if missing).
+    #[arg(long, value_name = "DIR")]
+    pub data: PathBuf,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum AdminUserRole {
+    Admin,
+    Analyst,
+    Customer,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum AdminTokenRole {
+    Analyst,
+    Customer,
 }
 
 #[derive(Debug, Subcommand)]

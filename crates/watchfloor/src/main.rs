@@ -2,6 +2,7 @@
 //! Exit codes: 0 when the work completed (problems with the input are reported, not
 //! fatal), 1 when it could not be done, 2 for bad arguments.
 
+mod admin;
 mod attack_data;
 mod bench;
 mod bench_detect;
@@ -27,6 +28,7 @@ fn main() -> ExitCode {
         cli::Command::Bench(cli::BenchCommand::Detect(args)) => bench_detect::run(args),
         cli::Command::Bench(cli::BenchCommand::Quality(args)) => quality::run(args),
         cli::Command::Range(command) => range::run(command),
+        cli::Command::Admin(command) => admin::run(command),
         cli::Command::Rules(cli::RulesCommand::Coverage(args)) => coverage::run(args),
         cli::Command::Rules(cli::RulesCommand::Test(args)) => match regression::run(args) {
             Ok(true) => Ok(()),
