@@ -37,6 +37,19 @@ pub enum Command {
     /// machine; changes are audited as `system` from `cli`).
     #[command(subcommand)]
     Admin(AdminCommand),
+    /// Run the watch-floor HTTP API (JSON under /api/v1) over the store in `--data`.
+    Serve(ServeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The data folder holding `watchfloor.db` (created if missing).
+    #[arg(long, value_name = "DIR")]
+    pub data: PathBuf,
+    /// The address to listen on; loopback unless you mean otherwise (no TLS yet: put a
+    /// TLS-terminating proxy in front before exposing it).
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+    pub listen: std::net::SocketAddr,
 }
 
 #[derive(Debug, Subcommand)]

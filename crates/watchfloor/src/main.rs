@@ -14,6 +14,7 @@ mod quality;
 mod range;
 mod regression;
 mod rules;
+mod serve;
 
 use std::process::ExitCode;
 
@@ -29,6 +30,7 @@ fn main() -> ExitCode {
         cli::Command::Bench(cli::BenchCommand::Quality(args)) => quality::run(args),
         cli::Command::Range(command) => range::run(command),
         cli::Command::Admin(command) => admin::run(command),
+        cli::Command::Serve(args) => serve::run(args),
         cli::Command::Rules(cli::RulesCommand::Coverage(args)) => coverage::run(args),
         cli::Command::Rules(cli::RulesCommand::Test(args)) => match regression::run(args) {
             Ok(true) => Ok(()),

@@ -1,0 +1,456 @@
+//! The route table: every route of the API as data — method, path, the access it
+//! requires, what it does — from which both the router ([`crate::app`]) and the OpenAPI
+//! document are built, and over which the tenant-isolation test walks.
+//!
+//! Access is enforced here, not in the handlers: each route gets a guard that
+//! authenticates the caller and checks the route's [`AccessKind`] against the tenant in
+//! its `{id}` path parameter before the handler runs (or reads the body).
+
+use axum::Router;
+use axum::extract::{FromRequestParts, RawPathParams, Request, State};
+use axum::http::request::Parts;
+use axum::middleware::{Next, from_fn_with_state};
+use axum::response::Response;
+use axum::routing::{MethodFilter, MethodRouter, on};
+use serde_json::{Map, Value, json};
+use watchfloor_store::{Access, Principal, TenantId, TokenId};
+
+use crate::auth::Auth;
+use crate::{AppError, AppState, handlers};
+
+/// Every route is under this prefix.
+pub const API_PREFIX: &str = "/api/v1";
+
+/// An HTTP method the API uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum HttpMethod {
+    Get,
+    Post,
+    Patch,
+    Delete,
+}
+
+impl HttpMethod {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HttpMethod::Get => "GET",
+            HttpMethod::Post => "POST",
+            HttpMethod::Patch => "PATCH",
+            HttpMethod::Delete => "DELETE",
+        }
+    }
+
+    fn filter(self) -> MethodFilter {
+        match self {
+            HttpMethod::Get => MethodFilter::GET,
+            HttpMethod::Post => MethodFilter::POST,
+            HttpMethod::Patch => MethodFilter::PATCH,
+            HttpMethod::Delete => MethodFilter::DELETE,
+        }
+    }
+}
+
+/// What a caller needs for a route.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum AccessKind {
+    /// No credentials.
+    Public,
+    /// Any accepted credential; what comes back is filtered to what the caller reads.
+    Authenticated,
+    /// Read access to the tenant in `{id}` ([`Access::can_read`]).
+    TenantRead,
+    /// Write access to the tenant in `{id}` ([`Access::can_write`]).
+    TenantWrite,
+    /// An administrator ([`Access::can_administer`]).
+    Admin,
+}
+
+impl AccessKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AccessKind::Public => "public",
+            AccessKind::Authenticated => "authenticated",
+            AccessKind::TenantRead => "tenant-read",
+            AccessKind::TenantWrite => "tenant-write",
+            AccessKind::Admin => "admin",
+        }
+    }
+}
+
+/// The handler a route runs; its name is the OpenAPI `operationId`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Operation {
+    Health,
+    Login,
+    Logout,
+    OpenApi,
+    ListTenants,
+    CreateTenant,
+    GetTenant,
+    UpdateTenant,
+    TenantAudit,
+    ListUsers,
+    CreateUser,
+    ListTokens,
+    CreateToken,
+    RevokeToken,
+}
+
+impl Operation {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Operation::Health => "health",
+            Operation::Login => "login",
+            Operation::Logout => "logout",
+            Operation::OpenApi => "openapi",
+            Operation::ListTenants => "listTenants",
+            Operation::CreateTenant => "createTenant",
+            Operation::GetTenant => "getTenant",
+            Operation::UpdateTenant => "updateTenant",
+            Operation::TenantAudit => "tenantAudit",
+            Operation::ListUsers => "listUsers",
+            Operation::CreateUser => "createUser",
+            Operation::ListTokens => "listTokens",
+            Operation::CreateToken => "createToken",
+            Operation::RevokeToken => "revokeToken",
+        }
+    }
+
+    fn method_router(self, method: MethodFilter) -> MethodRouter<AppState> {
+        use handlers as h;
+        match self {
+            Operation::Health => on(method, h::health),
+            Operation::Login => on(method, h::login),
+            Operation::Logout => on(method, h::logout),
+            Operation::OpenApi => on(method, h::openapi),
+            Operation::ListTenants => on(method, h::list_tenants),
+            Operation::CreateTenant => on(method, h::create_tenant),
+            Operation::GetTenant => on(method, h::get_tenant),
+            Operation::UpdateTenant => on(method, h::update_tenant),
+            Operation::TenantAudit => on(method, h::tenant_audit),
+            Operation::ListUsers => on(method, h::list_users),
+            Operation::CreateUser => on(method, h::create_user),
+            Operation::ListTokens => on(method, h::list_tokens),
+            Operation::CreateToken => on(method, h::create_token),
+            Operation::RevokeToken => on(method, h::revoke_token),
+        }
+    }
+}
+
+/// One route of the API.
+#[derive(Clone, Copy, Debug)]
+pub struct RouteSpec {
+    pub method: HttpMethod,
+    /// The path under [`API_PREFIX`], with `{id}` (a tenant) and `{token_id}` parameters.
+    pub path: &'static str,
+    pub access: AccessKind,
+    pub operation: Operation,
+    pub summary: &'static str,
+}
+
+impl RouteSpec {
+    /// The full path, prefix included.
+    pub fn full_path(&self) -> String {
+        format!("{API_PREFIX}{}", self.path)
+    }
+
+    /// The names of the path's `{…}` parameters, in order.
+    pub fn params(&self) -> impl Iterator<Item = &'static str> {
+        self.path
+            .split('/')
+            .filter_map(|seg| seg.strip_prefix('{')?.strip_suffix('}'))
+    }
+}
+
+const fn route(
+    method: HttpMethod,
+    path: &'static str,
+    access: AccessKind,
+    operation: Operation,
+    summary: &'static str,
+) -> RouteSpec {
+    RouteSpec {
+        method,
+        path,
+        access,
+        operation,
+        summary,
+    }
+}
+
+use AccessKind::{Admin, Authenticated, Public, TenantRead, TenantWrite};
+use HttpMethod::{Delete, Get, Patch, Post};
+use Operation as Op;
+
+static ROUTES: &[RouteSpec] = &[
+    route(
+        Get,
+        "/health",
+        Public,
+        Op::Health,
+        "Liveness and schema version",
+    ),
+    route(
+        Post,
+        "/login",
+        Public,
+        Op::Login,
+        "Sign in; returns a session token",
+    ),
+    route(
+        Post,
+        "/logout",
+        Authenticated,
+        Op::Logout,
+        "End the calling session",
+    ),
+    route(
+        Get,
+        "/openapi.json",
+        Public,
+        Op::OpenApi,
+        "This API's OpenAPI document",
+    ),
+    route(
+        Get,
+        "/tenants",
+        Authenticated,
+        Op::ListTenants,
+        "Tenants the caller reads",
+    ),
+    route(Post, "/tenants", Admin, Op::CreateTenant, "Create a tenant"),
+    route(
+        Get,
+        "/tenants/{id}",
+        TenantRead,
+        Op::GetTenant,
+        "One tenant",
+    ),
+    route(
+        Patch,
+        "/tenants/{id}",
+        Admin,
+        Op::UpdateTenant,
+        "Rename a tenant or set its retention",
+    ),
+    route(
+        Get,
+        "/tenants/{id}/audit",
+        TenantRead,
+        Op::TenantAudit,
+        "A tenant's audit log, newest first",
+    ),
+    route(Get, "/users", Admin, Op::ListUsers, "All users"),
+    route(Post, "/users", Admin, Op::CreateUser, "Create a user"),
+    route(
+        Get,
+        "/tenants/{id}/tokens",
+        TenantWrite,
+        Op::ListTokens,
+        "A tenant's API tokens (never their secrets)",
+    ),
+    route(
+        Post,
+        "/tenants/{id}/tokens",
+        TenantWrite,
+        Op::CreateToken,
+        "Create an API token; its secret is shown once",
+    ),
+    route(
+        Delete,
+        "/tenants/{id}/tokens/{token_id}",
+        TenantWrite,
+        Op::RevokeToken,
+        "Revoke an API token",
+    ),
+];
+
+/// Every route of the API.
+pub fn routes() -> &'static [RouteSpec] {
+    ROUTES
+}
+
+/// The router of the route table, each route behind the guard of its access kind.
+pub(crate) fn router(state: &AppState) -> Router<AppState> {
+    let mut router = Router::new();
+    for spec in routes() {
+        let mut method_router = spec.operation.method_router(spec.method.filter());
+        if spec.access != AccessKind::Public {
+            let guard_state = Guard {
+                app: state.clone(),
+                access: spec.access,
+            };
+            method_router = method_router.route_layer(from_fn_with_state(guard_state, guard));
+        }
+        router = router.route(&spec.full_path(), method_router);
+    }
+    router
+}
+
+#[derive(Clone)]
+struct Guard {
+    app: AppState,
+    access: AccessKind,
+}
+
+/// Authenticates the caller (401), reads the path's tenant (400), checks the route's
+/// access (403), then runs the handler with the caller in the request.
+async fn guard(State(g): State<Guard>, request: Request, next: Next) -> Result<Response, AppError> {
+    let (mut parts, body) = request.into_parts();
+    let auth = Auth::authenticate(&parts, &g.app).await?;
+    let tenant = path_ids(&mut parts).await?.tenant;
+    if !allowed(g.access, &auth.principal, tenant)? {
+        return Err(AppError::Forbidden);
+    }
+    parts.extensions.insert(auth);
+    Ok(next.run(Request::from_parts(parts, body)).await)
+}
+
+fn allowed(
+    access: AccessKind,
+    principal: &Principal,
+    tenant: Option<TenantId>,
+) -> Result<bool, AppError> {
+    let tenant = || tenant.ok_or_else(|| AppError::internal("tenant route without {id}"));
+    Ok(match access {
+        AccessKind::Public | AccessKind::Authenticated => true,
+        AccessKind::Admin => Access::can_administer(principal),
+        AccessKind::TenantRead => Access::can_read(principal, tenant()?),
+        AccessKind::TenantWrite => Access::can_write(principal, tenant()?),
+    })
+}
+
+/// The ids in a request's path: `{id}` a tenant, `{token_id}` a token.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct PathIds {
+    pub tenant: Option<TenantId>,
+    pub token: Option<TokenId>,
+}
+
+pub(crate) async fn path_ids(parts: &mut Parts) -> Result<PathIds, AppError> {
+    let params = RawPathParams::from_request_parts(parts, &())
+        .await
+        .map_err(|_| AppError::BadRequest("the path does not parse".to_owned()))?;
+    let mut ids = PathIds::default();
+    for (name, value) in &params {
+        let bad = || AppError::BadRequest(format!("path parameter {name} must be a number"));
+        match name {
+            "id" => ids.tenant = Some(TenantId(value.parse().map_err(|_| bad())?)),
+            "token_id" => ids.token = Some(TokenId(value.parse().map_err(|_| bad())?)),
+            _ => {}
+        }
+    }
+    Ok(ids)
+}
+
+/// The OpenAPI 3.1 document of the route table.
+pub fn openapi() -> Value {
+    let mut paths = Map::new();
+    for spec in routes() {
+        let entry = paths
+            .entry(spec.full_path())
+            .or_insert_with(|| Value::Object(Map::new()));
+        if let Value::Object(methods) = entry {
+            methods.insert(spec.method.as_str().to_ascii_lowercase(), operation(spec));
+        }
+    }
+    json!({
+        "openapi": "3.1.0",
+        "info": {
+            "title": "watchfloor API",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "The watch-floor HTTP API. Errors are {\"error\": {\"code\", \"message\"}}.",
+        },
+        "paths": paths,
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "schemas": {"Error": {
+                "type": "object",
+                "required": ["error"],
+                "properties": {"error": {
+                    "type": "object",
+                    "required": ["code", "message"],
+                    "properties": {"code": {"type": "string"}, "message": {"type": "string"}},
+                }},
+            }},
+        },
+    })
+}
+
+fn operation(spec: &RouteSpec) -> Value {
+    let error = json!({"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}});
+    let described = |text: &str| {
+        let mut e = error.clone();
+        if let Value::Object(m) = &mut e {
+            m.insert("description".to_owned(), Value::from(text));
+        }
+        e
+    };
+    let mut responses = Map::new();
+    responses.insert("2XX".to_owned(), json!({"description": "Success (JSON)"}));
+    if spec.access != AccessKind::Public {
+        responses.insert(
+            "401".to_owned(),
+            described("Missing or invalid credentials"),
+        );
+    }
+    if matches!(
+        spec.access,
+        AccessKind::Admin | AccessKind::TenantRead | AccessKind::TenantWrite
+    ) {
+        responses.insert("403".to_owned(), described("Not allowed for this caller"));
+    }
+    if spec.params().next().is_some() {
+        responses.insert("404".to_owned(), described("No such object"));
+    }
+    if matches!(spec.method, HttpMethod::Post | HttpMethod::Patch) {
+        responses.insert("400".to_owned(), described("Malformed request"));
+        responses.insert("422".to_owned(), described("Invalid field"));
+    }
+    let parameters: Vec<Value> = spec
+        .params()
+        .map(|name| {
+            json!({"name": name, "in": "path", "required": true,
+                   "schema": {"type": "integer", "minimum": 0}})
+        })
+        .collect();
+    let security = if spec.access == AccessKind::Public {
+        json!([])
+    } else {
+        json!([{"bearer": []}])
+    };
+    json!({
+        "operationId": spec.operation.as_str(),
+        "summary": spec.summary,
+        "x-watchfloor-access": spec.access.as_str(),
+        "parameters": parameters,
+        "security": security,
+        "responses": responses,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tenant_routes_name_their_tenant_and_routes_are_unique() {
+        let mut seen = std::collections::HashSet::new();
+        for spec in routes() {
+            assert!(seen.insert((spec.method, spec.path)), "{spec:?} twice");
+            let has_id = spec.params().any(|p| p == "id");
+            if matches!(
+                spec.access,
+                AccessKind::TenantRead | AccessKind::TenantWrite
+            ) {
+                assert!(has_id, "{spec:?} checks a tenant but has no {{id}}");
+            }
+            for p in spec.params() {
+                assert!(
+                    p == "id" || p == "token_id",
+                    "{spec:?}: unknown parameter {p}"
+                );
+            }
+        }
+    }
+}

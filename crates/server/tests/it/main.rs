@@ -1,0 +1,5 @@
+//! API tests: every request goes through the router with `oneshot`, no socket.
+
+mod api;
+mod isolation;
+mod support;
