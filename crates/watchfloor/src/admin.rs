@@ -38,7 +38,7 @@ fn origin() -> Origin {
 
 /// Opens (creating if need be) the store in `data`; the folder is created readable by
 /// its owner only.
-fn open(data: &Path) -> anyhow::Result<Store> {
+pub fn open_store(data: &Path) -> anyhow::Result<Store> {
     let mut dir = std::fs::DirBuilder::new();
     dir.recursive(true);
     #[cfg(unix)]
@@ -64,7 +64,7 @@ fn fail(e: StoreError) -> anyhow::Error {
 }
 
 fn create_tenant(args: AdminCreateTenantArgs) -> anyhow::Result<()> {
-    let store = open(&args.data)?;
+    let store = open_store(&args.data)?;
     let tenant = store.create_tenant(&args.name, &origin()).map_err(fail)?;
     println!("created tenant {} (id {})", tenant.name, tenant.id.0);
     Ok(())
@@ -76,7 +76,7 @@ fn create_user(args: AdminCreateUserArgs) -> anyhow::Result<()> {
         AdminUserRole::Analyst => Role::Analyst,
         AdminUserRole::Customer => Role::Customer,
     };
-    let store = open(&args.data)?;
+    let store = open_store(&args.data)?;
     let mut tenants = Vec::with_capacity(args.tenants.len());
     for name in &args.tenants {
         tenants.push(store.tenant_by_name(name).map_err(fail)?.id);
@@ -139,7 +139,7 @@ fn create_token(args: AdminCreateTokenArgs) -> anyhow::Result<()> {
                 .saturating_add(i64::from(days).saturating_mul(NANOS_PER_DAY)),
         )),
     };
-    let store = open(&args.data)?;
+    let store = open_store(&args.data)?;
     let tenant = store.tenant_by_name(&args.tenant).map_err(fail)?;
     let new = store
         .create_token(

@@ -4,17 +4,15 @@
 //! It listens on loopback by default; there is no TLS yet, so a non-loopback address
 //! gets a warning.
 
-use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::Context;
-use watchfloor_store::Store;
 
-use crate::admin::DB_FILE;
+use crate::admin::open_store;
 use crate::cli::ServeArgs;
 
 pub fn run(args: ServeArgs) -> anyhow::Result<()> {
-    let store = Arc::new(open(&args.data)?);
+    let store = Arc::new(open_store(&args.data)?);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -35,22 +33,6 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
             .await
             .context("serving")
     })
-}
-
-/// Opens (creating if need be) the store in `data`; the folder is created readable by
-/// its owner only.
-fn open(data: &Path) -> anyhow::Result<Store> {
-    let mut dir = std::fs::DirBuilder::new();
-    dir.recursive(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::DirBuilderExt;
-        dir.mode(0o700);
-    }
-    dir.create(data)
-        .with_context(|| format!("creating the data folder {}", data.display()))?;
-    let path = data.join(DB_FILE);
-    Store::open(&path).with_context(|| format!("opening {}", path.display()))
 }
 
 /// Completes on Ctrl-C or, on Unix, SIGTERM. If a handler cannot be installed, that
