@@ -37,9 +37,12 @@ pub enum AppError {
     /// The body is larger than the server accepts.
     #[error("the request body is too large")]
     PayloadTooLarge,
-    /// The body is not `application/json`.
-    #[error("the request body must be JSON (Content-Type: application/json)")]
-    UnsupportedMediaType,
+    /// One record (line) of the body is longer than the server accepts; names the line.
+    #[error("line {line} is longer than 1 MiB")]
+    LineTooLarge { line: usize },
+    /// The body is not of a media type the route reads; says which it reads.
+    #[error("{0}")]
+    UnsupportedMediaType(&'static str),
     /// A unique name is already in use.
     #[error("{0}")]
     Conflict(String),
@@ -64,8 +67,10 @@ impl AppError {
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
             AppError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
-            AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            AppError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            AppError::PayloadTooLarge | AppError::LineTooLarge { .. } => {
+                StatusCode::PAYLOAD_TOO_LARGE
+            }
+            AppError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::Locked { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -80,8 +85,8 @@ impl AppError {
             AppError::NotFound(_) => "not_found",
             AppError::Invalid { .. } => "invalid",
             AppError::BadRequest(_) => "bad_request",
-            AppError::PayloadTooLarge => "payload_too_large",
-            AppError::UnsupportedMediaType => "unsupported_media_type",
+            AppError::PayloadTooLarge | AppError::LineTooLarge { .. } => "payload_too_large",
+            AppError::UnsupportedMediaType(_) => "unsupported_media_type",
             AppError::Conflict(_) => "conflict",
             AppError::Locked { .. } => "locked",
             AppError::Internal(_) => "internal",
@@ -147,7 +152,9 @@ impl From<JsonRejection> for AppError {
     fn from(rejection: JsonRejection) -> AppError {
         match rejection.status() {
             StatusCode::PAYLOAD_TOO_LARGE => AppError::PayloadTooLarge,
-            StatusCode::UNSUPPORTED_MEDIA_TYPE => AppError::UnsupportedMediaType,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => AppError::UnsupportedMediaType(
+                "the request body must be JSON (Content-Type: application/json)",
+            ),
             StatusCode::UNPROCESSABLE_ENTITY => json_data_error(&rejection.body_text()),
             _ => AppError::BadRequest("the request body is not valid JSON".to_owned()),
         }

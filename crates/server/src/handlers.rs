@@ -33,7 +33,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Body<T> {
 }
 
 /// The `{id}` of a tenant route.
-pub(crate) struct TenantPath(TenantId);
+pub(crate) struct TenantPath(pub(crate) TenantId);
 
 impl<S: Send + Sync> FromRequestParts<S> for TenantPath {
     type Rejection = AppError;

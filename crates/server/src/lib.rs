@@ -20,6 +20,7 @@
 pub mod auth;
 mod error;
 mod handlers;
+mod ingest;
 mod routes;
 
 use std::future::Future;
@@ -35,8 +36,10 @@ pub use auth::Auth;
 pub use error::AppError;
 pub use routes::{API_PREFIX, AccessKind, HttpMethod, Operation, RouteSpec, openapi, routes};
 
-/// The largest request body accepted (larger ones get 413).
+/// The largest request body accepted (larger ones get 413), except on ingest.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+pub use ingest::{MAX_INFLATED_BYTES, MAX_INGEST_BODY_BYTES, MAX_INGEST_RECORDS};
 
 /// What every handler shares: the store and the live sessions.
 #[derive(Clone, Debug)]
@@ -74,8 +77,9 @@ impl AppState {
     }
 }
 
-/// The API's router: every route of [`routes()`], bodies limited to [`MAX_BODY_BYTES`],
-/// unknown paths answered 404 in the error shape.
+/// The API's router: every route of [`routes()`], bodies limited to [`MAX_BODY_BYTES`]
+/// (ingest reads its own body, up to [`MAX_INGEST_BODY_BYTES`]), unknown paths answered
+/// 404 in the error shape.
 pub fn app(state: AppState) -> Router {
     routes::router(&state)
         .fallback(not_found)

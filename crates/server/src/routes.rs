@@ -94,6 +94,7 @@ pub enum Operation {
     ListTokens,
     CreateToken,
     RevokeToken,
+    Ingest,
 }
 
 impl Operation {
@@ -113,6 +114,7 @@ impl Operation {
             Operation::ListTokens => "listTokens",
             Operation::CreateToken => "createToken",
             Operation::RevokeToken => "revokeToken",
+            Operation::Ingest => "ingest",
         }
     }
 
@@ -133,6 +135,7 @@ impl Operation {
             Operation::ListTokens => on(method, h::list_tokens),
             Operation::CreateToken => on(method, h::create_token),
             Operation::RevokeToken => on(method, h::revoke_token),
+            Operation::Ingest => on(method, crate::ingest::ingest),
         }
     }
 }
@@ -262,6 +265,13 @@ static ROUTES: &[RouteSpec] = &[
         TenantWrite,
         Op::RevokeToken,
         "Revoke an API token",
+    ),
+    route(
+        Post,
+        "/tenants/{id}/ingest",
+        TenantWrite,
+        Op::Ingest,
+        "Append raw records (NDJSON or text lines, gzip allowed); 202 once they are on disk",
     ),
 ];
 
@@ -406,6 +416,7 @@ fn operation(spec: &RouteSpec) -> Value {
     if matches!(spec.method, HttpMethod::Post | HttpMethod::Patch) {
         responses.insert("400".to_owned(), described("Malformed request"));
         responses.insert("422".to_owned(), described("Invalid field"));
+        responses.insert("413".to_owned(), described("Request body too large"));
     }
     let parameters: Vec<Value> = spec
         .params()

@@ -18,11 +18,15 @@
 //!
 //! [`Access`] is the one place that decides whether a [`Principal`] (a signed-in user or
 //! an API token) may read or write a tenant's data.
+//!
+//! Raw records received over HTTP are kept too ([`Store::append_records`]), one row
+//! each, until the pipeline reads them ([`Store::pending_records`]).
 
 mod access;
 mod audit;
 mod error;
 mod ids;
+mod ingest;
 mod login;
 mod schema;
 mod store;
@@ -35,6 +39,9 @@ pub use access::{Access, Principal};
 pub use audit::{Actor, AuditAction, AuditEntry, AuditPage, AuditQuery, Origin};
 pub use error::{StoreError, TokenRejection};
 pub use ids::{AuditId, TokenId, UserId};
+pub use ingest::{
+    AppendReceipt, IngestRecord, MAX_FORMAT_HINT_CHARS, MAX_PENDING_LIMIT, MAX_RECORD_BYTES,
+};
 pub use login::LoginPolicy;
 pub use schema::SCHEMA_VERSION;
 pub use store::Store;

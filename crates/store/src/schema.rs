@@ -84,6 +84,21 @@ const MIGRATIONS: &[&str] = &[
     CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
         BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
     "#,
+    // 2: raw records received over HTTP, one row per record, waiting for the pipeline.
+    // AUTOINCREMENT: ids never come back after old rows are deleted, so the pipeline's
+    // `after_id` cursor cannot skip or repeat a record.
+    r#"
+    CREATE TABLE ingest (
+        id              INTEGER PRIMARY KEY AUTOINCREMENT,
+        tenant_id       INTEGER NOT NULL REFERENCES tenants(id),
+        received_at_ns  INTEGER NOT NULL,
+        source          TEXT NOT NULL,
+        format_hint     TEXT,
+        line            BLOB NOT NULL,
+        processed       INTEGER NOT NULL DEFAULT 0 CHECK (processed IN (0, 1))
+    ) STRICT;
+    CREATE INDEX ingest_by_tenant ON ingest(tenant_id, id);
+    "#,
 ];
 
 /// Sets the per-connection pragmas. `file` is false for in-memory databases, which

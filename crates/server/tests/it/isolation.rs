@@ -24,6 +24,7 @@ fn case(operation: &str) -> Option<Option<String>> {
             body(json!({"login": "x1", "role": "customer", "tenants": [2], "password": PASSWORD}))
         }
         "createToken" => body(json!({"name": "sneaky", "role": "analyst"})),
+        "ingest" => body(json!({"message": "planted by tenant A"})),
         _ => None,
     }
 }
@@ -106,7 +107,9 @@ async fn no_route_lets_tenant_a_reach_tenant_b() {
         missing.is_empty(),
         "routes without an isolation case: {missing:?}"
     );
-    // Nothing of B changed: its token works, its name and audit are as they were.
+    // Nothing of B changed: no records were ingested for it, its token works, its name
+    // and audit are as they were.
+    assert_eq!(w.store.count_records(w.b).expect("count"), 0);
     let r = send(&w, Method::GET, "/api/v1/tenants", Some(&b_secret), None).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     assert!(r.text.contains(B_MARK));

@@ -2,6 +2,7 @@
 
 mod access;
 mod audit;
+mod ingest;
 mod migrations;
 mod tenants;
 mod tokens;
