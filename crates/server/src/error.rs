@@ -25,6 +25,10 @@ pub enum AppError {
     /// Authenticated, but the principal may not do this.
     #[error("you may not do this")]
     Forbidden,
+    /// Refused for a reason the caller can fix, given in the message (a missing or wrong
+    /// CSRF token).
+    #[error("{0}")]
+    ForbiddenBecause(&'static str),
     /// The object does not exist (or is not in the tenant named by the path).
     #[error("{0} not found")]
     NotFound(String),
@@ -49,6 +53,9 @@ pub enum AppError {
     /// Too many failed logins; try again after this many seconds.
     #[error("too many failed attempts; try again later")]
     Locked { retry_after_secs: u64 },
+    /// The server is behind (its queue is full); send again after this many seconds.
+    #[error("the server is busy processing earlier records; retry after {retry_after_secs} s")]
+    Busy { retry_after_secs: u64 },
     /// Anything the caller cannot fix. The cause is logged, never sent.
     #[error("internal error")]
     Internal(String),
@@ -63,7 +70,7 @@ impl AppError {
     pub fn status(&self) -> StatusCode {
         match self {
             AppError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
-            AppError::Forbidden => StatusCode::FORBIDDEN,
+            AppError::Forbidden | AppError::ForbiddenBecause(_) => StatusCode::FORBIDDEN,
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
             AppError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
@@ -72,7 +79,7 @@ impl AppError {
             }
             AppError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             AppError::Conflict(_) => StatusCode::CONFLICT,
-            AppError::Locked { .. } => StatusCode::TOO_MANY_REQUESTS,
+            AppError::Locked { .. } | AppError::Busy { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -81,7 +88,7 @@ impl AppError {
     pub fn code(&self) -> &'static str {
         match self {
             AppError::Unauthenticated(_) => "unauthenticated",
-            AppError::Forbidden => "forbidden",
+            AppError::Forbidden | AppError::ForbiddenBecause(_) => "forbidden",
             AppError::NotFound(_) => "not_found",
             AppError::Invalid { .. } => "invalid",
             AppError::BadRequest(_) => "bad_request",
@@ -89,6 +96,7 @@ impl AppError {
             AppError::UnsupportedMediaType(_) => "unsupported_media_type",
             AppError::Conflict(_) => "conflict",
             AppError::Locked { .. } => "locked",
+            AppError::Busy { .. } => "busy",
             AppError::Internal(_) => "internal",
         }
     }
@@ -108,7 +116,7 @@ impl IntoResponse for AppError {
             AppError::Unauthenticated(_) => {
                 headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
             }
-            AppError::Locked { retry_after_secs } => {
+            AppError::Locked { retry_after_secs } | AppError::Busy { retry_after_secs } => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
             }
             _ => {}

@@ -3,9 +3,9 @@
 
 use axum::Json;
 use axum::extract::{FromRequest, FromRequestParts, Query, Request, State};
-use axum::http::StatusCode;
 use axum::http::request::Parts;
-use axum::response::IntoResponse;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
@@ -14,14 +14,17 @@ use watchfloor_store::{
     TokenId,
 };
 
-use crate::auth::{Auth, SESSION_PREFIX, bearer, source};
+use crate::auth::{
+    Auth, Credential, SESSION_PREFIX, over_https, session_clear_cookie, session_cookie,
+    session_set_cookie, source,
+};
 use crate::routes::{openapi as openapi_document, path_ids};
 use crate::{AppError, AppState};
 
 type Answer = Result<Json<Value>, AppError>;
 
 /// A JSON body whose every rejection is an [`AppError`] (400, 413, 415, 422).
-pub(crate) struct Body<T>(T);
+pub(crate) struct Body<T>(pub(crate) T);
 
 impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Body<T> {
     type Rejection = AppError;
@@ -83,11 +86,15 @@ pub(crate) struct LoginRequest {
 }
 
 /// Checks the login (argon2 off the async threads) and starts a session.
+///
+/// The body has the session token for `Authorization: Bearer` and the session's CSRF
+/// token; the same session token is set as the `wf_session` cookie for the console
+/// (`Secure` when the request came over HTTPS), see [`crate::auth`].
 pub(crate) async fn login(
     State(state): State<AppState>,
     parts: Parts,
     Body(request): Body<LoginRequest>,
-) -> Answer {
+) -> Result<Response, AppError> {
     let source = source(&parts);
     let now = Timestamp::now();
     let password = Password::new(request.password);
@@ -100,29 +107,50 @@ pub(crate) async fn login(
             "login failed: unknown login or wrong password",
         ));
     }
-    let token = state.sessions.start(user.id, now)?;
-    to_json(json!({
-        "token": token,
+    let session = state.sessions.start(user.id, now)?;
+    let ttl = state.sessions.ttl();
+    let cookie = session_set_cookie(&session.token, ttl, over_https(&parts));
+    let body = to_json(json!({
+        "token": session.token,
         "token_type": "Bearer",
-        "expires_in": state.sessions.ttl().as_secs(),
+        "expires_in": ttl.as_secs(),
+        "csrf_token": session.csrf_token,
         "user": user,
-    }))
+    }))?;
+    let headers = [
+        (header::SET_COOKIE, header_value(cookie)?),
+        (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+    ];
+    Ok((headers, body).into_response())
 }
 
-/// Ends the calling session; an API token cannot log out (revoke it instead).
+/// Ends the calling session, whether it came as a bearer token or as the cookie (which
+/// then needed its CSRF token, checked by the route's guard); an API token cannot log
+/// out (revoke it instead). When the request's `wf_session` cookie holds the session
+/// ended, the answer tells the browser to forget it.
 pub(crate) async fn logout(
     State(state): State<AppState>,
     parts: Parts,
-) -> Result<StatusCode, AppError> {
-    match bearer(&parts) {
-        Some(token) if token.starts_with(SESSION_PREFIX) && state.sessions.end(token) => {
-            Ok(StatusCode::NO_CONTENT)
-        }
-        Some(_) => Err(AppError::BadRequest(
+) -> Result<Response, AppError> {
+    let token = Credential::of(&parts)?.token();
+    if !token.starts_with(SESSION_PREFIX) {
+        return Err(AppError::BadRequest(
             "only a session logs out; revoke an API token instead".to_owned(),
-        )),
-        None => Err(AppError::Unauthenticated(crate::error::UNAUTHENTICATED)),
+        ));
     }
+    if !state.sessions.end(token) {
+        return Err(AppError::Unauthenticated(crate::error::UNAUTHENTICATED));
+    }
+    let mut response = StatusCode::NO_CONTENT.into_response();
+    if session_cookie(&parts.headers) == Some(token) {
+        let clear = header_value(session_clear_cookie(over_https(&parts)))?;
+        response.headers_mut().insert(header::SET_COOKIE, clear);
+    }
+    Ok(response)
+}
+
+fn header_value(text: String) -> Result<HeaderValue, AppError> {
+    HeaderValue::try_from(text).map_err(AppError::internal)
 }
 
 pub(crate) async fn list_tenants(State(state): State<AppState>, auth: Auth) -> Answer {

@@ -58,6 +58,9 @@ enum Kind {
     Lines,
 }
 
+/// Unprocessed records beyond which ingest answers 429 until the pipeline catches up.
+pub const MAX_BACKLOG: u64 = 2_000_000;
+
 pub(crate) async fn ingest(
     State(state): State<AppState>,
     auth: Auth,
@@ -66,6 +69,55 @@ pub(crate) async fn ingest(
     headers: HeaderMap,
     body: RawBody,
 ) -> Result<impl IntoResponse, AppError> {
+    ingest_into(state, auth, id, params, headers, body).await
+}
+
+/// `POST /ingest`: the same for the calling API token's own tenant, so a shipper needs
+/// only its token. Sessions name the tenant in the path instead.
+pub(crate) async fn ingest_for_token(
+    State(state): State<AppState>,
+    auth: Auth,
+    params: Result<Query<IngestParams>, QueryRejection>,
+    headers: HeaderMap,
+    body: RawBody,
+) -> Result<impl IntoResponse, AppError> {
+    let watchfloor_store::Principal::Token(scope) = &auth.principal else {
+        return Err(AppError::BadRequest(
+            "only an API token sends to /ingest; a session names its tenant: \
+             /tenants/{id}/ingest"
+                .to_owned(),
+        ));
+    };
+    let tenant = scope.tenant;
+    if !watchfloor_store::Access::can_write(&auth.principal, tenant) {
+        return Err(AppError::Forbidden);
+    }
+    ingest_into(state, auth, tenant, params, headers, body).await
+}
+
+async fn ingest_into(
+    state: AppState,
+    auth: Auth,
+    id: watchfloor_store::TenantId,
+    params: Result<Query<IngestParams>, QueryRejection>,
+    headers: HeaderMap,
+    body: RawBody,
+) -> Result<(StatusCode, Json<serde_json::Value>), AppError> {
+    if let Some(live) = &state.live
+        && live
+            .metrics()
+            .backlog
+            .load(std::sync::atomic::Ordering::Relaxed)
+            > MAX_BACKLOG
+    {
+        state
+            .metrics
+            .ingest_busy
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        return Err(AppError::Busy {
+            retry_after_secs: 1,
+        });
+    }
     let Query(params) = params?;
     let kind = kind(&headers)?;
     let hint = format_hint(kind, params.format.as_deref())?;
@@ -103,6 +155,12 @@ pub(crate) async fn ingest(
             s.append_records(id, &source, hint, &lines, now)
         })
         .await?;
+    let m = &state.metrics;
+    m.ingest_records
+        .fetch_add(receipt.count as u64, std::sync::atomic::Ordering::Relaxed);
+    m.ingest_batches
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    state.wake_pipeline();
     Ok((
         StatusCode::ACCEPTED,
         Json(json!({"accepted": receipt.count, "first_id": receipt.first_id})),

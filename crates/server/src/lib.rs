@@ -1,5 +1,6 @@
-//! The watch-floor HTTP API: JSON under `/api/v1` over the store's tenants, users, API
-//! tokens and audit log.
+//! The watch-floor HTTP API — JSON under `/api/v1` over tenants, users, tokens, the audit
+//! log, ingest, alerts, incidents, suppressions, rules and events — and the live
+//! pipeline and syslog listeners that feed it.
 //!
 //! Three ideas hold it together:
 //!
@@ -14,14 +15,22 @@
 //!   `{"error": {"code", "message"}}` body in one place; internal causes are logged,
 //!   never sent.
 //!
-//! Sessions in this slice are short-lived bearer tokens held in memory (see [`auth`]);
-//! cookie sessions with CSRF protection for the console come later.
+//! Browsers authenticate with the session cookie set at login (unsafe methods need the
+//! CSRF token); programs with `Authorization: Bearer` (see [`auth`]). Behind the API runs
+//! the live pipeline ([`live`]): stored records in, alerts and incidents out.
 
 pub mod auth;
+mod cases;
 mod error;
 mod handlers;
 mod ingest;
+pub mod live;
+pub mod metrics;
 mod routes;
+mod search;
+mod stream;
+pub mod syslog;
+mod tuning;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -41,12 +50,19 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
 pub use ingest::{MAX_INFLATED_BYTES, MAX_INGEST_BODY_BYTES, MAX_INGEST_RECORDS};
 
-/// What every handler shares: the store and the live sessions.
+/// What every handler shares: the store, the live sessions, and (when the pipeline
+/// runs) its handle and the rules it runs.
 #[derive(Clone, Debug)]
 pub struct AppState {
     store: Arc<Store>,
     sessions: Arc<auth::Sessions>,
+    live: Option<live::LiveHandle>,
+    rules: Option<SharedRules>,
+    metrics: Arc<metrics::ServerMetrics>,
 }
+
+/// The rules the pipeline runs, replaced when the rule folders change.
+pub type SharedRules = Arc<std::sync::RwLock<Arc<watchfloor_pipeline::live::RuleBook>>>;
 
 impl AppState {
     /// State over `store` with sessions of [`auth::SESSION_TTL`].
@@ -59,6 +75,44 @@ impl AppState {
         AppState {
             store,
             sessions: Arc::new(auth::Sessions::new(ttl)),
+            live: None,
+            rules: None,
+            metrics: Arc::new(metrics::ServerMetrics::default()),
+        }
+    }
+
+    /// The same state, with the running pipeline and its rules.
+    pub fn with_live(mut self, live: live::LiveHandle, rules: SharedRules) -> AppState {
+        self.live = Some(live);
+        self.rules = Some(rules);
+        self
+    }
+
+    /// The HTTP side's counters (the syslog listeners' go in too).
+    pub fn metrics(&self) -> &Arc<metrics::ServerMetrics> {
+        &self.metrics
+    }
+
+    /// Passes a command to the pipeline, if one runs.
+    pub(crate) fn tell(&self, command: live::Command) {
+        if let Some(live) = &self.live {
+            live.send(command);
+        }
+    }
+
+    /// The rules the pipeline runs now, if it runs.
+    pub(crate) fn rule_book(&self) -> Option<Arc<watchfloor_pipeline::live::RuleBook>> {
+        let rules = self.rules.as_ref()?;
+        let book = rules
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        Some(Arc::clone(&book))
+    }
+
+    /// Tells the pipeline that records are waiting.
+    pub(crate) fn wake_pipeline(&self) {
+        if let Some(live) = &self.live {
+            live.wake();
         }
     }
 
@@ -108,7 +162,17 @@ pub async fn serve_on(
     store: Arc<Store>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let service = app(AppState::new(store)).into_make_service_with_connect_info::<SocketAddr>();
+    serve_app(listener, AppState::new(store), shutdown).await
+}
+
+/// Serves the API with `state` (the store and, when it runs, the live pipeline) on a
+/// bound listener until `shutdown` completes.
+pub async fn serve_app(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let service = app(state).into_make_service_with_connect_info::<SocketAddr>();
     axum::serve(listener, service)
         .with_graceful_shutdown(shutdown)
         .await

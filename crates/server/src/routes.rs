@@ -95,6 +95,28 @@ pub enum Operation {
     CreateToken,
     RevokeToken,
     Ingest,
+    ListAlerts,
+    GetAlert,
+    AcknowledgeAlert,
+    AssignAlert,
+    CloseAlert,
+    ReopenAlert,
+    SuppressAlert,
+    ListIncidents,
+    GetIncident,
+    AssignIncident,
+    CloseIncident,
+    ReopenIncident,
+    StreamIncidents,
+    ListSuppressions,
+    CreateSuppression,
+    DeleteSuppression,
+    ListRules,
+    EnableRule,
+    DisableRule,
+    SearchEvents,
+    IngestForToken,
+    Metrics,
 }
 
 impl Operation {
@@ -115,6 +137,28 @@ impl Operation {
             Operation::CreateToken => "createToken",
             Operation::RevokeToken => "revokeToken",
             Operation::Ingest => "ingest",
+            Operation::ListAlerts => "listAlerts",
+            Operation::GetAlert => "getAlert",
+            Operation::AcknowledgeAlert => "acknowledgeAlert",
+            Operation::AssignAlert => "assignAlert",
+            Operation::CloseAlert => "closeAlert",
+            Operation::ReopenAlert => "reopenAlert",
+            Operation::SuppressAlert => "suppressAlert",
+            Operation::ListIncidents => "listIncidents",
+            Operation::GetIncident => "getIncident",
+            Operation::AssignIncident => "assignIncident",
+            Operation::CloseIncident => "closeIncident",
+            Operation::ReopenIncident => "reopenIncident",
+            Operation::StreamIncidents => "streamIncidents",
+            Operation::ListSuppressions => "listSuppressions",
+            Operation::CreateSuppression => "createSuppression",
+            Operation::DeleteSuppression => "deleteSuppression",
+            Operation::ListRules => "listRules",
+            Operation::EnableRule => "enableRule",
+            Operation::DisableRule => "disableRule",
+            Operation::SearchEvents => "searchEvents",
+            Operation::IngestForToken => "ingestForToken",
+            Operation::Metrics => "metrics",
         }
     }
 
@@ -136,6 +180,28 @@ impl Operation {
             Operation::CreateToken => on(method, h::create_token),
             Operation::RevokeToken => on(method, h::revoke_token),
             Operation::Ingest => on(method, crate::ingest::ingest),
+            Operation::ListAlerts => on(method, crate::cases::list_alerts),
+            Operation::GetAlert => on(method, crate::cases::get_alert),
+            Operation::AcknowledgeAlert => on(method, crate::cases::acknowledge_alert),
+            Operation::AssignAlert => on(method, crate::cases::assign_alert),
+            Operation::CloseAlert => on(method, crate::cases::close_alert),
+            Operation::ReopenAlert => on(method, crate::cases::reopen_alert),
+            Operation::SuppressAlert => on(method, crate::cases::suppress_alert),
+            Operation::ListIncidents => on(method, crate::cases::list_incidents),
+            Operation::GetIncident => on(method, crate::cases::get_incident),
+            Operation::AssignIncident => on(method, crate::cases::assign_incident),
+            Operation::CloseIncident => on(method, crate::cases::close_incident),
+            Operation::ReopenIncident => on(method, crate::cases::reopen_incident),
+            Operation::StreamIncidents => on(method, crate::stream::incidents),
+            Operation::ListSuppressions => on(method, crate::tuning::list_suppressions),
+            Operation::CreateSuppression => on(method, crate::tuning::create_suppression),
+            Operation::DeleteSuppression => on(method, crate::tuning::delete_suppression),
+            Operation::ListRules => on(method, crate::tuning::list_rules),
+            Operation::EnableRule => on(method, crate::tuning::enable_rule),
+            Operation::DisableRule => on(method, crate::tuning::disable_rule),
+            Operation::SearchEvents => on(method, crate::search::events),
+            Operation::IngestForToken => on(method, crate::ingest::ingest_for_token),
+            Operation::Metrics => on(method, crate::metrics::render),
         }
     }
 }
@@ -272,6 +338,160 @@ static ROUTES: &[RouteSpec] = &[
         TenantWrite,
         Op::Ingest,
         "Append raw records (NDJSON or text lines, gzip allowed); 202 once they are on disk",
+    ),
+    route(
+        Post,
+        "/ingest",
+        Authenticated,
+        Op::IngestForToken,
+        "Append raw records for the calling API token's tenant (as /tenants/{id}/ingest)",
+    ),
+    route(
+        Get,
+        "/metrics",
+        Public,
+        Op::Metrics,
+        "Prometheus metrics of the whole server (no tenant data)",
+    ),
+    route(
+        Get,
+        "/tenants/{id}/alerts",
+        TenantRead,
+        Op::ListAlerts,
+        "A tenant's alerts: filter by status, level, rule, host, user, incident, time, text; sort; paginate",
+    ),
+    route(
+        Get,
+        "/tenants/{id}/alerts/{alert_id}",
+        TenantRead,
+        Op::GetAlert,
+        "One alert with its entities, techniques, samples and decision log",
+    ),
+    route(
+        Post,
+        "/tenants/{id}/alerts/{alert_id}/acknowledge",
+        TenantWrite,
+        Op::AcknowledgeAlert,
+        "Acknowledge an alert",
+    ),
+    route(
+        Post,
+        "/tenants/{id}/alerts/{alert_id}/assign",
+        TenantWrite,
+        Op::AssignAlert,
+        "Assign an alert to an analyst (or clear it)",
+    ),
+    route(
+        Post,
+        "/tenants/{id}/alerts/{alert_id}/close",
+        TenantWrite,
+        Op::CloseAlert,
+        "Close an alert with a reason",
+    ),
+    route(
+        Post,
+        "/tenants/{id}/alerts/{alert_id}/reopen",
+        TenantWrite,
+        Op::ReopenAlert,
+        "Reopen an alert",
+    ),
+    route(
+        Post,
+        "/tenants/{id}/alerts/{alert_id}/suppress",
+        TenantWrite,
+        Op::SuppressAlert,
+        "Suppress later detections like this alert (rule, host, user), optionally until a time",
+    ),
+    route(
+        Get,
+        "/tenants/{id}/incidents",
+        TenantRead,
+        Op::ListIncidents,
+        "A tenant's incidents: filter by status, severity, time, text; sort; paginate",
+    ),
+    route(
+        Get,
+        "/tenants/{id}/incidents/stream",
+        TenantRead,
+        Op::StreamIncidents,
+        "Server-sent events: each new, escalated or updated incident",
+    ),
+    route(
+        Get,
+        "/tenants/{id}/incidents/{incident_id}",
+        TenantRead,
+        Op::GetIncident,
+        "One incident with its alerts, entities, stage chain, decision log and timeline",
+    ),
+    route(
+        Post,
+        "/tenants/{id}/incidents/{incident_id}/assign",
+        TenantWrite,
+        Op::AssignIncident,
+        "Assign an incident to an analyst (or clear it)",
+    ),
+    route(
+        Post,
+        "/tenants/{id}/incidents/{incident_id}/close",
+        TenantWrite,
+        Op::CloseIncident,
+        "Close an incident with a reason",
+    ),
+    route(
+        Post,
+        "/tenants/{id}/incidents/{incident_id}/reopen",
+        TenantWrite,
+        Op::ReopenIncident,
+        "Reopen an incident",
+    ),
+    route(
+        Get,
+        "/tenants/{id}/suppressions",
+        TenantRead,
+        Op::ListSuppressions,
+        "A tenant's suppression rules with their hit counts",
+    ),
+    route(
+        Post,
+        "/tenants/{id}/suppressions",
+        TenantWrite,
+        Op::CreateSuppression,
+        "Create a suppression rule from an expression",
+    ),
+    route(
+        Delete,
+        "/tenants/{id}/suppressions/{suppression_id}",
+        TenantWrite,
+        Op::DeleteSuppression,
+        "Delete a suppression rule",
+    ),
+    route(
+        Get,
+        "/tenants/{id}/rules",
+        TenantRead,
+        Op::ListRules,
+        "The detection rules the pipeline runs, each enabled or disabled for the tenant",
+    ),
+    route(
+        Post,
+        "/tenants/{id}/rules/{rule_id}/enable",
+        TenantWrite,
+        Op::EnableRule,
+        "Enable a rule for the tenant",
+    ),
+    route(
+        Post,
+        "/tenants/{id}/rules/{rule_id}/disable",
+        TenantWrite,
+        Op::DisableRule,
+        "Disable a rule for the tenant",
+    ),
+    route(
+        Get,
+        "/tenants/{id}/events",
+        TenantRead,
+        Op::SearchEvents,
+        "Search stored events: time range, host, user, field = value, free text; paginated",
     ),
 ];
 
@@ -421,8 +641,12 @@ fn operation(spec: &RouteSpec) -> Value {
     let parameters: Vec<Value> = spec
         .params()
         .map(|name| {
-            json!({"name": name, "in": "path", "required": true,
-                   "schema": {"type": "integer", "minimum": 0}})
+            let schema = if name == "rule_id" {
+                json!({"type": "string"})
+            } else {
+                json!({"type": "integer", "minimum": 0})
+            };
+            json!({"name": name, "in": "path", "required": true, "schema": schema})
         })
         .collect();
     let security = if spec.access == AccessKind::Public {
@@ -458,7 +682,14 @@ mod tests {
             }
             for p in spec.params() {
                 assert!(
-                    p == "id" || p == "token_id",
+                    matches!(
+                        p,
+                        "id" | "token_id"
+                            | "alert_id"
+                            | "incident_id"
+                            | "suppression_id"
+                            | "rule_id"
+                    ),
                     "{spec:?}: unknown parameter {p}"
                 );
             }

@@ -60,6 +60,18 @@ pub enum AuditAction {
     LoginLocked,
     TokenCreate,
     TokenRevoke,
+    AlertAcknowledge,
+    AlertAssign,
+    AlertClose,
+    AlertReopen,
+    IncidentAssign,
+    IncidentClose,
+    IncidentReopen,
+    SuppressionCreate,
+    SuppressionDelete,
+    RuleEnable,
+    RuleDisable,
+    RetentionPurge,
 }
 
 impl AuditAction {
@@ -74,6 +86,18 @@ impl AuditAction {
             AuditAction::LoginLocked => "login.locked",
             AuditAction::TokenCreate => "token.create",
             AuditAction::TokenRevoke => "token.revoke",
+            AuditAction::AlertAcknowledge => "alert.acknowledge",
+            AuditAction::AlertAssign => "alert.assign",
+            AuditAction::AlertClose => "alert.close",
+            AuditAction::AlertReopen => "alert.reopen",
+            AuditAction::IncidentAssign => "incident.assign",
+            AuditAction::IncidentClose => "incident.close",
+            AuditAction::IncidentReopen => "incident.reopen",
+            AuditAction::SuppressionCreate => "suppression.create",
+            AuditAction::SuppressionDelete => "suppression.delete",
+            AuditAction::RuleEnable => "rule.enable",
+            AuditAction::RuleDisable => "rule.disable",
+            AuditAction::RetentionPurge => "retention.purge",
         }
     }
 }

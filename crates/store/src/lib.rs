@@ -21,30 +21,69 @@
 //!
 //! Raw records received over HTTP are kept too ([`Store::append_records`]), one row
 //! each, until the pipeline reads them ([`Store::pending_records`]).
+//!
+//! The live pipeline's results live here as well. [`Store::commit_batch`] writes one
+//! pipeline step in one transaction: the records it processed (with event time, host,
+//! user or decode error), the alerts and incidents it created or changed, and
+//! suppression hits. Analysts list, read and work alerts ([`Store::alerts`],
+//! [`Store::update_alert`]) and incidents ([`Store::incidents`],
+//! [`Store::update_incident`]), keep suppressions ([`Store::create_suppression`]) and
+//! per-tenant rule switches ([`Store::set_rule_enabled`]), and search the stored
+//! records ([`Store::search_events`], bounded per call). [`Store::enforce_retention`]
+//! deletes what is older than each tenant's retention, never unprocessed records or
+//! work in progress. Every query takes the tenant: another tenant's ids are simply
+//! not found. Pipeline writes are data and are not audited, except when the pipeline
+//! reopens an alert or incident an analyst closed (the attack went on).
 
 mod access;
+mod alerts;
 mod audit;
 mod error;
+mod events;
 mod ids;
+mod incidents;
 mod ingest;
 mod login;
+mod pipeline;
+mod retention;
+mod rule_settings;
 mod schema;
 mod store;
+mod suppressions;
 mod tenant;
 mod token;
 mod user;
 mod validate;
 
 pub use access::{Access, Principal};
+pub use alerts::{
+    AlertChange, AlertPage, AlertQuery, AlertSort, AlertStatus, DEFAULT_PAGE_LIMIT,
+    MAX_FILTER_CHARS, MAX_PAGE_LIMIT, MAX_REASON_CHARS, Page, StoredAlert,
+};
 pub use audit::{Actor, AuditAction, AuditEntry, AuditPage, AuditQuery, Origin};
 pub use error::{StoreError, TokenRejection};
+pub use events::{
+    EventPage, EventQuery, MAX_CONTAINS, MAX_EVENT_LIMIT, MAX_SCAN_BYTES, MAX_SCAN_ROWS,
+    StoredEvent,
+};
 pub use ids::{AuditId, TokenId, UserId};
+pub use incidents::{
+    IncidentChange, IncidentPage, IncidentQuery, IncidentSort, IncidentStatus, MAX_INCIDENT_ALERTS,
+    StoredIncident,
+};
 pub use ingest::{
     AppendReceipt, IngestRecord, MAX_FORMAT_HINT_CHARS, MAX_PENDING_LIMIT, MAX_RECORD_BYTES,
 };
 pub use login::LoginPolicy;
+pub use pipeline::{
+    AlertRow, BatchCommit, BatchReceipt, IncidentRow, LEVELS, MAX_DECODE_ERROR_CHARS,
+    MAX_ENTITY_CHARS, MAX_LABEL_CHARS, ProcessedRecord, level_rank,
+};
+pub use retention::{RetentionReport, TenantPurge};
+pub use rule_settings::MAX_RULE_ID_CHARS;
 pub use schema::SCHEMA_VERSION;
 pub use store::Store;
+pub use suppressions::{MAX_EXPR_CHARS, NewSuppression, Suppression};
 pub use tenant::{DEFAULT_RETENTION_DAYS, MAX_RETENTION_DAYS, Tenant};
 pub use token::{ApiToken, NewToken, TOKEN_PREFIX, TokenScope, TokenSecret};
 pub use user::{MIN_PASSWORD_CHARS, NewUser, Password, Role, User};

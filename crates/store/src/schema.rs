@@ -99,6 +99,103 @@ const MIGRATIONS: &[&str] = &[
     ) STRICT;
     CREATE INDEX ingest_by_tenant ON ingest(tenant_id, id);
     "#,
+    // 3: the live pipeline's results and the analysts' work on them. Processed records
+    // get their event time, host, user and decode error; alerts and incidents keep the
+    // analysis engine's document beside the columns lists filter and sort on;
+    // suppressions and per-tenant rule switches are configuration. An event without an
+    // event time counts at its receipt time, for search and retention alike: the time
+    // index is on that expression. `pipeline_ids` remembers the highest alert and
+    // incident id each tenant has had, so ids are never handed out twice after
+    // retention deleted the newest rows. `version` columns grow by one with every
+    // change, so the pipeline can poll for configuration changes with one lookup.
+    r#"
+    ALTER TABLE ingest ADD COLUMN event_time_ns INTEGER;
+    ALTER TABLE ingest ADD COLUMN host TEXT;
+    ALTER TABLE ingest ADD COLUMN user_name TEXT;
+    ALTER TABLE ingest ADD COLUMN decode_error TEXT;
+    CREATE INDEX ingest_by_tenant_time
+        ON ingest(tenant_id, COALESCE(event_time_ns, received_at_ns));
+    CREATE INDEX ingest_pending ON ingest(tenant_id, id) WHERE processed = 0;
+
+    CREATE TABLE alerts (
+        tenant_id      INTEGER NOT NULL REFERENCES tenants(id),
+        id             INTEGER NOT NULL CHECK (id > 0),
+        rule_id        TEXT NOT NULL,
+        title          TEXT NOT NULL,
+        level          TEXT NOT NULL,
+        level_rank     INTEGER NOT NULL CHECK (level_rank BETWEEN 0 AND 4),
+        score          REAL NOT NULL,
+        host           TEXT,
+        user_name      TEXT,
+        count          INTEGER NOT NULL CHECK (count > 0),
+        first_seen_ns  INTEGER NOT NULL,
+        last_seen_ns   INTEGER NOT NULL,
+        incident_id    INTEGER,
+        status         TEXT NOT NULL DEFAULT 'open'
+                       CHECK (status IN ('open', 'acknowledged', 'closed')),
+        assignee       INTEGER REFERENCES users(id),
+        close_reason   TEXT,
+        updated_at_ns  INTEGER NOT NULL,
+        doc            TEXT NOT NULL,
+        PRIMARY KEY (tenant_id, id)
+    ) STRICT;
+    CREATE INDEX alerts_by_last_seen ON alerts(tenant_id, last_seen_ns, id);
+    CREATE INDEX alerts_by_incident ON alerts(tenant_id, incident_id);
+
+    CREATE TABLE incidents (
+        tenant_id      INTEGER NOT NULL REFERENCES tenants(id),
+        id             INTEGER NOT NULL CHECK (id > 0),
+        title          TEXT NOT NULL,
+        severity       TEXT NOT NULL,
+        severity_rank  INTEGER NOT NULL CHECK (severity_rank BETWEEN 0 AND 4),
+        score          REAL NOT NULL,
+        entity         TEXT NOT NULL,
+        stage_chain    TEXT NOT NULL,
+        first_seen_ns  INTEGER NOT NULL,
+        last_seen_ns   INTEGER NOT NULL,
+        alert_count    INTEGER NOT NULL CHECK (alert_count >= 0),
+        detections     INTEGER NOT NULL CHECK (detections >= 0),
+        status         TEXT NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'closed')),
+        close_reason   TEXT,
+        assignee       INTEGER REFERENCES users(id),
+        updated_at_ns  INTEGER NOT NULL,
+        doc            TEXT NOT NULL,
+        PRIMARY KEY (tenant_id, id)
+    ) STRICT;
+    CREATE INDEX incidents_by_last_seen ON incidents(tenant_id, last_seen_ns, id);
+
+    CREATE TABLE pipeline_ids (
+        tenant_id        INTEGER PRIMARY KEY REFERENCES tenants(id),
+        max_alert_id     INTEGER NOT NULL,
+        max_incident_id  INTEGER NOT NULL
+    ) STRICT;
+
+    CREATE TABLE suppressions (
+        id             INTEGER PRIMARY KEY AUTOINCREMENT,
+        tenant_id      INTEGER NOT NULL REFERENCES tenants(id),
+        expr           TEXT NOT NULL,
+        owner          TEXT NOT NULL,
+        reason         TEXT NOT NULL,
+        created_at_ns  INTEGER NOT NULL,
+        expires_at_ns  INTEGER,
+        hits           INTEGER NOT NULL DEFAULT 0 CHECK (hits >= 0),
+        from_alert     INTEGER,
+        deleted_at_ns  INTEGER,
+        version        INTEGER NOT NULL
+    ) STRICT;
+    CREATE INDEX suppressions_by_tenant ON suppressions(tenant_id, id);
+    CREATE INDEX suppressions_by_version ON suppressions(version);
+
+    CREATE TABLE rule_settings (
+        tenant_id      INTEGER NOT NULL REFERENCES tenants(id),
+        rule_id        TEXT NOT NULL,
+        enabled        INTEGER NOT NULL CHECK (enabled IN (0, 1)),
+        updated_at_ns  INTEGER NOT NULL,
+        version        INTEGER NOT NULL,
+        PRIMARY KEY (tenant_id, rule_id)
+    ) STRICT, WITHOUT ROWID;
+    CREATE INDEX rule_settings_by_version ON rule_settings(version);
+    "#,
 ];
 
 /// Sets the per-connection pragmas. `file` is false for in-memory databases, which

@@ -80,7 +80,7 @@ pub struct TriageStats {
 }
 
 /// The analysis engine's state for all tenants.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Triage {
     config: TriageConfig,
     catalog: AttackCatalog,
@@ -95,6 +95,22 @@ pub struct Triage {
     /// Alerts waiting for their entity's incident, per (tenant, primary key).
     pending: HashMap<(TenantId, Key), Vec<u64>>,
     detections: u64,
+    /// Alerts and incidents changed since the last [`Triage::take_changes`], when
+    /// tracking is on (a live pipeline stores exactly what changed).
+    changes: Option<Changes>,
+}
+
+/// The ids of the alerts and incidents that changed, each once, in increasing order.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Changes {
+    pub alerts: Vec<u64>,
+    pub incidents: Vec<u64>,
+}
+
+impl Changes {
+    pub fn is_empty(&self) -> bool {
+        self.alerts.is_empty() && self.incidents.is_empty()
+    }
 }
 
 /// Share of an alert's score each repeat adds to its entity's risk, and the cap on one
@@ -173,6 +189,37 @@ impl Triage {
             incidents: Incidents::default(),
             pending: HashMap::new(),
             detections: 0,
+            changes: None,
+        }
+    }
+
+    /// Starts recording which alerts and incidents change, for [`Triage::take_changes`].
+    pub fn track_changes(&mut self) {
+        self.changes.get_or_insert_with(Changes::default);
+    }
+
+    /// What changed since the last call (empty when tracking is off).
+    pub fn take_changes(&mut self) -> Changes {
+        let Some(c) = self.changes.as_mut() else {
+            return Changes::default();
+        };
+        let mut out = std::mem::take(c);
+        out.alerts.sort_unstable();
+        out.alerts.dedup();
+        out.incidents.sort_unstable();
+        out.incidents.dedup();
+        out
+    }
+
+    fn touch_alert(&mut self, id: u64) {
+        if let Some(c) = self.changes.as_mut() {
+            c.alerts.push(id);
+        }
+    }
+
+    fn touch_incident(&mut self, id: u64) {
+        if let Some(c) = self.changes.as_mut() {
+            c.incidents.push(id);
         }
     }
 
@@ -213,8 +260,20 @@ impl Triage {
         self.incidents.get(self.incidents.resolve(id))
     }
 
+    /// Incident `id` itself, even when it was linked into another (its `merged_into`
+    /// says where it lives on); [`Triage::incident`] follows the link instead.
+    pub fn incident_as_recorded(&self, id: u64) -> Option<&Incident> {
+        self.incidents.get(id)
+    }
+
     pub fn suppressed(&self) -> &[SuppressedRecord] {
         &self.suppressed
+    }
+
+    /// Takes the suppression records kept so far, leaving none: a live pipeline hands
+    /// them on instead of keeping every one in memory.
+    pub fn take_suppressed(&mut self) -> Vec<SuppressedRecord> {
+        std::mem::take(&mut self.suppressed)
     }
 
     pub fn stats(&self) -> TriageStats {
@@ -284,6 +343,7 @@ impl Triage {
                 format!("suppression {id} created from this alert by {owner}: {reason}"),
             );
         }
+        self.touch_alert(alert_id);
         Ok(id)
     }
 
@@ -355,11 +415,14 @@ impl Triage {
                 }
                 let keys = self.keys_of(id);
                 self.incidents.remember(d.tenant, &keys, live, d.time);
+                self.touch_incident(live);
             }
+            self.touch_alert(id);
             return Outcome::Merged(id);
         }
         let id = self.new_alert(d, &key);
         self.by_fingerprint.insert(key, id);
+        self.touch_alert(id);
         self.group(id);
         Outcome::NewAlert(id)
     }
@@ -594,6 +657,7 @@ impl Triage {
             self.join(target, id, &why.describe());
             for (other, key) in found.iter().skip(1) {
                 self.incidents.merge(target, *other, time, &key.describe());
+                self.touch_incident(*other);
                 self.retarget_alerts(*other, target);
             }
             self.incidents.remember(tenant, &keys, target, time);
@@ -689,11 +753,17 @@ impl Triage {
     }
 
     fn retarget_alerts(&mut self, from: u64, to: u64) {
+        let mut moved = Vec::new();
         for a in &mut self.alerts {
             if a.incident == Some(from) {
                 a.incident = Some(to);
+                moved.push(a.id);
             }
         }
+        for id in moved {
+            self.touch_alert(id);
+        }
+        self.touch_incident(to);
     }
 
     /// Adds an alert to an incident with the reason.
@@ -703,6 +773,10 @@ impl Triage {
         };
         let already = alert.incident == Some(incident);
         alert.incident = Some(incident);
+        if let Some(c) = self.changes.as_mut() {
+            c.alerts.push(alert_id);
+            c.incidents.push(incident);
+        }
         let time = alert.time();
         alert.log.push(
             time,
@@ -765,6 +839,7 @@ impl Triage {
 
     /// Recomputes severity and title after a change, logging an escalation.
     fn refresh(&mut self, incident: u64, at: Timestamp) {
+        self.touch_incident(incident);
         let Some(inc) = self.incidents.get(incident) else {
             return;
         };

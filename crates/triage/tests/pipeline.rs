@@ -352,3 +352,55 @@ proptest! {
         prop_assert_eq!(listed, grouped);
     }
 }
+
+/// A live pipeline stores only what changed: every alert or incident whose stored form
+/// differs from the last time it was taken must be listed, and nothing else.
+#[test]
+fn change_tracking_lists_exactly_what_changed() {
+    let mut t = Triage::new(TriageConfig::default());
+    assert!(t.take_changes().is_empty(), "tracking is off by default");
+    t.track_changes();
+    t.observe(det("low1", Level::Low, "ws01", 0, &[]));
+    let c = t.take_changes();
+    assert_eq!(c.alerts, vec![1]);
+    assert!(c.incidents.is_empty(), "a pending alert opens nothing");
+    // A high alert on the same host opens an incident and pulls the pending one in.
+    t.observe(det("high1", Level::High, "ws01", 1, &[]));
+    let c = t.take_changes();
+    assert_eq!(c.alerts, vec![1, 2]);
+    assert_eq!(c.incidents, vec![1]);
+    assert!(t.alert(1).unwrap().incident.is_some());
+    // A repeat touches its alert and its incident.
+    t.observe(det("high1", Level::High, "ws01", 2, &[]));
+    let c = t.take_changes();
+    assert_eq!(c.alerts, vec![2]);
+    assert_eq!(c.incidents, vec![1]);
+    assert!(t.take_changes().is_empty());
+    // A second host's incident merged by a shared indicator: both incidents change,
+    // and every alert moved to the surviving one is listed.
+    t.observe(det("high2", Level::High, "ws02", 3, &[]));
+    t.take_changes();
+    let mut a = det("c2", Level::Medium, "ws01", 5, &[]);
+    a.entities.indicators = vec!["evil.example".into()];
+    let mut b = det("c2", Level::Medium, "ws02", 6, &[]);
+    b.entities.indicators = vec!["evil.example".into()];
+    t.observe(a);
+    t.observe(b);
+    let c = t.take_changes();
+    assert_eq!(t.stats().incidents, 1);
+    assert!(
+        c.incidents.contains(&1) && c.incidents.contains(&2),
+        "{c:?}"
+    );
+    for alert in t.alerts() {
+        let moved = alert.incident.is_some_and(|i| i != 1 && i != 2);
+        assert!(!moved);
+        if alert.entities.host.as_deref() == Some("ws02") {
+            assert!(
+                c.alerts.contains(&alert.id),
+                "alert {} moved unlisted",
+                alert.id
+            );
+        }
+    }
+}

@@ -21,8 +21,9 @@ pub enum Command {
     /// Decode collected logs (files and folders; gzip and zip read as they are) and
     /// report what they hold.
     Hunt(HuntArgs),
-    /// Run `hunt` over the sample logs shipped inside the binary.
-    Demo,
+    /// The watch floor on this machine: serve from a temporary folder with a demo
+    /// tenant and users, play a bundled attack scenario into it, print each incident.
+    Demo(DemoArgs),
     /// Sigma rules: check them.
     #[command(subcommand)]
     Rules(RulesCommand),
@@ -42,14 +43,68 @@ pub enum Command {
 }
 
 #[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Hunt the sample logs shipped in the binary instead, without a server.
+    #[arg(long)]
+    pub offline: bool,
+    /// The bundled scenario to play (`phishing-to-file-server-theft`,
+    /// `web-sqli-customer-theft`) or a scenario file.
+    #[arg(long, default_value = "phishing-to-file-server-theft")]
+    pub scenario: String,
+    /// Simulated seconds per second (0: as fast as possible).
+    #[arg(long, default_value_t = 3600.0)]
+    pub speed: f64,
+    /// The scenario's seed (default: the scenario's own).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Where the API listens (a free port if this one is taken).
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub listen: std::net::SocketAddr,
+    /// Sigma rule files or folders instead of the bundled rules (repeatable).
+    #[arg(long, value_name = "PATH")]
+    pub rules: Vec<PathBuf>,
+    /// Stop once the scenario is played and processed (for scripts and tests).
+    #[arg(long)]
+    pub exit_when_done: bool,
+}
+
+#[derive(Debug, Args)]
 pub struct ServeArgs {
+    /// A TOML file with any of the options below (`data`, `listen`, `rules`, `syslog`,
+    /// `attack`, `assets`, `warninglists`, `triage_config`, `retention_interval_secs`);
+    /// flags given on the command line win.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
     /// The data folder holding `watchfloor.db` (created if missing).
     #[arg(long, value_name = "DIR")]
-    pub data: PathBuf,
-    /// The address to listen on; loopback unless you mean otherwise (no TLS yet: put a
-    /// TLS-terminating proxy in front before exposing it).
-    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
-    pub listen: std::net::SocketAddr,
+    pub data: Option<PathBuf>,
+    /// The address to listen on (default 127.0.0.1:8080); loopback unless you mean
+    /// otherwise (no TLS yet: put a TLS-terminating proxy in front before exposing it).
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<std::net::SocketAddr>,
+    /// Sigma rule files or folders the pipeline runs (repeatable), reloaded when they
+    /// change; without any, the rules shipped in the binary.
+    #[arg(long, value_name = "PATH")]
+    pub rules: Vec<PathBuf>,
+    /// A syslog listener and the tenant it feeds (repeatable):
+    /// `udp://127.0.0.1:5514=1`, `tcp://0.0.0.0:6514=2,format=cef`.
+    #[arg(long, value_name = "SPEC")]
+    pub syslog: Vec<String>,
+    /// ATT&CK STIX data for technique, tactic and mitigation names (repeatable).
+    #[arg(long, value_name = "PATH")]
+    pub attack: Vec<PathBuf>,
+    /// Asset inventory (.csv or .json).
+    #[arg(long, value_name = "FILE")]
+    pub assets: Option<PathBuf>,
+    /// MISP warninglists (a list.json or a folder of them).
+    #[arg(long, value_name = "PATH")]
+    pub warninglists: Option<PathBuf>,
+    /// Analysis engine settings (YAML), as for `hunt`.
+    #[arg(long, value_name = "FILE")]
+    pub triage_config: Option<PathBuf>,
+    /// How often retention runs, in seconds (default 3600).
+    #[arg(long, value_name = "SECS")]
+    pub retention_interval_secs: Option<u64>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -134,6 +189,9 @@ pub enum RangeCommand {
     Run(RangeRunArgs),
     /// Score detections (`hunt --format jsonl`) against a run's labels.
     Score(RangeScoreArgs),
+    /// Play a scenario into a running server over HTTP (`POST …/ingest`), paced in
+    /// simulated time (`--speed` simulated seconds per second; 0: as fast as possible).
+    Play(crate::play::RangePlayArgs),
     /// Print the JSON schema of the scenario format.
     Schema,
 }

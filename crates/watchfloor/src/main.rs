@@ -6,10 +6,12 @@ mod admin;
 mod attack_data;
 mod bench;
 mod bench_detect;
+mod bundled;
 mod cli;
 mod coverage;
 mod demo;
 mod hunt;
+mod play;
 mod quality;
 mod range;
 mod regression;
@@ -24,7 +26,7 @@ fn main() -> ExitCode {
     let args = cli::Cli::parse();
     let result = match args.command {
         cli::Command::Hunt(hunt_args) => hunt::HuntConfig::from_args(hunt_args).and_then(hunt::run),
-        cli::Command::Demo => demo::run(),
+        cli::Command::Demo(args) => demo::run(args),
         cli::Command::Bench(cli::BenchCommand::Decode(args)) => bench::run(args),
         cli::Command::Bench(cli::BenchCommand::Detect(args)) => bench_detect::run(args),
         cli::Command::Bench(cli::BenchCommand::Quality(args)) => quality::run(args),

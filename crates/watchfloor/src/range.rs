@@ -15,6 +15,7 @@ pub fn run(command: RangeCommand) -> anyhow::Result<()> {
     match command {
         RangeCommand::Run(args) => run_scenario(args),
         RangeCommand::Score(args) => score_run(args),
+        RangeCommand::Play(args) => crate::play::run(args),
         RangeCommand::Schema => {
             println!("{}", serde_json::to_string_pretty(&schema())?);
             Ok(())

@@ -19,8 +19,8 @@ fn temp(name: &str) -> PathBuf {
 }
 
 #[test]
-fn demo_shows_every_bundled_sample() {
-    let out = watchfloor(&["demo"]);
+fn offline_demo_shows_every_bundled_sample() {
+    let out = watchfloor(&["demo", "--offline"]);
     assert!(
         out.status.success(),
         "{}",

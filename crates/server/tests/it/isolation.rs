@@ -8,7 +8,7 @@ use axum::http::{Method, StatusCode};
 use serde_json::json;
 use watchfloor_server::{HttpMethod, RouteSpec, routes};
 
-use crate::support::{B_MARK, PASSWORD, World, login, send, world};
+use crate::support::{B_MARK, PASSWORD, PLANTED_ID, World, login, send, world};
 
 /// The body each route is called with (a valid one, so only access can refuse it);
 /// `None` for a route this test does not know yet.
@@ -24,7 +24,14 @@ fn case(operation: &str) -> Option<Option<String>> {
             body(json!({"login": "x1", "role": "customer", "tenants": [2], "password": PASSWORD}))
         }
         "createToken" => body(json!({"name": "sneaky", "role": "analyst"})),
-        "ingest" => body(json!({"message": "planted by tenant A"})),
+        "ingest" | "ingestForToken" => body(json!({"message": "planted by tenant A"})),
+        "listAlerts" | "getAlert" | "acknowledgeAlert" | "reopenAlert" | "listIncidents"
+        | "getIncident" | "reopenIncident" | "streamIncidents" | "listSuppressions"
+        | "deleteSuppression" | "listRules" | "enableRule" | "disableRule" | "searchEvents"
+        | "metrics" => Some(None),
+        "assignAlert" | "assignIncident" => body(json!({"assignee": null})),
+        "closeAlert" | "closeIncident" | "suppressAlert" => body(json!({"reason": "noise"})),
+        "createSuppression" => body(json!({"expr": "host = x", "reason": "noise"})),
         _ => None,
     }
 }
@@ -39,9 +46,14 @@ fn method(m: HttpMethod) -> Method {
 }
 
 fn fill(spec: &RouteSpec, tenant: u32, token: i64) -> String {
+    let planted = PLANTED_ID.to_string();
     spec.full_path()
         .replace("{id}", &tenant.to_string())
         .replace("{token_id}", &token.to_string())
+        .replace("{alert_id}", &planted)
+        .replace("{incident_id}", &planted)
+        .replace("{suppression_id}", &planted)
+        .replace("{rule_id}", &format!("{B_MARK}-rule"))
 }
 
 /// Fresh credentials of tenant A (a session per call, as logout ends it).

@@ -11,7 +11,8 @@ use serde_json::Value;
 use tower::ServiceExt;
 use watchfloor_server::{AppState, app};
 use watchfloor_store::{
-    LoginPolicy, NewUser, Origin, Password, Role, Store, TenantId, Timestamp, TokenId,
+    AlertRow, BatchCommit, IncidentRow, LoginPolicy, NewSuppression, NewUser, Origin, Password,
+    Role, Store, TenantId, Timestamp, TokenId,
 };
 
 pub const PASSWORD: &str = "correct horse battery";
@@ -72,6 +73,8 @@ pub fn world() -> World {
     let a_token = token(a, Role::Analyst, "a-token");
     let a_customer_token = token(a, Role::Customer, "a-portal").1;
     let b_token = token(b, Role::Analyst, &format!("{B_MARK}-token"));
+    plant_findings(&store, a, "acme");
+    plant_findings(&store, b, B_MARK);
     let store = Arc::new(store);
     World {
         router: app(AppState::new(Arc::clone(&store))),
@@ -82,6 +85,60 @@ pub fn world() -> World {
         a_customer_token,
         b_token,
     }
+}
+
+/// The id of the alert, incident and suppression [`world`] plants in each tenant.
+pub const PLANTED_ID: u64 = 1;
+
+/// An alert in an incident and a suppression for `tenant`, as the pipeline and an
+/// analyst would leave them, each naming `mark`.
+fn plant_findings(store: &Store, tenant: TenantId, mark: &str) {
+    let t = Timestamp(1_772_438_400_000_000_000);
+    let alert = AlertRow {
+        id: PLANTED_ID,
+        rule_id: format!("{mark}-rule"),
+        title: format!("{mark} alert"),
+        level: "high".into(),
+        level_rank: 3,
+        score: 70.0,
+        host: Some(format!("{mark}-host")),
+        user: None,
+        count: 1,
+        first_seen: t,
+        last_seen: t,
+        incident_id: Some(PLANTED_ID),
+        doc: serde_json::json!({"title": format!("{mark} alert")}).to_string(),
+    };
+    let incident = IncidentRow {
+        id: PLANTED_ID,
+        title: format!("{mark} incident"),
+        severity: "high".into(),
+        severity_rank: 3,
+        score: 70.0,
+        entity: format!("{mark}-host"),
+        stage_chain: "execution/persistence".into(),
+        first_seen: t,
+        last_seen: t,
+        alert_count: 1,
+        detections: 1,
+        doc: serde_json::json!({"title": format!("{mark} incident")}).to_string(),
+    };
+    let batch = BatchCommit {
+        alerts: vec![alert],
+        incidents: vec![incident],
+        ..Default::default()
+    };
+    store.commit_batch(tenant, &batch, t).expect("findings");
+    let suppression = NewSuppression {
+        expr: format!("host = {mark}-host"),
+        owner: mark.to_owned(),
+        reason: format!("{mark} maintenance"),
+        expires_at: None,
+        from_alert: Some(PLANTED_ID),
+    };
+    store
+        .create_suppression(tenant, &suppression, &origin())
+        .expect("suppression");
 }
 
 pub struct Reply {

@@ -8,14 +8,13 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use watchfloor_event::{TenantId, Timestamp};
 use watchfloor_triage::attack::AttackCatalog;
-use watchfloor_triage::detection::{Detection, Level, Origin};
 use watchfloor_triage::incident::Incident;
 use watchfloor_triage::suppress::{Expr, SuppressedBy};
 use watchfloor_triage::time::rfc3339;
 use watchfloor_triage::{Triage, TriageConfig};
 
-use super::detect::DetectionRow;
 use crate::cli::OutputFormat;
+use watchfloor_pipeline::detect::DetectionRow;
 
 /// The context files of the analysis engine, as given on the command line.
 #[derive(Debug, Default, Clone)]
@@ -178,36 +177,12 @@ fn load_suppressions(path: &Path, triage: &mut Triage) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The analysis engine's view of a detection row.
-pub fn detection(row: &DetectionRow) -> Detection {
-    Detection {
-        tenant: TenantId(0),
-        time: Timestamp(row.time_ns),
-        rule_id: row
-            .rule_id
-            .clone()
-            .unwrap_or_else(|| row.rule_title.clone()),
-        title: row.rule_title.clone(),
-        level: Level::parse(row.level).unwrap_or_default(),
-        origin: if row.source == "correlation" {
-            Origin::Correlation
-        } else {
-            Origin::Rule
-        },
-        tags: row.tags.clone(),
-        confidence: 1.0,
-        entities: row.entities.clone(),
-        fields: row.matched.clone(),
-        reference: format!("{}:{}", row.source, row.record),
-    }
-}
-
 /// Feeds every row, in event-time order, through `triage`.
 pub fn analyse(triage: &mut Triage, rows: &[DetectionRow]) {
     let mut order: Vec<usize> = (0..rows.len()).collect();
     order.sort_by_key(|&i| (rows[i].time_ns, i));
     for i in order {
-        triage.observe(detection(&rows[i]));
+        triage.observe(rows[i].to_detection(TenantId(0)));
     }
 }
 

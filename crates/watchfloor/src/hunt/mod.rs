@@ -1,17 +1,15 @@
 //! `watchfloor hunt`: offline decoding (and, as the engines land, detection) over a pile
 //! of collected logs.
 
-mod correlate;
-mod detect;
-mod entities;
 mod files;
 mod incidents;
 mod output;
 mod progress;
 mod workers;
 
-pub use detect::DetectionRow;
-pub use incidents::{TriageFiles, analyse};
+pub use incidents::{TriageFiles, analyse, engine as triage_engine};
+pub use watchfloor_pipeline::detect::DetectionRow;
+use watchfloor_pipeline::{correlate, detect};
 
 use std::io::IsTerminal;
 use std::path::PathBuf;

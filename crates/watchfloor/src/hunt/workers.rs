@@ -12,8 +12,8 @@ use watchfloor_decode::{
 use watchfloor_event::{Event, FieldCache, FieldTable, LogSource, Timestamp};
 
 use super::HuntConfig;
-use super::detect::{CorrelationInput, DetectionRow, Detector};
 use super::progress::Progress;
+use watchfloor_pipeline::detect::{CorrelationInput, DetectionRow, Detector};
 use watchfloor_sigma::engine::Engine;
 
 /// One decoded stream (a file or an archive member) and what was in it.

@@ -1,6 +1,8 @@
-//! The correlation pass of `hunt`: matches of the rules that correlations use, replayed
-//! in event-time order through the correlation engine once every file is decoded
-//! (files are decoded in parallel, so only then is the global time order known).
+//! The correlation pass: matches of the rules that correlations use, fed in event-time
+//! order through the correlation engine, and each reported correlation match turned into
+//! a detection row. `hunt` replays them once every file is decoded (files decode in
+//! parallel, so only then is the global time order known); the live pipeline feeds
+//! them as they come.
 
 use serde_json::json;
 use watchfloor_decode::time::format_rfc3339;
@@ -8,7 +10,7 @@ use watchfloor_sigma::correlation::{CorrelationEngine, CorrelationMatch};
 use watchfloor_sigma::rule::Correlation;
 use watchfloor_triage::detection::Entities;
 
-use super::detect::{CorrelationInput, DetectionRow};
+use crate::detect::{CorrelationInput, DetectionRow};
 
 /// Feeds `inputs` (sorted here by event time) and returns a row per correlation match
 /// that is to be reported.
@@ -29,7 +31,8 @@ pub fn run(
         .collect()
 }
 
-fn row(m: &CorrelationMatch, c: &Correlation) -> Option<DetectionRow> {
+/// The detection row of a correlation match.
+pub fn row(m: &CorrelationMatch, c: &Correlation) -> Option<DetectionRow> {
     let host = m
         .group
         .iter()

@@ -1,17 +1,19 @@
-//! Rule evaluation inside `hunt`: each worker runs the shared engine over the events it
-//! decodes and turns matches into [`DetectionRow`]s.
+//! Rule evaluation: a [`Detector`] runs the shared engine over events and turns each
+//! match into a [`DetectionRow`] with the entities it is about. `hunt` runs one per
+//! worker thread; the live pipeline one per batch.
 
 use std::sync::Arc;
 
 use serde::Serialize;
 use watchfloor_decode::time::format_rfc3339;
 use watchfloor_event::{Event, FieldTable};
-use watchfloor_triage::detection::Entities;
+use watchfloor_event::{TenantId, Timestamp};
+use watchfloor_triage::detection::{Detection, Entities, Level, Origin};
 
-use super::entities::EntityFields;
+use crate::entities::EntityFields;
 use watchfloor_sigma::engine::{Engine, Scratch};
 
-/// One rule match, as `hunt` reports it.
+/// One rule match, as `hunt` reports it and the analysis engine takes it.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct DetectionRow {
     pub time: Option<String>,
@@ -31,6 +33,32 @@ pub struct DetectionRow {
     /// Event time in nanoseconds (0 when unknown), for ordering.
     #[serde(skip)]
     pub time_ns: i64,
+}
+
+impl DetectionRow {
+    /// The analysis engine's view of this row, for `tenant`.
+    pub fn to_detection(&self, tenant: TenantId) -> Detection {
+        Detection {
+            tenant,
+            time: Timestamp(self.time_ns),
+            rule_id: self
+                .rule_id
+                .clone()
+                .unwrap_or_else(|| self.rule_title.clone()),
+            title: self.rule_title.clone(),
+            level: Level::parse(self.level).unwrap_or_default(),
+            origin: if self.source == "correlation" {
+                Origin::Correlation
+            } else {
+                Origin::Rule
+            },
+            tags: self.tags.clone(),
+            confidence: 1.0,
+            entities: self.entities.clone(),
+            fields: self.matched.clone(),
+            reference: format!("{}:{}", self.source, self.record),
+        }
+    }
 }
 
 /// Largest raw event text copied into a detection.
@@ -99,7 +127,7 @@ impl<'e> Detector<'e> {
             // a request's callback) are observables that link incidents too.
             let mut found = Vec::new();
             for (_, value) in &matched {
-                super::entities::public_ipv4s_in(value, &mut found);
+                crate::entities::public_ipv4s_in(value, &mut found);
             }
             if !found.is_empty() {
                 entities.indicators.extend(found);

@@ -1,0 +1,17 @@
+//! Events to incidents, shared by `hunt` and the server.
+//!
+//! - [`rules`] loads Sigma rule files into compiled rules and a correlation engine (the
+//!   only module here that reads files);
+//! - [`detect`] evaluates the rules on decoded events and turns each match into a
+//!   [`detect::DetectionRow`] carrying the entities it is about ([`entities`]);
+//! - [`correlate`] turns correlation matches into rows too;
+//! - [`live`] is the server's per-tenant processor: a batch of stored raw records in,
+//!   decoded, detected, correlated and taken through the analysis engine, and out what
+//!   to store (each record's metadata, the alerts and incidents that changed). Pure: no
+//!   IO, time comes from the events.
+
+pub mod correlate;
+pub mod detect;
+pub mod entities;
+pub mod live;
+pub mod rules;
