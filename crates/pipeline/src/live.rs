@@ -11,7 +11,9 @@
 //! Invariants:
 //! - every record given produces exactly one [`RecordMeta`], in the order given;
 //! - nothing here reads a clock or a file: an event without a time takes its record's
-//!   receipt time, so the analysis engine's windows run on data time;
+//!   receipt time (for its metadata, its detections and the correlation windows alike),
+//!   and a time without a year (RFC 3164 syslog) the year of its batch's receipt, so the
+//!   analysis engine's windows run on data time and a replay gives the same results;
 //! - a rule disabled for the tenant produces no detection (its matches are counted as
 //!   `disabled`), but still feeds correlations, which reference rules by id whatever
 //!   their reporting.
@@ -20,6 +22,7 @@ use std::collections::{HashMap, HashSet};
 use std::io::Cursor;
 use std::sync::Arc;
 
+use watchfloor_decode::time::year_of;
 use watchfloor_decode::{DecodeContext, DecodeError, FileDecoder, Format, Sink};
 use watchfloor_event::{Event, FieldCache, FieldTable, TenantId, Timestamp};
 use watchfloor_sigma::correlation::CorrelationEngine;
@@ -155,6 +158,8 @@ pub struct BatchOutcome {
     pub suppression_hits: Vec<(u64, u64)>,
     /// Alerts and incidents that changed (the analysis engine's ids).
     pub changes: Changes,
+    /// Correlation groups and entries dropped by the correlation bounds.
+    pub evicted: u64,
 }
 
 /// A tenant's live state: decoders, correlation windows and the analysis engine.
@@ -257,8 +262,17 @@ impl Processor {
         }
     }
 
+    /// Correlation groups and entries dropped by the bounds since the correlation
+    /// windows started (at creation, or at the last rule reload).
+    pub fn correlation_evicted(&self) -> u64 {
+        self.correlation
+            .as_ref()
+            .map_or(0, CorrelationEngine::evicted)
+    }
+
     /// Processes one batch.
     pub fn process(&mut self, records: &[RawRecord<'_>]) -> BatchOutcome {
+        let evicted_before = self.correlation_evicted();
         let mut out = BatchOutcome {
             records: records
                 .iter()
@@ -281,6 +295,7 @@ impl Processor {
             start = end;
         }
         self.analyse(rows, &mut out);
+        out.evicted = self.correlation_evicted().saturating_sub(evicted_before);
         out
     }
 
@@ -316,6 +331,11 @@ impl Processor {
             ctx.tenant = tenant;
             FileDecoder::new(ctx, format)
         });
+        // No clock (the context's is when the decoder was made, maybe days ago): an
+        // event without a time gets none here and its record's receipt time in the
+        // sink, and a time without a year takes the year the batch was received.
+        decoder.ctx.ingest_time = Timestamp(0);
+        decoder.ctx.default_year = year_of(group[0].received_at);
         let mut detector = Detector::new(
             self.book.engine(),
             &self.correlated,
@@ -406,6 +426,12 @@ impl Sink for GroupSink<'_, '_> {
         for (_, row) in &mut self.rows[first..] {
             if row.time_ns == 0 {
                 row.time_ns = received.0;
+            }
+        }
+        // Correlation windows run on the same time as the detections.
+        for (_, kept) in &mut self.keep {
+            if kept.time.0 == 0 {
+                kept.time = received;
             }
         }
         if let Some(corr) = self.correlation.as_deref_mut() {

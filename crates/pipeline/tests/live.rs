@@ -147,3 +147,151 @@ fn disabled_rules_detect_nothing() {
     assert_eq!(out.disabled, 1);
     assert!(out.changes.is_empty());
 }
+
+/// A record received at `received` (nanoseconds).
+fn received_at<'a>(id: i64, received: i64, hint: Option<&'a str>, line: &'a str) -> RawRecord<'a> {
+    RawRecord {
+        id,
+        received_at: Timestamp(received),
+        format_hint: hint,
+        line: line.as_bytes(),
+    }
+}
+
+/// 2024-03-02T00:00:00Z, in nanoseconds.
+const MARCH_2024: i64 = 1_709_337_600_000_000_000;
+const HOUR: i64 = 3_600_000_000_000;
+
+#[test]
+fn times_come_from_the_records_not_the_clock() {
+    let mut p = processor();
+    let dated = failed_ssh(1);
+    let undated = "<38>no time here at all";
+    let out = p.process(&[
+        received_at(1, MARCH_2024, Some("syslog"), &dated),
+        received_at(2, MARCH_2024 + HOUR, Some("syslog"), undated),
+    ]);
+    // RFC 3164 has no year: the year of receipt, not of the clock.
+    let at_08_02_01 = MARCH_2024 + 8 * HOUR + (2 * 60 + 1) * 1_000_000_000;
+    assert_eq!(out.records[0].event_time, Some(Timestamp(at_08_02_01)));
+    // No time at all: the record's own receipt time.
+    assert_eq!(
+        out.records[1].event_time,
+        Some(Timestamp(MARCH_2024 + HOUR))
+    );
+    // A later batch through the same decoder: its own receipt time again.
+    let out = p.process(&[received_at(
+        3,
+        MARCH_2024 + 5 * HOUR,
+        Some("syslog"),
+        undated,
+    )]);
+    assert_eq!(
+        out.records[0].event_time,
+        Some(Timestamp(MARCH_2024 + 5 * HOUR))
+    );
+}
+
+#[test]
+fn correlation_windows_use_the_receipt_time_of_undated_events() {
+    const PROBES: &str = r#"
+title: Two probes from one address
+id: 6a1e0c0e-2b1f-4c1e-8f00-00000000c0de
+level: medium
+correlation:
+    type: event_count
+    rules: [probe]
+    group-by: [src_ip]
+    timespan: 5m
+    condition:
+        gte: 2
+---
+title: Probe
+id: 6a1e0c0e-2b1f-4c1e-8f00-00000000beef
+name: probe
+level: low
+logsource:
+    definition: any JSON record
+detection:
+    selection:
+        action: probe
+    condition: selection
+"#;
+    let book = RuleBook::from_sources(&[("probes.yml", PROBES)]);
+    assert!(
+        book.diagnostics.iter().all(|d| !d.is_error()),
+        "{:?}",
+        book.diagnostics
+    );
+    let mut p = Processor::new(
+        TenantId(7),
+        Arc::new(book),
+        Triage::new(TriageConfig::default()),
+    );
+    let probe = r#"{"action": "probe", "src_ip": "203.0.113.5"}"#;
+    // An hour apart by receipt, no time of their own: not within five minutes.
+    let out = p.process(&[received_at(1, MARCH_2024, Some("json"), probe)]);
+    assert_eq!(out.events, 1);
+    let out = p.process(&[received_at(2, MARCH_2024 + HOUR, Some("json"), probe)]);
+    assert_eq!(out.detections, 0, "{out:?}");
+    // A minute after the second: two within five minutes.
+    let out = p.process(&[received_at(
+        3,
+        MARCH_2024 + HOUR + 60_000_000_000,
+        Some("json"),
+        probe,
+    )]);
+    assert_eq!(out.detections, 1, "{out:?}");
+}
+
+#[test]
+fn correlation_evictions_are_reported() {
+    // A threshold never reached: the window keeps every entry, up to its bound.
+    const PATIENT: &str = r#"
+title: Very many probes from one address
+id: 6a1e0c0e-2b1f-4c1e-8f00-00000000f00d
+level: medium
+correlation:
+    type: event_count
+    rules: [probe]
+    group-by: [src_ip]
+    timespan: 1h
+    condition:
+        gte: 1000000
+---
+title: Probe
+id: 6a1e0c0e-2b1f-4c1e-8f00-00000000beef
+name: probe
+level: low
+logsource:
+    definition: any JSON record
+detection:
+    selection:
+        action: probe
+    condition: selection
+"#;
+    let book = RuleBook::from_sources(&[("patient.yml", PATIENT)]);
+    let mut p = Processor::new(
+        TenantId(7),
+        Arc::new(book),
+        Triage::new(TriageConfig::default()),
+    );
+    let probe = r#"{"action": "probe", "src_ip": "203.0.113.5"}"#;
+    let bound = watchfloor_sigma::correlation::CorrelationConfig::default().max_entries_per_group;
+    let batch: Vec<RawRecord<'_>> = (0..=bound as i64)
+        .map(|i| received_at(i + 1, MARCH_2024 + i, Some("json"), probe))
+        .collect();
+    let out = p.process(&batch);
+    assert_eq!(out.events, bound as u64 + 1);
+    assert_eq!(out.evicted, 1, "one entry past the bound");
+    assert_eq!(p.correlation_evicted(), 1);
+    let later = received_at(
+        bound as i64 + 2,
+        MARCH_2024 + bound as i64 + 1,
+        Some("json"),
+        probe,
+    );
+    let out = p.process(&[later]);
+    assert_eq!(out.evicted, 1, "counted per batch");
+    assert_eq!(p.correlation_evicted(), 2);
+}

@@ -11,7 +11,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use watchfloor_store::{
     AlertChange, AlertQuery, AlertSort, AlertStatus, IncidentChange, IncidentQuery, IncidentSort,
-    IncidentStatus, NewSuppression, Origin, TenantId, Timestamp, UserId,
+    IncidentStatus, NewSuppression, Origin, StoredAlert, TenantId, Timestamp, UserId,
 };
 use watchfloor_triage::suppress::Expr;
 
@@ -357,34 +357,38 @@ pub(crate) async fn get_incident(State(state): State<AppState>, path: ObjectPath
             Ok((incident, alerts))
         })
         .await?;
-    let mut timeline: Vec<(String, Value)> = alerts
+    let doc: Value = serde_json::from_str(incident.doc.get()).unwrap_or(Value::Null);
+    let timeline = timeline(&alerts, &doc);
+    to_json(json!({ "incident": incident, "alerts": alerts, "timeline": timeline }))
+}
+
+/// The timeline of an incident: its alerts' first occurrences, then the decisions of
+/// its log (`{"time", "kind", "reason"}` entries), sorted by time as times (the text of
+/// RFC 3339 times does not sort: `…:41.5Z` comes before `…:41Z`); at equal times
+/// alerts come first, then decisions in log order. A decision whose time does not read
+/// goes last rather than missing.
+fn timeline(alerts: &[StoredAlert], doc: &Value) -> Vec<Value> {
+    let mut entries: Vec<(i128, Value)> = alerts
         .iter()
         .map(|a| {
-            let at = a.first_seen;
-            (
-                rfc3339(at),
-                json!({"at": rfc3339(at), "kind": "alert", "alert": a.id, "level": a.level,
-                       "text": format!("{} (×{})", a.title, a.count)}),
-            )
+            let at = rfc3339(a.first_seen);
+            let text = format!("{} (×{})", a.title, a.count);
+            let entry = json!({"at": at, "kind": "alert", "alert": a.id, "level": a.level,
+                               "text": text});
+            (i128::from(a.first_seen.0), entry)
         })
         .collect();
-    let doc: Value = serde_json::from_str(incident.doc.get()).unwrap_or(Value::Null);
-    if let Some(entries) = doc.pointer("/log/entries").and_then(Value::as_array) {
-        for e in entries {
-            let at = e
-                .get("time")
-                .and_then(Value::as_str)
-                .unwrap_or("")
-                .to_owned();
-            timeline.push((
-                at.clone(),
-                json!({"at": at, "kind": e.get("kind"), "text": e.get("text")}),
-            ));
-        }
+    let log = doc.pointer("/log/entries").and_then(Value::as_array);
+    for e in log.into_iter().flatten() {
+        let at = e.get("time").and_then(Value::as_str).unwrap_or("");
+        let time = at
+            .parse::<jiff::Timestamp>()
+            .map_or(i128::MAX, |t| t.as_nanosecond());
+        let entry = json!({"at": at, "kind": e.get("kind"), "text": e.get("reason")});
+        entries.push((time, entry));
     }
-    timeline.sort_by(|a, b| a.0.cmp(&b.0));
-    let timeline: Vec<Value> = timeline.into_iter().map(|(_, v)| v).collect();
-    to_json(json!({ "incident": incident, "alerts": alerts, "timeline": timeline }))
+    entries.sort_by_key(|(at, _)| *at);
+    entries.into_iter().map(|(_, v)| v).collect()
 }
 
 fn rfc3339(t: Timestamp) -> String {
@@ -462,6 +466,19 @@ mod tests {
         assert_eq!(values, vec!["r-1", "ws 01 and more", "corp\\o'brien"]);
         assert_eq!(expression_for("r", None, None).unwrap(), "rule = 'r'");
         assert_eq!(expression_for("r", Some(r#"a'b"c"#), None), None);
+    }
+
+    #[test]
+    fn timelines_sort_by_time_not_by_text() {
+        let doc = json!({"log": {"entries": [
+            {"time": "2026-03-02T09:14:41.5Z", "kind": "grouped", "reason": "joined"},
+            {"time": "2026-03-02T09:14:41Z", "kind": "opened", "reason": "opened"},
+            {"time": "invalid-time", "kind": "linked", "reason": "odd"},
+        ]}});
+        let entries = timeline(&[], &doc);
+        let kinds: Vec<&str> = entries.iter().filter_map(|e| e["kind"].as_str()).collect();
+        assert_eq!(kinds, ["opened", "grouped", "linked"]);
+        assert_eq!(entries[0]["text"], "opened");
     }
 
     #[test]

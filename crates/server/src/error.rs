@@ -44,6 +44,10 @@ pub enum AppError {
     /// One record (line) of the body is longer than the server accepts; names the line.
     #[error("line {line} is longer than 1 MiB")]
     LineTooLarge { line: usize },
+    /// The request did not arrive in time (its body stalled or trickled past the
+    /// server's limit); says what was late. Nothing of the request was kept.
+    #[error("{0}")]
+    Timeout(&'static str),
     /// The body is not of a media type the route reads; says which it reads.
     #[error("{0}")]
     UnsupportedMediaType(&'static str),
@@ -77,6 +81,7 @@ impl AppError {
             AppError::PayloadTooLarge | AppError::LineTooLarge { .. } => {
                 StatusCode::PAYLOAD_TOO_LARGE
             }
+            AppError::Timeout(_) => StatusCode::REQUEST_TIMEOUT,
             AppError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::Locked { .. } | AppError::Busy { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -93,6 +98,7 @@ impl AppError {
             AppError::Invalid { .. } => "invalid",
             AppError::BadRequest(_) => "bad_request",
             AppError::PayloadTooLarge | AppError::LineTooLarge { .. } => "payload_too_large",
+            AppError::Timeout(_) => "request_timeout",
             AppError::UnsupportedMediaType(_) => "unsupported_media_type",
             AppError::Conflict(_) => "conflict",
             AppError::Locked { .. } => "locked",
@@ -118,6 +124,11 @@ impl IntoResponse for AppError {
             }
             AppError::Locked { retry_after_secs } | AppError::Busy { retry_after_secs } => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+            }
+            AppError::Timeout(_) => {
+                // The rest of the request may still be on its way: the connection cannot
+                // carry another request.
+                headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
             }
             _ => {}
         }

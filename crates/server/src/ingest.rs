@@ -10,9 +10,13 @@
 //!
 //! This route reads its own body (up to [`MAX_INGEST_BODY_BYTES`], not the 1 MiB of the
 //! others); inflating and checking run on the blocking pool, as does the store call.
+//! A body that stalls for [`INGEST_BODY_IDLE_TIMEOUT`], or is still arriving after
+//! [`INGEST_BODY_TIMEOUT`], is refused with 408 and nothing of it is kept, so a slow
+//! or stuck sender holds a connection and its buffer for a bounded time.
 
 use std::io::Read as _;
 use std::str::FromStr as _;
+use std::time::Duration;
 
 use axum::Json;
 use axum::body::{Body as RawBody, Bytes};
@@ -38,6 +42,12 @@ pub const MAX_INGEST_BODY_BYTES: usize = 16 * 1024 * 1024;
 pub const MAX_INFLATED_BYTES: usize = 64 * 1024 * 1024;
 /// The most records one batch may hold.
 pub const MAX_INGEST_RECORDS: usize = 1_000_000;
+/// The longest an ingest body may take to arrive, from the handler's first read to its
+/// last byte; a body still arriving then is refused with 408. 16 MiB in this time needs
+/// about 280 KB/s: a sender on a slower link sends smaller (or gzip) batches.
+pub const INGEST_BODY_TIMEOUT: Duration = Duration::from_secs(60);
+/// The longest an ingest body may go without a byte arriving (408).
+pub const INGEST_BODY_IDLE_TIMEOUT: Duration = Duration::from_secs(10);
 
 const MEDIA_TYPES: &str = "the request body must be NDJSON (Content-Type: application/x-ndjson \
      or application/json) or text lines (Content-Type: text/plain)";
@@ -129,7 +139,7 @@ async fn ingest_into(
     if declared.is_some_and(|n| n > MAX_INGEST_BODY_BYTES as u64) {
         return Err(AppError::PayloadTooLarge);
     }
-    let sent = read_body(body).await?;
+    let sent = read_body(body, declared, state.timeouts).await?;
     let (data, ranges) = tokio::task::spawn_blocking(move || {
         let data = if gzip { inflate(&sent)? } else { sent };
         let ranges = split(&data, kind)?;
@@ -240,16 +250,54 @@ fn gzip(headers: &HeaderMap) -> Result<bool, AppError> {
     }
 }
 
-/// The body, refused with 413 as soon as it passes [`MAX_INGEST_BODY_BYTES`].
-async fn read_body(body: RawBody) -> Result<Bytes, AppError> {
-    match Limited::new(body, MAX_INGEST_BODY_BYTES).collect().await {
-        Ok(collected) => Ok(collected.to_bytes()),
-        Err(e) if e.is::<LengthLimitError>() => Err(AppError::PayloadTooLarge),
-        Err(_) => Err(AppError::BadRequest(
-            "the request body could not be read".to_owned(),
-        )),
+/// The body, refused with 413 as soon as it passes [`MAX_INGEST_BODY_BYTES`], and with
+/// 408 when it stalls for `timeouts.ingest_body_idle` or is not complete after
+/// `timeouts.ingest_body`. `declared` (the `Content-Length`, already checked against
+/// the limit) sizes the buffer.
+async fn read_body(
+    body: RawBody,
+    declared: Option<u64>,
+    timeouts: crate::Timeouts,
+) -> Result<Bytes, AppError> {
+    let started = tokio::time::Instant::now();
+    let deadline = started + timeouts.ingest_body;
+    let capacity = declared
+        .and_then(|n| usize::try_from(n).ok())
+        .unwrap_or(0)
+        .min(MAX_INGEST_BODY_BYTES);
+    let mut out = Vec::with_capacity(capacity);
+    let mut body = Limited::new(body, MAX_INGEST_BODY_BYTES);
+    loop {
+        let now = tokio::time::Instant::now();
+        let (limit, what) = if now + timeouts.ingest_body_idle < deadline {
+            (now + timeouts.ingest_body_idle, STALLED)
+        } else {
+            (deadline, TOO_SLOW)
+        };
+        let frame = match tokio::time::timeout_at(limit, body.frame()).await {
+            Err(_) => return Err(AppError::Timeout(what)),
+            Ok(None) => break,
+            Ok(Some(frame)) => frame,
+        };
+        match frame {
+            Ok(frame) => {
+                if let Ok(data) = frame.into_data() {
+                    out.extend_from_slice(&data);
+                }
+            }
+            Err(e) if e.is::<LengthLimitError>() => return Err(AppError::PayloadTooLarge),
+            Err(_) => {
+                return Err(AppError::BadRequest(
+                    "the request body could not be read".to_owned(),
+                ));
+            }
+        }
     }
+    Ok(Bytes::from(out))
 }
+
+const STALLED: &str = "the request body stopped arriving; nothing was stored";
+const TOO_SLOW: &str = "the request body arrived too slowly; nothing was stored";
 
 /// Inflates a gzip body (concatenated members too), refusing with 413 anything that
 /// inflates beyond [`MAX_INFLATED_BYTES`]: only one byte past the bound is ever read.

@@ -48,7 +48,42 @@ pub use routes::{API_PREFIX, AccessKind, HttpMethod, Operation, RouteSpec, opena
 /// The largest request body accepted (larger ones get 413), except on ingest.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
-pub use ingest::{MAX_INFLATED_BYTES, MAX_INGEST_BODY_BYTES, MAX_INGEST_RECORDS};
+pub use ingest::{
+    INGEST_BODY_IDLE_TIMEOUT, INGEST_BODY_TIMEOUT, MAX_INFLATED_BYTES, MAX_INGEST_BODY_BYTES,
+    MAX_INGEST_RECORDS,
+};
+
+/// How long a client may take to send a request's head (request line and headers),
+/// and how long an idle keep-alive connection waits for its next request; then the
+/// connection is closed without an answer. Bounds what a client that connects and
+/// sends slowly, or nothing, can hold.
+pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
+/// Once shutdown begins, how long requests in flight (and open event streams) may run
+/// before their connections are closed.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+/// The server's time limits on slow clients; [`Default`] gives [`HEADER_READ_TIMEOUT`],
+/// [`INGEST_BODY_TIMEOUT`] and [`INGEST_BODY_IDLE_TIMEOUT`]. Tests shorten them
+/// ([`AppState::with_timeouts`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Timeouts {
+    /// See [`HEADER_READ_TIMEOUT`]; applies to connections served by [`serve_app`].
+    pub header_read: Duration,
+    /// The longest an ingest body may take to arrive, first byte to last (408).
+    pub ingest_body: Duration,
+    /// The longest an ingest body may go without a byte arriving (408).
+    pub ingest_body_idle: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Timeouts {
+            header_read: HEADER_READ_TIMEOUT,
+            ingest_body: INGEST_BODY_TIMEOUT,
+            ingest_body_idle: INGEST_BODY_IDLE_TIMEOUT,
+        }
+    }
+}
 
 /// What every handler shares: the store, the live sessions, and (when the pipeline
 /// runs) its handle and the rules it runs.
@@ -59,6 +94,7 @@ pub struct AppState {
     live: Option<live::LiveHandle>,
     rules: Option<SharedRules>,
     metrics: Arc<metrics::ServerMetrics>,
+    timeouts: Timeouts,
 }
 
 /// The rules the pipeline runs, replaced when the rule folders change.
@@ -78,7 +114,19 @@ impl AppState {
             live: None,
             rules: None,
             metrics: Arc::new(metrics::ServerMetrics::default()),
+            timeouts: Timeouts::default(),
         }
+    }
+
+    /// The same state with other time limits on slow clients (for tests).
+    pub fn with_timeouts(mut self, timeouts: Timeouts) -> AppState {
+        self.timeouts = timeouts;
+        self
+    }
+
+    /// The time limits on slow clients.
+    pub fn timeouts(&self) -> Timeouts {
+        self.timeouts
     }
 
     /// The same state, with the running pipeline and its rules.
@@ -167,13 +215,88 @@ pub async fn serve_on(
 
 /// Serves the API with `state` (the store and, when it runs, the live pipeline) on a
 /// bound listener until `shutdown` completes.
+///
+/// Each connection is HTTP/1.1 (keep-alive), closed when a request's head takes longer
+/// than the state's [`Timeouts::header_read`] to arrive (an idle keep-alive connection
+/// included), so a client that connects and sends nothing, or trickles its headers,
+/// holds a connection no longer than that. When `shutdown` completes the listener
+/// closes, idle connections close, and requests in flight get up to
+/// [`SHUTDOWN_GRACE`] to finish; then the function returns.
 pub async fn serve_app(
     listener: tokio::net::TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let service = app(state).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, service)
-        .with_graceful_shutdown(shutdown)
+    use hyper_util::rt::{TokioIo, TokioTimer};
+
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(state.timeouts.header_read);
+    let router = app(state);
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let (stream, peer) = tokio::select! {
+            () = &mut shutdown => break,
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    accept_failed(&e).await;
+                    continue;
+                }
+            },
+        };
+        let router = router.clone();
+        let service =
+            hyper::service::service_fn(move |request| serve_request(router.clone(), peer, request));
+        let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
+        tokio::spawn(async move {
+            // A connection's end (the peer left, a timeout, a malformed request) is
+            // the client's business, not the server's.
+            let _ = connection.await;
+        });
+    }
+    drop(listener);
+    if tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown())
         .await
+        .is_err()
+    {
+        eprintln!(
+            "watchfloor-server: requests still running {} s after shutdown began were cut off",
+            SHUTDOWN_GRACE.as_secs()
+        );
+    }
+    Ok(())
+}
+
+/// One request through the router, with the client's address for the audit log.
+async fn serve_request(
+    mut router: Router,
+    peer: SocketAddr,
+    mut request: axum::http::Request<hyper::body::Incoming>,
+) -> Result<axum::response::Response, std::convert::Infallible> {
+    use tower_service::Service;
+
+    request
+        .extensions_mut()
+        .insert(axum::extract::ConnectInfo(peer));
+    let request = request.map(axum::body::Body::new);
+    std::future::poll_fn(|cx| Service::<axum::extract::Request>::poll_ready(&mut router, cx))
+        .await?;
+    router.call(request).await
+}
+
+/// After a failed `accept`: errors of one connection (it was reset before it was
+/// taken) are skipped; others (out of file descriptors) are logged and waited out, so
+/// the loop does not spin.
+async fn accept_failed(e: &std::io::Error) {
+    use std::io::ErrorKind;
+    if matches!(
+        e.kind(),
+        ErrorKind::ConnectionAborted | ErrorKind::ConnectionRefused | ErrorKind::ConnectionReset
+    ) {
+        return;
+    }
+    eprintln!("watchfloor-server: accept failed: {e}");
+    tokio::time::sleep(Duration::from_secs(1)).await;
 }

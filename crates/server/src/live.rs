@@ -16,9 +16,15 @@
 //! - correlation windows are checkpointed to `correlation-<tenant>.bin` in the data
 //!   folder every [`CHECKPOINT_EVERY`] and at stop, and restored at start;
 //! - every new or escalated incident is announced on the broadcast channel that the
-//!   server-sent events route and `watchfloor demo` listen to.
+//!   server-sent events route and `watchfloor demo` listen to;
+//! - an incident linked into another is closed once, by the system, with the reason
+//!   naming the other (the store keeps its row; its alerts now name the other);
+//! - counters count committed batches only, so when the metrics say a record was
+//!   processed, its alerts and incidents are in the store; a batch the store refuses
+//!   drops its tenant's state, which is built again from the store (as on a restart)
+//!   and takes the records again.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
@@ -30,7 +36,8 @@ use serde_json::Value;
 use tokio::sync::broadcast;
 use watchfloor_pipeline::live::{BatchOutcome, Processor, RawRecord, RuleBook};
 use watchfloor_store::{
-    AlertRow, BatchCommit, IncidentRow, ProcessedRecord, Store, StoreError, TenantId, Timestamp,
+    AlertRow, BatchCommit, IncidentChange, IncidentRow, IncidentStatus, Origin, ProcessedRecord,
+    Store, StoreError, TenantId, Timestamp,
 };
 use watchfloor_triage::Triage;
 use watchfloor_triage::detection::Level;
@@ -90,7 +97,7 @@ pub struct LiveMetrics {
     pub alerts_changed: AtomicU64,
     pub incidents_changed: AtomicU64,
     pub store_errors: AtomicU64,
-    /// Correlation groups evicted for room, over all tenants.
+    /// Correlation groups and entries dropped for room, over all tenants.
     pub evicted: AtomicU64,
     /// Unprocessed records in the store, as last counted.
     pub backlog: AtomicU64,
@@ -237,6 +244,8 @@ struct TenantState {
     suppressions: HashMap<u64, i64>,
     /// Last announced severity per incident (engine id).
     announced: HashMap<u64, Level>,
+    /// Incidents linked into another (engine ids), closed once when that happened.
+    merged: HashSet<u64>,
     saved: Instant,
 }
 
@@ -367,11 +376,18 @@ impl Worker {
                     cursor: 0,
                     suppressions: HashMap::new(),
                     announced: HashMap::new(),
+                    merged: HashSet::new(),
                     saved: Instant::now(),
                 },
             );
-            self.reload_suppressions(tenant)?;
-            self.reload_rule_settings(tenant)?;
+            // A tenant runs with its suppressions and rule switches or not at all.
+            let loaded = self
+                .reload_suppressions(tenant)
+                .and_then(|()| self.reload_rule_settings(tenant));
+            if let Err(e) = loaded {
+                self.tenants.remove(&tenant);
+                return Err(e);
+            }
         }
         self.tenants
             .get_mut(&tenant)
@@ -440,27 +456,50 @@ impl Worker {
         let outcome = state.processor.process(&raw);
         let commit = commit_of(state, &outcome);
         let notices = notices_of(state, &outcome, tenant);
-        let m = &self.shared.metrics;
-        m.records.fetch_add(records.len() as u64, Ordering::Relaxed);
-        m.events.fetch_add(outcome.events, Ordering::Relaxed);
-        m.decode_errors
-            .fetch_add(outcome.decode_errors, Ordering::Relaxed);
-        m.detections
-            .fetch_add(outcome.detections, Ordering::Relaxed);
-        m.suppressed
-            .fetch_add(outcome.suppressed, Ordering::Relaxed);
-        m.disabled.fetch_add(outcome.disabled, Ordering::Relaxed);
-        m.batches.fetch_add(1, Ordering::Relaxed);
-        m.alerts_changed
-            .fetch_add(commit.alerts.len() as u64, Ordering::Relaxed);
-        m.incidents_changed
-            .fetch_add(commit.incidents.len() as u64, Ordering::Relaxed);
-        store.commit_batch(tenant, &commit, Timestamp::now())?;
+        let merged = newly_merged(state, &outcome);
+        if let Err(e) = store.commit_batch(tenant, &commit, Timestamp::now()) {
+            // The processor has taken these records in but the store has not: start the
+            // tenant again from the store, as after a restart, so they are taken again
+            // (the cursor is past them) and counted once.
+            self.tenants.remove(&tenant);
+            return Err(e);
+        }
+        self.close_merged(tenant, &merged);
+        count(&self.shared.metrics, records.len(), &outcome, &commit);
         for notice in notices {
             // No listener is fine: announcements are for whoever is watching.
             let _ = self.shared.notices.send(notice);
         }
         Ok(true)
+    }
+
+    /// Closes the stored incidents a batch linked into others (store ids: the incident
+    /// and where it lives on), so that the open list holds each case once. The store
+    /// keeps a linked incident's row (its alerts now name the other one); closing it is
+    /// audited as the system's, with the reason naming where it went.
+    fn close_merged(&self, tenant: TenantId, merged: &[(u64, u64)]) {
+        for &(id, into) in merged {
+            let origin = Origin::system("pipeline", Timestamp::now());
+            let close = IncidentChange::Close {
+                reason: format!("linked into incident {into}"),
+            };
+            let result = self.store.get_incident(tenant, id).and_then(|i| {
+                if i.status == IncidentStatus::Open {
+                    self.store.update_incident(tenant, id, &close, &origin)?;
+                }
+                Ok(())
+            });
+            if let Err(e) = result {
+                eprintln!(
+                    "watchfloor: tenant {}: closing linked incident {id}: {e}",
+                    tenant.0
+                );
+                self.shared
+                    .metrics
+                    .store_errors
+                    .fetch_add(1, Ordering::Relaxed);
+            }
+        }
     }
 
     fn checkpoint_path(&self, tenant: TenantId) -> Option<PathBuf> {
@@ -487,6 +526,26 @@ impl Worker {
             }
         }
     }
+}
+
+/// Adds a committed batch to the counters; only once it is in the store, so that
+/// counters never run ahead of what the API shows.
+fn count(m: &LiveMetrics, records: usize, outcome: &BatchOutcome, commit: &BatchCommit) {
+    m.records.fetch_add(records as u64, Ordering::Relaxed);
+    m.events.fetch_add(outcome.events, Ordering::Relaxed);
+    m.decode_errors
+        .fetch_add(outcome.decode_errors, Ordering::Relaxed);
+    m.detections
+        .fetch_add(outcome.detections, Ordering::Relaxed);
+    m.suppressed
+        .fetch_add(outcome.suppressed, Ordering::Relaxed);
+    m.disabled.fetch_add(outcome.disabled, Ordering::Relaxed);
+    m.evicted.fetch_add(outcome.evicted, Ordering::Relaxed);
+    m.batches.fetch_add(1, Ordering::Relaxed);
+    m.alerts_changed
+        .fetch_add(commit.alerts.len() as u64, Ordering::Relaxed);
+    m.incidents_changed
+        .fetch_add(commit.incidents.len() as u64, Ordering::Relaxed);
 }
 
 fn write_atomically(path: &Path, data: &[u8]) -> std::io::Result<()> {
@@ -612,6 +671,22 @@ fn commit_of(state: &TenantState, outcome: &BatchOutcome) -> BatchCommit {
         incidents,
         suppression_hits,
     }
+}
+
+/// The incidents a batch linked into another for the first time, as store ids (the
+/// incident, where it lives on).
+fn newly_merged(state: &mut TenantState, outcome: &BatchOutcome) -> Vec<(u64, u64)> {
+    let triage = state.processor.triage();
+    let mut out = Vec::new();
+    for &id in &outcome.changes.incidents {
+        let Some(into) = triage.incident_as_recorded(id).and_then(|i| i.merged_into) else {
+            continue;
+        };
+        if state.merged.insert(id) {
+            out.push((id + state.incident_base, into + state.incident_base));
+        }
+    }
+    out
 }
 
 /// Announcements for the incidents a batch opened or escalated (and updated).

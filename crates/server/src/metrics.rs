@@ -1,7 +1,8 @@
 //! `GET /metrics`: the server's counters in the Prometheus text format — ingest (HTTP
-//! and syslog), the pipeline (records, events, detections, suppressed, evicted, errors,
-//! backlog) and the process's resident memory. Totals over all tenants only: no tenant's
-//! name or data appears, so the route needs no credentials.
+//! and syslog), the pipeline (records, events, detections, suppressed, alerts and
+//! incidents written, evicted, errors, backlog) and the process's resident memory.
+//! Totals over all tenants only: no tenant's name or data appears, so the route needs no
+//! credentials.
 
 use std::fmt::Write as _;
 use std::sync::Arc;
@@ -148,9 +149,23 @@ pub(crate) async fn render(State(state): State<AppState>) -> impl IntoResponse {
         );
         line(
             &mut out,
+            "watchfloor_pipeline_alerts_changed_total",
+            "counter",
+            "Alerts written (new or changed).",
+            get(&l.alerts_changed),
+        );
+        line(
+            &mut out,
+            "watchfloor_pipeline_incidents_changed_total",
+            "counter",
+            "Incidents written (new or changed).",
+            get(&l.incidents_changed),
+        );
+        line(
+            &mut out,
             "watchfloor_pipeline_evicted_total",
             "counter",
-            "Correlation groups evicted for room.",
+            "Correlation groups and entries dropped for room.",
             get(&l.evicted),
         );
         line(

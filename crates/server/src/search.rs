@@ -1,9 +1,9 @@
 //! Event search over the stored records: a time range, host, user, free text (every
 //! word must occur in the record), and `field` = `value` on the decoded event; paged.
 //!
-//! The store narrows by time, host, user and text (the value of a field filter is also
-//! required as text); each candidate is then decoded again and its field compared,
-//! ignoring case. Pages are filled by asking the store for more candidates until the
+//! The store narrows by time, host, user and text (the letters and digits of a field
+//! filter's value are also required as text); each candidate is then decoded again and
+//! its field compared, ignoring case. Pages are filled by asking the store for more candidates until the
 //! page is full, the range is exhausted, or the store's scan bound is reached (said in
 //! the answer as `scan_capped`).
 
@@ -13,7 +13,7 @@ use axum::extract::{Query, State};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use watchfloor_pipeline::live::RecordDecoder;
-use watchfloor_store::EventQuery;
+use watchfloor_store::{EventPage, EventQuery, Store, StoreError, TenantId};
 
 use crate::cases::parse_time;
 use crate::handlers::TenantPath;
@@ -79,10 +79,8 @@ pub(crate) async fn events(
             .split_whitespace()
             .map(str::to_owned)
             .collect();
-    if let Some((_, v)) = &field
-        && !v.is_empty()
-    {
-        contains.push(v.clone());
+    if let Some((_, v)) = &field {
+        contains.extend(value_words(v));
     }
     let query = EventQuery {
         since: parse_time("since", p.since.as_deref())?,
@@ -96,57 +94,102 @@ pub(crate) async fn events(
         newest_first,
     };
     let page = state
-        .run(move |s| {
-            let Some((name, value)) = field else {
-                return s.search_events(tenant, &query);
-            };
-            // Candidates come a page at a time; those whose field differs are dropped.
-            let mut decoder = RecordDecoder::default();
-            let mut q = query.clone();
-            q.limit = MAX_LIMIT;
-            let mut kept = Vec::new();
-            let mut skipped = 0u32;
-            let mut scanned = 0;
-            loop {
-                let candidates = s.search_events(tenant, &q)?;
-                scanned += candidates.scanned;
-                let (more, capped) = (candidates.has_more, candidates.scan_capped);
-                let n = candidates.items.len() as u32;
-                for ev in candidates.items {
-                    let hit = decoder
-                        .field(ev.format_hint.as_deref(), &ev.line, &name)
-                        .is_some_and(|v| v.eq_ignore_ascii_case(&value));
-                    if !hit {
-                        continue;
-                    }
-                    if skipped < query.offset {
-                        skipped += 1;
-                    } else if kept.len() < query.limit as usize {
-                        kept.push(ev);
-                    } else {
-                        return Ok(watchfloor_store::EventPage {
-                            items: kept,
-                            limit: query.limit,
-                            offset: query.offset,
-                            has_more: true,
-                            scanned,
-                            scan_capped: false,
-                        });
-                    }
-                }
-                if !more || capped || n == 0 {
-                    return Ok(watchfloor_store::EventPage {
-                        items: kept,
-                        limit: query.limit,
-                        offset: query.offset,
-                        has_more: false,
-                        scanned,
-                        scan_capped: capped,
-                    });
-                }
-                q.offset = q.offset.saturating_add(n);
-            }
+        .run(move |s| match field {
+            None => s.search_events(tenant, &query),
+            Some((name, value)) => by_field(s, tenant, &query, &name, &value),
         })
         .await?;
     Ok(Json(json!(page)))
+}
+
+/// Most words of a field filter's value required as text.
+const VALUE_WORDS: usize = 4;
+
+/// What of a field filter's value must occur in the raw record: its longest runs of
+/// ASCII letters and digits (at most [`VALUE_WORDS`], each cut to 256 characters).
+/// Not the value itself: a raw record may hold it escaped (`CORP\\bob` in JSON for
+/// `CORP\bob`, `\u00e9` for `é`, `%20` in a URL), but escaping never touches
+/// letters and digits.
+fn value_words(value: &str) -> Vec<String> {
+    let mut words: Vec<&str> = value
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .collect();
+    words.sort_by(|a, b| b.len().cmp(&a.len()).then(a.cmp(b)));
+    words.dedup();
+    words
+        .into_iter()
+        .take(VALUE_WORDS)
+        .map(|w| w.chars().take(256).collect())
+        .collect()
+}
+
+/// A page of the records matching `query` whose decoded field `name` equals `value`
+/// (ignoring case). Candidates come from the store a thousand at a time from the first
+/// match of `query`; `query.offset` and `query.limit` count the records that remain.
+fn by_field(
+    s: &Store,
+    tenant: TenantId,
+    query: &EventQuery,
+    name: &str,
+    value: &str,
+) -> Result<EventPage, StoreError> {
+    let mut decoder = RecordDecoder::default();
+    let mut q = query.clone();
+    q.limit = MAX_LIMIT;
+    q.offset = 0;
+    let mut page = EventPage {
+        items: Vec::new(),
+        limit: query.limit,
+        offset: query.offset,
+        has_more: false,
+        scanned: 0,
+        scan_capped: false,
+    };
+    let mut skipped = 0u32;
+    loop {
+        let candidates = s.search_events(tenant, &q)?;
+        page.scanned += candidates.scanned;
+        let (more, capped) = (candidates.has_more, candidates.scan_capped);
+        let n = candidates.items.len() as u32;
+        for ev in candidates.items {
+            let hit = decoder
+                .field(ev.format_hint.as_deref(), &ev.line, name)
+                .is_some_and(|v| v.eq_ignore_ascii_case(value));
+            if !hit {
+                continue;
+            }
+            if skipped < query.offset {
+                skipped += 1;
+            } else if page.items.len() < query.limit as usize {
+                page.items.push(ev);
+            } else {
+                page.has_more = true;
+                return Ok(page);
+            }
+        }
+        if !more || capped || n == 0 {
+            page.scan_capped = capped;
+            return Ok(page);
+        }
+        q.offset = q.offset.saturating_add(n);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn value_words_survive_escaping() {
+        assert_eq!(value_words(r"CORP\bob"), ["CORP", "bob"]);
+        assert_eq!(value_words("1"), ["1"]);
+        assert!(value_words(r"\\").is_empty());
+        assert_eq!(
+            value_words(r"C:\Windows\System32\WindowsPowerShell\v1.0\powershell.exe"),
+            ["WindowsPowerShell", "powershell", "System32", "Windows"]
+        );
+        assert_eq!(value_words("a-b-a"), ["a", "b"]);
+        assert_eq!(value_words(&"x".repeat(300))[0].len(), 256);
+    }
 }

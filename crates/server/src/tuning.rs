@@ -8,7 +8,7 @@ use axum::http::request::Parts;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use watchfloor_store::{NewSuppression, StoreError, TenantId, Timestamp};
-use watchfloor_triage::suppress::Expr;
+use watchfloor_triage::suppress::{Expr, ExprError};
 
 use crate::auth::Auth;
 use crate::cases::{ObjectPath, parse_time};
@@ -58,7 +58,7 @@ pub(crate) async fn create_suppression(
 ) -> Answer {
     Expr::parse(&body.expr).map_err(|e| AppError::Invalid {
         field: "expr".to_owned(),
-        reason: e.to_string(),
+        reason: expr_problem(&e),
     })?;
     let expires_at = parse_time("expires_at", body.expires_at.as_deref())?;
     let origin = auth.origin(Timestamp::now());
@@ -74,6 +74,20 @@ pub(crate) async fn create_suppression(
         .await?;
     state.tell(Command::ReloadSuppressions(tenant));
     Ok(Json(json!({ "suppression": created })))
+}
+
+/// What is wrong with an expression, naming the condition by its number but never
+/// repeating the submitted text (as every error message of the API).
+fn expr_problem(e: &ExprError) -> String {
+    match e {
+        ExprError::Empty => "is empty".to_owned(),
+        ExprError::Quote(_) => "has a quote that is not closed".to_owned(),
+        // Reasons are fixed texts, except a bad pattern's, which quotes the pattern.
+        ExprError::Condition { index, reason, .. } => {
+            let reason = reason.split_once(':').map_or(reason.as_str(), |(r, _)| r);
+            format!("condition {index}: {reason}")
+        }
+    }
 }
 
 pub(crate) fn owner_of(auth: &Auth) -> String {
@@ -222,4 +236,25 @@ pub(crate) async fn disable_rule(
     path: RulePath,
 ) -> Answer {
     switch_rule(state, auth, path, false).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn expression_problems_name_the_condition_not_the_text() {
+        let problem = |text: &str| Expr::parse(text).err().map(|e| expr_problem(&e));
+        assert_eq!(
+            problem("host = ws01 and user secret-ish").as_deref(),
+            Some("condition 2: unknown operator (use =, !=, ~, contains, in)")
+        );
+        assert_eq!(
+            problem("host = 'secret-ish").as_deref(),
+            Some("has a quote that is not closed")
+        );
+        assert_eq!(problem(" ").as_deref(), Some("is empty"));
+        assert!(problem("src_ip in secret-ish").is_some_and(|p| !p.contains("secret")));
+        assert_eq!(problem("host = ws01"), None);
+    }
 }

@@ -532,11 +532,23 @@ impl Store {
     }
 
     /// The tenants with records waiting for the pipeline, by id.
+    ///
+    /// A skip-scan of the pending index: one seek per tenant with pending records (the
+    /// smallest tenant id above the last one found), so the cost grows with the number
+    /// of such tenants, not with the backlog (`SELECT DISTINCT` read every pending
+    /// entry: ≈ 50 ms at half a million, on every pipeline round).
     pub fn tenants_with_pending(&self) -> Result<Vec<TenantId>, StoreError> {
         let conn = self.conn();
         let mut stmt = conn.prepare_cached(
-            "SELECT DISTINCT tenant_id FROM ingest INDEXED BY ingest_pending
-             WHERE processed = 0 ORDER BY tenant_id",
+            "WITH RECURSIVE pending(tenant_id) AS (
+                 SELECT MIN(tenant_id) FROM ingest INDEXED BY ingest_pending
+                 WHERE processed = 0
+                 UNION ALL
+                 SELECT (SELECT MIN(tenant_id) FROM ingest INDEXED BY ingest_pending
+                         WHERE processed = 0 AND tenant_id > pending.tenant_id)
+                 FROM pending WHERE pending.tenant_id IS NOT NULL
+             )
+             SELECT tenant_id FROM pending WHERE tenant_id IS NOT NULL ORDER BY tenant_id",
         )?;
         let rows = stmt.query_map([], |r| r.get::<_, i64>(0))?;
         rows.map(|r| ids::tenant_from_sql(r?)).collect()

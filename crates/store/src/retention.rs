@@ -1,9 +1,10 @@
 //! Retention: deleting what is older than each tenant's `retention_days`.
 //!
 //! What goes, per tenant, with `cutoff = now - retention_days`:
-//! - processed records whose time (the event time, or the receipt time for records
-//!   without one) is before the cutoff. Records the pipeline has not processed are
-//!   never deleted, however old.
+//! - processed records received before the cutoff. Retention counts from receipt, not
+//!   from the event's own time: replayed or late-shipped old logs (a range scenario, an
+//!   archive imported for a hunt) stay searchable for the tenant's whole retention.
+//!   Records the pipeline has not processed are never deleted, however old.
 //! - closed alerts last seen before the cutoff, unless their incident is still open.
 //! - closed incidents last seen before the cutoff that have no alerts left.
 //!
@@ -71,8 +72,7 @@ enum Kind {
 
 const DELETE_RECORDS: &str = "DELETE FROM ingest WHERE id IN (
         SELECT id FROM ingest
-        WHERE tenant_id = ?1 AND COALESCE(event_time_ns, received_at_ns) < ?2
-          AND processed = 1
+        WHERE tenant_id = ?1 AND received_at_ns < ?2 AND processed = 1
         LIMIT ?3)";
 
 const DELETE_ALERTS: &str = "DELETE FROM alerts WHERE rowid IN (

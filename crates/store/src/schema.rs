@@ -196,6 +196,10 @@ const MIGRATIONS: &[&str] = &[
     ) STRICT, WITHOUT ROWID;
     CREATE INDEX rule_settings_by_version ON rule_settings(version);
     "#,
+    // 4: retention counts from receipt: find a tenant's oldest received records fast.
+    r#"
+    CREATE INDEX ingest_by_tenant_received ON ingest(tenant_id, received_at_ns);
+    "#,
 ];
 
 /// Sets the per-connection pragmas. `file` is false for in-memory databases, which

@@ -1,6 +1,9 @@
-//! API tests: every request goes through the router with `oneshot`, no socket.
+//! API tests: every request goes through the router with `oneshot`, no socket (but
+//! `bad_input`'s slow clients, which need the real server on a loopback port).
 
 mod api;
+mod bad_input;
 mod ingest;
 mod isolation;
+mod live;
 mod support;
