@@ -19,20 +19,23 @@
 //!   `HashTable` of (indicator id, value's place in the arena) hashed and compared
 //!   through the arena, so no key is stored twice; networks in `cidr`'s segment index;
 //!   a bitset of the indicators valid at all times, so most matches need no look at the
-//!   record.
+//!   record;
+//! - two 512 KiB bitsets (`filter`) that turn most non-matching IPv4 and domain lookups
+//!   away before the larger indexes are read.
 //!
 //! Ids are never reused: an indicator dropped by [`Intel::remove_expired`] leaves its
 //! record behind as a tombstone, and the arenas are compacted once half of them is dead.
 
 mod arena;
+mod attribution;
 mod cidr;
+mod filter;
 mod lookup;
 mod text_scan;
+mod view;
 
-use std::collections::BTreeMap;
 use std::fmt;
-use std::hash::{BuildHasher, Hash, Hasher};
-use std::mem::size_of;
+use std::hash::{BuildHasher, Hash};
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::sync::atomic::{AtomicI64, AtomicU32, Ordering};
 
@@ -41,11 +44,15 @@ use hashbrown::{HashMap, HashTable};
 use serde::Serialize;
 use watchfloor_event::Timestamp;
 
-use crate::model::{Attribution, Kind, NewIndicator, NormalizeError, Tlp, normalize};
+use crate::model::{Kind, NewIndicator, NormalizeError, normalize};
 use arena::{Arena, Chunked, Span};
 use cidr::{CidrSet, Net};
+use filter::{FILTER_FROM, Filter};
 
 pub use lookup::Match;
+pub use view::{AttributionRef, IndicatorView, IntelStats, MemoryUse};
+
+use attribution::{FREE_SLOT, Profile, Slot};
 
 /// An indicator's number in its [`Intel`]; never reused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -96,125 +103,21 @@ const fn table_of(kind: Kind) -> usize {
 }
 const TABLES: usize = 9;
 
-/// What a feed says of many indicators at once.
-#[derive(Debug)]
-struct Profile {
-    source: Box<str>,
-    confidence: u8,
-    tlp: Tlp,
-    tags: Box<[Box<str>]>,
-    attack: Box<[Box<str>]>,
-}
-
-impl Profile {
-    fn heap_bytes(&self) -> usize {
-        let strs = |v: &[Box<str>]| v.iter().map(|s| s.len()).sum::<usize>();
-        self.source.len()
-            + size_of::<Box<str>>() * (self.tags.len() + self.attack.len())
-            + strs(&self.tags)
-            + strs(&self.attack)
-    }
-
-    fn same(&self, a: &Attribution) -> bool {
-        *self.source == *a.source
-            && self.confidence == a.confidence
-            && self.tlp == a.tlp
-            && same_strs(&self.tags, &a.tags)
-            && same_strs(&self.attack, &a.attack)
-    }
-}
-
-fn same_strs(a: &[Box<str>], b: &[String]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| **x == **y)
-}
-
-fn profile_hash<S: AsRef<str>>(
-    state: &RandomState,
-    source: &str,
-    confidence: u8,
-    tlp: Tlp,
-    tags: &[S],
-    attack: &[S],
-) -> u64 {
-    let mut h = state.build_hasher();
-    source.hash(&mut h);
-    confidence.hash(&mut h);
-    tlp.hash(&mut h);
-    for list in [tags, attack] {
-        h.write_usize(list.len());
-        for s in list {
-            s.as_ref().hash(&mut h);
-        }
-    }
-    h.finish()
-}
-
-/// One source's attribution of one indicator.
-#[derive(Clone, Copy, Debug)]
-struct Slot {
-    /// Nanoseconds; `NO_START` / `NO_END` when unbounded.
-    valid_from: i64,
-    valid_until: i64,
-    /// Reference and description, encoded by [`encode_note`].
-    note: Span,
-    profile: u32,
-    /// The next attribution of the same indicator in `extra`, or `NONE`.
-    next: u32,
-}
-
-impl Slot {
-    #[inline]
-    fn is_valid_at(&self, now: i64) -> bool {
-        self.valid_from <= now && (self.valid_until == NO_END || now < self.valid_until)
-    }
-
-    fn is_unbounded(&self) -> bool {
-        self.valid_from == NO_START && self.valid_until == NO_END
-    }
-
-    fn has_ended(&self, now: i64) -> bool {
-        self.valid_until != NO_END && self.valid_until <= now
-    }
-}
-
-/// Reference and description as one string: `r<len>:<reference>` if there is a
-/// reference, then `d<description>` if there is a description.
-fn encode_note(a: &Attribution) -> String {
-    let mut s = String::new();
-    if let Some(r) = &a.reference {
-        s.push('r');
-        s.push_str(&r.len().to_string());
-        s.push(':');
-        s.push_str(r);
-    }
-    if let Some(d) = &a.description {
-        s.push('d');
-        s.push_str(d);
-    }
-    s
-}
-
-fn decode_note(s: &str) -> (Option<&str>, Option<&str>) {
-    let mut rest = s;
-    let mut reference = None;
-    if let Some(r) = rest.strip_prefix('r')
-        && let Some((len, body)) = r.split_once(':')
-        && let Ok(len) = len.parse::<usize>()
-        && len <= body.len()
-        && body.is_char_boundary(len)
-    {
-        reference = Some(&body[..len]);
-        rest = &body[len..];
-    }
-    (reference, rest.strip_prefix('d'))
-}
-
-/// An entry of a string index: the indicator and where its value is, so comparing a
-/// candidate reads the arena directly.
+/// An entry of a string index: the indicator, where its value is (so comparing a
+/// candidate reads the arena directly), and 32 more bits of the value's hash, so a
+/// candidate whose 7-bit control tag matches by chance (about one probe in ten) is
+/// turned away without reading the arena.
 #[derive(Clone, Copy, Debug)]
 struct Entry {
     id: u32,
+    tag: u32,
     value: Span,
+}
+
+#[inline]
+fn tag_of(hash: u64) -> u32 {
+    // hashbrown takes the low bits for the bucket and the top 7 for the control byte.
+    (hash >> 24) as u32
 }
 
 /// One indicator. 64 bytes.
@@ -254,6 +157,9 @@ pub struct Intel {
     /// Bit `n` is set when some domain indicator has `n` labels (bit 63: 63 or more),
     /// so the suffix walk skips suffixes no indicator can equal.
     domain_labels: u64,
+    /// "Certainly not" answers before the IPv4 and domain indexes (see `filter`).
+    v4_filter: Filter,
+    domain_filter: Filter,
     hasher: RandomState,
 }
 
@@ -276,6 +182,8 @@ impl Default for Intel {
             cidr4: CidrSet::default(),
             cidr6: CidrSet::default(),
             domain_labels: 0,
+            v4_filter: Filter::default(),
+            domain_filter: Filter::default(),
             hasher: RandomState::default(),
         }
     }
@@ -423,6 +331,12 @@ impl Intel {
             let alive = |id: u32| records.get(id).is_some_and(|r| !r.removed);
             self.cidr4.retain(alive);
             self.cidr6.retain(alive);
+            if self.v4_filter.is_on() {
+                self.rebuild_v4_filter();
+            }
+            if self.domain_filter.is_on() {
+                self.rebuild_domain_filter();
+            }
             if self.dead_bytes * 2 > self.arena.used() + self.notes.used() {
                 self.compact();
             }
@@ -435,63 +349,6 @@ impl Intel {
     pub fn prepare(&self) {
         self.cidr4.prepare();
         self.cidr6.prepare();
-    }
-
-    /// Counts and memory. `now` decides which indicators count as expired.
-    pub fn stats(&self, now: Timestamp) -> IntelStats {
-        let mut stats = IntelStats {
-            indicators: self.live,
-            profiles: self.profiles.len(),
-            ..IntelStats::default()
-        };
-        for r in self.records.iter().filter(|r| !r.removed) {
-            *stats.by_kind.entry(r.kind).or_default() += 1;
-            let mut ended = true;
-            let mut active = false;
-            for slot in self.slots(r) {
-                stats.attributions += 1;
-                *stats
-                    .attributions_by_tlp
-                    .entry(self.profiles[slot.profile as usize].tlp)
-                    .or_default() += 1;
-                ended &= slot.has_ended(now.0);
-                active |= slot.is_valid_at(now.0);
-            }
-            stats.expired += usize::from(ended);
-            stats.inactive += usize::from(!active);
-        }
-        stats.memory = self.memory();
-        stats
-    }
-
-    fn memory(&self) -> MemoryUse {
-        let records = self.records.allocated();
-        let attributions = self.extra.capacity() * size_of::<Slot>()
-            + self.free_extra.capacity() * size_of::<u32>();
-        let strings = self.arena.allocated() + self.notes.allocated();
-        let profiles = self.profiles.capacity() * size_of::<Profile>()
-            + self.profiles.iter().map(Profile::heap_bytes).sum::<usize>()
-            + self.profile_index.allocation_size();
-        let indexes = self.ipv4.allocation_size()
-            + self.ipv6.allocation_size()
-            + self
-                .strings
-                .iter()
-                .map(HashTable::allocation_size)
-                .sum::<usize>()
-            + self.cidr4.allocated()
-            + self.cidr6.allocated()
-            + self.always.capacity() * size_of::<u64>();
-        let fixed = size_of::<Intel>();
-        MemoryUse {
-            records,
-            attributions,
-            strings,
-            dead_string_bytes: self.dead_bytes,
-            profiles,
-            indexes,
-            total: records + attributions + strings + profiles + indexes + fixed,
-        }
     }
 
     // ---- internals ----
@@ -561,7 +418,11 @@ impl Intel {
         let hash = self.hasher.hash_one(key);
         let arena = &self.arena;
         table
-            .find(hash, |e| e.value.len as usize == key.len() && arena.bytes(e.value) == key)
+            .find(hash, |e| {
+                e.tag == tag_of(hash)
+                    && e.value.len as usize == key.len()
+                    && arena.bytes(e.value) == key
+            })
             .map(|e| e.id)
     }
 
@@ -579,130 +440,13 @@ impl Intel {
         }
     }
 
-    fn intern_profile(&mut self, a: &Attribution) -> u32 {
-        let hash = profile_hash(
-            &self.hasher,
-            &a.source,
-            a.confidence,
-            a.tlp,
-            &a.tags,
-            &a.attack,
-        );
-        let profiles = &self.profiles;
-        if let Some(&i) = self
-            .profile_index
-            .find(hash, |&i| profiles[i as usize].same(a))
-        {
-            return i;
-        }
-        let boxed = |v: &[String]| v.iter().map(|s| s.as_str().into()).collect();
-        let i = self.profiles.len() as u32;
-        self.profiles.push(Profile {
-            source: a.source.as_str().into(),
-            confidence: a.confidence,
-            tlp: a.tlp,
-            tags: boxed(&a.tags),
-            attack: boxed(&a.attack),
-        });
-        let (profiles, hasher) = (&self.profiles, &self.hasher);
-        self.profile_index.insert_unique(hash, i, |&j| {
-            let p = &profiles[j as usize];
-            profile_hash(hasher, &p.source, p.confidence, p.tlp, &p.tags, &p.attack)
-        });
-        i
-    }
-
-    fn new_slot(&mut self, a: &Attribution) -> Option<Slot> {
-        let profile = self.intern_profile(a);
-        let note = self.notes.push(&encode_note(a))?;
-        Some(Slot {
-            valid_from: a.valid_from.map_or(NO_START, |t| t.0),
-            valid_until: a.valid_until.map_or(NO_END, |t| t.0),
-            note,
-            profile,
-            next: NONE,
-        })
-    }
-
-    /// Folds `a` into indicator `id`: replaces the attribution with the same source and
-    /// reference, or appends it. `None` when the store is full.
-    fn merge(&mut self, id: u32, a: &Attribution, now: i64) -> Option<()> {
-        // Find the attribution from the same source with the same reference.
-        let record = self.record(id);
-        record.last_seen.fetch_max(now, Ordering::Relaxed);
-        // `at`: the slot looked at, NONE standing for the record's first.
-        let mut at = NONE;
-        let mut slot = record.first;
-        let same = loop {
-            let profile = &self.profiles[slot.profile as usize];
-            let (reference, _) = decode_note(self.notes.str(slot.note));
-            if *profile.source == *a.source && reference == a.reference.as_deref() {
-                break Some(at);
-            }
-            if slot.next == NONE {
-                break None;
-            }
-            at = slot.next;
-            slot = self.extra[at as usize];
-        };
-        match same {
-            Some(at) => {
-                let profile = self.intern_profile(a);
-                let note = encode_note(a);
-                let old = if at == NONE {
-                    self.record(id).first
-                } else {
-                    self.extra[at as usize]
-                };
-                let span = if self.notes.str(old.note) == note {
-                    old.note
-                } else {
-                    self.dead_bytes += old.note.len as usize;
-                    self.notes.push(&note)?
-                };
-                let new = Slot {
-                    valid_from: a.valid_from.map_or(NO_START, |t| t.0),
-                    valid_until: a.valid_until.map_or(NO_END, |t| t.0),
-                    note: span,
-                    profile,
-                    next: old.next,
-                };
-                if at == NONE {
-                    self.records.get_mut(id)?.first = new;
-                } else {
-                    self.extra[at as usize] = new;
-                }
-            }
-            None => {
-                let new = self.new_slot(a)?;
-                let index = match self.free_extra.pop() {
-                    Some(i) => {
-                        self.extra[i as usize] = new;
-                        i
-                    }
-                    None => {
-                        self.extra.push(new);
-                        (self.extra.len() - 1) as u32
-                    }
-                };
-                // `at` is the last slot of the chain (NONE: the record's first).
-                if at == NONE {
-                    self.records.get_mut(id)?.first.next = index;
-                } else {
-                    self.extra[at as usize].next = index;
-                }
-            }
-        }
-        let unbounded = self.slots(self.record(id)).any(Slot::is_unbounded);
-        self.set_always(id, unbounded);
-        Some(())
-    }
-
     fn index(&mut self, id: u32, kind: Kind, value: &str) {
         match kind {
             Kind::Ipv4 => {
                 if let Ok(a) = value.parse::<Ipv4Addr>() {
                     self.ipv4.insert(u32::from(a), id);
+                    self.v4_filter.set(filter::v4_key(u32::from(a)));
+                    self.switch_filters_on();
                 }
                 return;
             }
@@ -715,12 +459,17 @@ impl Intel {
             Kind::Cidr => self.index_network(id, value),
             Kind::Domain => {
                 self.domain_labels |= label_bit(value.bytes().filter(|&b| b == b'.').count() + 1);
+                if let Some(two) = filter::last_two_labels(value.as_bytes()) {
+                    let key = filter::hash_key(self.hasher.hash_one(two));
+                    self.domain_filter.set(key);
+                }
             }
             _ => {}
         }
         let hash = self.hasher.hash_one(value.as_bytes());
         let entry = Entry {
             id,
+            tag: tag_of(hash),
             value: self.record(id).value,
         };
         let Intel {
@@ -729,7 +478,41 @@ impl Intel {
             hasher,
             ..
         } = self;
-        strings[table_of(kind)].insert_unique(hash, entry, |e| hasher.hash_one(arena.bytes(e.value)));
+        strings[table_of(kind)]
+            .insert_unique(hash, entry, |e| hasher.hash_one(arena.bytes(e.value)));
+        self.switch_filters_on();
+    }
+
+    /// Switches a filter on once its kind is big enough to gain from it.
+    fn switch_filters_on(&mut self) {
+        if !self.v4_filter.is_on() && self.ipv4.len() + self.cidr4.len() >= FILTER_FROM {
+            self.rebuild_v4_filter();
+        }
+        if !self.domain_filter.is_on() && self.strings[table_of(Kind::Domain)].len() >= FILTER_FROM
+        {
+            self.rebuild_domain_filter();
+        }
+    }
+
+    fn rebuild_v4_filter(&mut self) {
+        let f = &mut self.v4_filter;
+        f.reset_on();
+        for &a in self.ipv4.keys() {
+            f.set(filter::v4_key(a));
+        }
+        for net in self.cidr4.nets() {
+            f.set_range(filter::v4_key(net.first), filter::v4_key(net.last));
+        }
+    }
+
+    fn rebuild_domain_filter(&mut self) {
+        let f = &mut self.domain_filter;
+        f.reset_on();
+        for e in self.strings[table_of(Kind::Domain)].iter() {
+            if let Some(two) = filter::last_two_labels(self.arena.bytes(e.value)) {
+                f.set(filter::hash_key(self.hasher.hash_one(two)));
+            }
+        }
     }
 
     fn index_network(&mut self, id: u32, value: &str) {
@@ -740,6 +523,8 @@ impl Intel {
         if let Ok(a) = addr.parse::<Ipv4Addr>() {
             let (first, last) = cidr::v4_range(u32::from(a), len);
             self.cidr4.insert(Net { first, last, id });
+            self.v4_filter
+                .set_range(filter::v4_key(first), filter::v4_key(last));
         } else if let Ok(a) = addr.parse::<Ipv6Addr>() {
             let (first, last) = cidr::v6_range(u128::from(a), len);
             self.cidr6.insert(Net { first, last, id });
@@ -771,7 +556,10 @@ impl Intel {
 
     /// Rewrites the arenas without their dead bytes.
     fn compact(&mut self) {
-        let (old_values, old_notes) = (std::mem::take(&mut self.arena), std::mem::take(&mut self.notes));
+        let (old_values, old_notes) = (
+            std::mem::take(&mut self.arena),
+            std::mem::take(&mut self.notes),
+        );
         let (values, notes) = (&mut self.arena, &mut self.notes);
         // Re-pushing what fitted before cannot overflow.
         let mut value = |s: Span| values.push(old_values.str(s)).unwrap_or(Span::EMPTY);
@@ -798,142 +586,6 @@ impl Intel {
     }
 }
 
-const FREE_SLOT: Slot = Slot {
-    valid_from: NO_START,
-    valid_until: NO_END,
-    note: Span::EMPTY,
-    profile: NONE,
-    next: NONE,
-};
-
-/// One indicator as stored, borrowed from its [`Intel`].
-#[derive(Clone, Copy)]
-pub struct IndicatorView<'a> {
-    pub id: IndicatorId,
-    pub kind: Kind,
-    /// The normalised value.
-    pub value: &'a str,
-    /// When a source first reported it to this store.
-    pub first_seen: Timestamp,
-    /// The latest report by a source or sighting in events.
-    pub last_seen: Timestamp,
-    /// How many times events matched it ([`Intel::record_sighting`]).
-    pub sightings: u32,
-    intel: &'a Intel,
-    first: Slot,
-}
-
-impl fmt::Debug for IndicatorView<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("IndicatorView")
-            .field("id", &self.id)
-            .field("kind", &self.kind)
-            .field("value", &self.value)
-            .field("first_seen", &self.first_seen)
-            .field("last_seen", &self.last_seen)
-            .field("sightings", &self.sightings)
-            .field("attributions", &self.attributions().collect::<Vec<_>>())
-            .finish()
-    }
-}
-
-impl<'a> IndicatorView<'a> {
-    /// Every source's attribution, in the order the sources first reported it.
-    pub fn attributions(&self) -> impl Iterator<Item = AttributionRef<'a>> + 'a {
-        let intel = self.intel;
-        let mut cur = Some(self.first);
-        std::iter::from_fn(move || {
-            let slot = cur?;
-            cur = (slot.next != NONE).then(|| intel.extra[slot.next as usize]);
-            let p = &intel.profiles[slot.profile as usize];
-            let (reference, description) = decode_note(intel.notes.str(slot.note));
-            Some(AttributionRef {
-                source: &p.source,
-                confidence: p.confidence,
-                tlp: p.tlp,
-                valid_from: (slot.valid_from != NO_START).then_some(Timestamp(slot.valid_from)),
-                valid_until: (slot.valid_until != NO_END).then_some(Timestamp(slot.valid_until)),
-                tags: &p.tags,
-                attack: &p.attack,
-                reference,
-                description,
-            })
-        })
-    }
-
-    /// Whether some attribution applies at `now`, that is whether it can match.
-    pub fn is_active_at(&self, now: Timestamp) -> bool {
-        self.intel.is_live(self.intel.record(self.id.0), now.0)
-    }
-}
-
-/// One attribution as stored (see [`Attribution`]). An unbounded validity end
-/// and one at `i64::MAX` nanoseconds are stored alike and both read back as `None`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct AttributionRef<'a> {
-    pub source: &'a str,
-    pub confidence: u8,
-    pub tlp: Tlp,
-    pub valid_from: Option<Timestamp>,
-    pub valid_until: Option<Timestamp>,
-    pub tags: &'a [Box<str>],
-    pub attack: &'a [Box<str>],
-    pub reference: Option<&'a str>,
-    pub description: Option<&'a str>,
-}
-
-impl AttributionRef<'_> {
-    pub fn is_valid_at(&self, now: Timestamp) -> bool {
-        self.valid_from.is_none_or(|t| t <= now) && self.valid_until.is_none_or(|t| now < t)
-    }
-
-    pub fn to_attribution(&self) -> Attribution {
-        let strings = |v: &[Box<str>]| v.iter().map(|s| s.to_string()).collect();
-        Attribution {
-            source: self.source.to_owned(),
-            confidence: self.confidence,
-            tlp: self.tlp,
-            valid_from: self.valid_from,
-            valid_until: self.valid_until,
-            tags: strings(self.tags),
-            attack: strings(self.attack),
-            reference: self.reference.map(str::to_owned),
-            description: self.description.map(str::to_owned),
-        }
-    }
-}
-
-/// Counts and memory of an [`Intel`].
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
-pub struct IntelStats {
-    pub indicators: usize,
-    pub by_kind: BTreeMap<Kind, usize>,
-    pub attributions: usize,
-    pub attributions_by_tlp: BTreeMap<Tlp, usize>,
-    /// Indicators all of whose attributions have ended ([`Intel::remove_expired`]
-    /// would drop them).
-    pub expired: usize,
-    /// Indicators that do not match now: expired, or not yet valid.
-    pub inactive: usize,
-    /// Distinct (source, confidence, TLP, tags, ATT&CK) combinations.
-    pub profiles: usize,
-    pub memory: MemoryUse,
-}
-
-/// Bytes allocated (capacities, not lengths), by part. Allocator overhead per
-/// allocation is not counted; there are few allocations (chunks and tables).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
-pub struct MemoryUse {
-    pub records: usize,
-    pub attributions: usize,
-    pub strings: usize,
-    /// Part of `strings` no longer referenced, reclaimed by the next compaction.
-    pub dead_string_bytes: usize,
-    pub profiles: usize,
-    pub indexes: usize,
-    pub total: usize,
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -942,19 +594,5 @@ mod tests {
     fn record_is_one_cache_line_and_slot_half_of_it() {
         assert_eq!(size_of::<Record>(), 64);
         assert_eq!(size_of::<Slot>(), 32);
-    }
-
-    #[test]
-    fn notes_round_trip() {
-        let mut a = Attribution::from_source("f");
-        assert_eq!(decode_note(&encode_note(&a)), (None, None));
-        a.reference = Some("r12:x".into());
-        assert_eq!(decode_note(&encode_note(&a)), (Some("r12:x"), None));
-        a.description = Some("dé".into());
-        assert_eq!(decode_note(&encode_note(&a)), (Some("r12:x"), Some("dé")));
-        a.reference = None;
-        assert_eq!(decode_note(&encode_note(&a)), (None, Some("dé")));
-        a.description = Some(String::new());
-        assert_eq!(decode_note(&encode_note(&a)), (None, Some("")));
     }
 }

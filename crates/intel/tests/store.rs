@@ -24,7 +24,9 @@ fn ind(kind: Kind, value: &str, a: Attribution) -> NewIndicator {
 fn store(items: &[(Kind, &str)]) -> Intel {
     let mut intel = Intel::default();
     for &(kind, value) in items {
-        intel.add(ind(kind, value, attribution("feed")), NOW).unwrap();
+        intel
+            .add(ind(kind, value, attribution("feed")), NOW)
+            .unwrap();
     }
     intel
 }
@@ -65,7 +67,9 @@ fn sources_merge_and_a_reimport_replaces_its_own_attribution() {
     let mut a = attribution("abuse-feed");
     a.reference = Some("line-1".into());
     a.confidence = 60;
-    let first = intel.add(ind(Kind::Ipv4, "203.0.113.5", a.clone()), NOW).unwrap();
+    let first = intel
+        .add(ind(Kind::Ipv4, "203.0.113.5", a.clone()), NOW)
+        .unwrap();
     let Added::New(id) = first else {
         panic!("{first:?}")
     };
@@ -75,7 +79,10 @@ fn sources_merge_and_a_reimport_replaces_its_own_attribution() {
     b.tags = vec!["c2".into()];
     b.attack = vec!["T1071.001".into()];
     assert_eq!(
-        intel.add(ind(Kind::Ipv4, " 203.0.113.5 ", b.clone()), Timestamp(2_000)),
+        intel.add(
+            ind(Kind::Ipv4, " 203.0.113.5 ", b.clone()),
+            Timestamp(2_000)
+        ),
         Ok(Added::Merged(id))
     );
     // The same source and reference again, with a new confidence: replaces.
@@ -88,7 +95,9 @@ fn sources_merge_and_a_reimport_replaces_its_own_attribution() {
     // The same source with another reference: a second attribution from it.
     let mut c = a.clone();
     c.reference = Some("line-9".into());
-    intel.add(ind(Kind::Ipv4, "203.0.113.5", c.clone()), NOW).unwrap();
+    intel
+        .add(ind(Kind::Ipv4, "203.0.113.5", c.clone()), NOW)
+        .unwrap();
 
     assert_eq!(intel.len(), 1);
     let view = intel.get(id).unwrap();
@@ -117,7 +126,11 @@ fn one_spelling_one_indicator() {
     assert_eq!(intel.len(), 1);
     assert_eq!(intel.find(Kind::Domain, "Evil.Example"), Some(a.id()));
     assert_eq!(intel.find(Kind::Url, "evil.example"), None);
-    assert!(intel.add(ind(Kind::Ipv4, "300.1.1.1", attribution("x")), NOW).is_err());
+    assert!(
+        intel
+            .add(ind(Kind::Ipv4, "300.1.1.1", attribution("x")), NOW)
+            .is_err()
+    );
     assert_eq!(intel.len(), 1);
     assert_eq!(intel.iter().count(), 1);
 }
@@ -145,13 +158,22 @@ fn addresses_and_networks() {
     );
     assert_eq!(hits(&intel, ip, "10.1.2.4").len(), 3);
     assert_eq!(hits(&intel, ip, "10.1.2.5").len(), 2);
-    assert_eq!(hits(&intel, ip, "10.200.0.1"), one(Kind::Cidr, "10.0.0.0/8"));
-    assert_eq!(hits(&intel, ip, "192.0.2.255"), one(Kind::Cidr, "192.0.2.0/24"));
+    assert_eq!(
+        hits(&intel, ip, "10.200.0.1"),
+        one(Kind::Cidr, "10.0.0.0/8")
+    );
+    assert_eq!(
+        hits(&intel, ip, "192.0.2.255"),
+        one(Kind::Cidr, "192.0.2.0/24")
+    );
     assert_eq!(hits(&intel, ip, "192.0.3.0"), vec![]);
     assert_eq!(hits(&intel, ip, "11.0.0.0"), vec![]);
     assert_eq!(hits(&intel, ip, "not an address"), vec![]);
     // An IPv4 address written as IPv6.
-    assert_eq!(hits(&intel, ip, "::ffff:192.0.2.7"), one(Kind::Cidr, "192.0.2.0/24"));
+    assert_eq!(
+        hits(&intel, ip, "::ffff:192.0.2.7"),
+        one(Kind::Cidr, "192.0.2.0/24")
+    );
 
     let v6 = Some(Kind::Ipv6);
     assert_eq!(
@@ -165,7 +187,10 @@ fn addresses_and_networks() {
     assert_eq!(hits(&intel, v6, "2001:db9::2"), vec![]);
 
     let all = store(&[(Kind::Cidr, "0.0.0.0/0"), (Kind::Cidr, "::/0")]);
-    assert_eq!(hits(&all, ip, "255.255.255.255"), one(Kind::Cidr, "0.0.0.0/0"));
+    assert_eq!(
+        hits(&all, ip, "255.255.255.255"),
+        one(Kind::Cidr, "0.0.0.0/0")
+    );
     assert_eq!(hits(&all, ip, "0.0.0.0"), one(Kind::Cidr, "0.0.0.0/0"));
     assert_eq!(hits(&all, v6, "ffff::1"), one(Kind::Cidr, "::/0"));
 }
@@ -174,14 +199,23 @@ fn addresses_and_networks() {
 fn domains_match_themselves_and_every_name_below() {
     let intel = store(&[(Kind::Domain, "evil.example")]);
     let d = Some(Kind::Domain);
-    assert_eq!(hits(&intel, d, "a.b.evil.example"), one(Kind::Domain, "evil.example"));
-    assert_eq!(hits(&intel, d, "EVIL.EXAMPLE."), one(Kind::Domain, "evil.example"));
+    assert_eq!(
+        hits(&intel, d, "a.b.evil.example"),
+        one(Kind::Domain, "evil.example")
+    );
+    assert_eq!(
+        hits(&intel, d, "EVIL.EXAMPLE."),
+        one(Kind::Domain, "evil.example")
+    );
     assert_eq!(hits(&intel, d, "notevil.example"), vec![]);
     assert_eq!(hits(&intel, d, "evil.example.com"), vec![]);
     assert_eq!(hits(&intel, d, "example"), vec![]);
     assert_eq!(hits(&intel, d, "bad name.evil.example"), vec![]);
     // Both the name and a parent can be indicators.
-    let both = store(&[(Kind::Domain, "evil.example"), (Kind::Domain, "b.evil.example")]);
+    let both = store(&[
+        (Kind::Domain, "evil.example"),
+        (Kind::Domain, "b.evil.example"),
+    ]);
     assert_eq!(hits(&both, d, "a.b.evil.example").len(), 2);
 }
 
@@ -204,20 +238,41 @@ fn urls_exactly_and_by_host() {
         hits(&intel, u, "https://cdn.evil.example:8443/other"),
         one(Kind::Domain, "evil.example")
     );
-    assert_eq!(hits(&intel, u, "http://user@203.0.113.5/x"), one(Kind::Ipv4, "203.0.113.5"));
+    assert_eq!(
+        hits(&intel, u, "http://user@203.0.113.5/x"),
+        one(Kind::Ipv4, "203.0.113.5")
+    );
     assert_eq!(hits(&intel, u, "http://good.example/payload.sh"), vec![]);
     // Without a hint the value is tried as everything it can be.
-    assert_eq!(hits(&intel, None, "http://evil.example/payload.sh").len(), 2);
-    assert_eq!(hits(&intel, None, "x.evil.example"), one(Kind::Domain, "evil.example"));
+    assert_eq!(
+        hits(&intel, None, "http://evil.example/payload.sh").len(),
+        2
+    );
+    assert_eq!(
+        hits(&intel, None, "x.evil.example"),
+        one(Kind::Domain, "evil.example")
+    );
 }
 
 #[test]
 fn emails_exactly_and_by_domain() {
-    let intel = store(&[(Kind::Email, "ceo@evil.example"), (Kind::Domain, "phish.example")]);
+    let intel = store(&[
+        (Kind::Email, "ceo@evil.example"),
+        (Kind::Domain, "phish.example"),
+    ]);
     let e = Some(Kind::Email);
-    assert_eq!(hits(&intel, e, "<CEO@Evil.Example>"), one(Kind::Email, "ceo@evil.example"));
-    assert_eq!(hits(&intel, e, "mailto:ceo@evil.example"), one(Kind::Email, "ceo@evil.example"));
-    assert_eq!(hits(&intel, e, "bob@mail.phish.example"), one(Kind::Domain, "phish.example"));
+    assert_eq!(
+        hits(&intel, e, "<CEO@Evil.Example>"),
+        one(Kind::Email, "ceo@evil.example")
+    );
+    assert_eq!(
+        hits(&intel, e, "mailto:ceo@evil.example"),
+        one(Kind::Email, "ceo@evil.example")
+    );
+    assert_eq!(
+        hits(&intel, e, "bob@mail.phish.example"),
+        one(Kind::Domain, "phish.example")
+    );
     assert_eq!(hits(&intel, e, "cfo@evil.example"), vec![]);
 }
 
@@ -259,24 +314,37 @@ fn only_valid_indicators_match() {
     let mut intel = Intel::default();
     let mut expired = attribution("old-feed");
     expired.valid_until = Some(Timestamp(NOW.0));
-    intel.add(ind(Kind::Ipv4, "192.0.2.1", expired.clone()), Timestamp(0)).unwrap();
+    intel
+        .add(ind(Kind::Ipv4, "192.0.2.1", expired.clone()), Timestamp(0))
+        .unwrap();
     let mut future = attribution("new-feed");
     future.valid_from = Some(Timestamp(NOW.0 + 1));
-    intel.add(ind(Kind::Domain, "later.example", future), Timestamp(0)).unwrap();
+    intel
+        .add(ind(Kind::Domain, "later.example", future), Timestamp(0))
+        .unwrap();
     let mut current = attribution("feed");
     current.valid_from = Some(Timestamp(0));
     current.valid_until = Some(Timestamp(NOW.0 + 1));
-    intel.add(ind(Kind::Cidr, "198.51.100.0/24", current), Timestamp(0)).unwrap();
+    intel
+        .add(ind(Kind::Cidr, "198.51.100.0/24", current), Timestamp(0))
+        .unwrap();
 
     assert_eq!(hits(&intel, Some(Kind::Ipv4), "192.0.2.1"), vec![]);
     assert_eq!(hits(&intel, Some(Kind::Domain), "later.example"), vec![]);
     assert_eq!(hits(&intel, Some(Kind::Ipv4), "198.51.100.9").len(), 1);
     let mut out = Vec::new();
-    intel.lookup(Some(Kind::Ipv4), "192.0.2.1", Timestamp(NOW.0 - 1), &mut out);
+    intel.lookup(
+        Some(Kind::Ipv4),
+        "192.0.2.1",
+        Timestamp(NOW.0 - 1),
+        &mut out,
+    );
     assert_eq!(out.len(), 1);
 
     // A second, current source revives the expired one.
-    intel.add(ind(Kind::Ipv4, "192.0.2.1", attribution("fresh")), NOW).unwrap();
+    intel
+        .add(ind(Kind::Ipv4, "192.0.2.1", attribution("fresh")), NOW)
+        .unwrap();
     assert_eq!(hits(&intel, Some(Kind::Ipv4), "192.0.2.1").len(), 1);
 
     let stats = intel.stats(NOW);
@@ -286,9 +354,14 @@ fn only_valid_indicators_match() {
 
     // Dropping what has ended keeps the others and their ids.
     let mut intel2 = Intel::default();
-    let gone = intel2.add(ind(Kind::Ipv4, "192.0.2.1", expired), Timestamp(0)).unwrap();
+    let gone = intel2
+        .add(ind(Kind::Ipv4, "192.0.2.1", expired), Timestamp(0))
+        .unwrap();
     let kept = intel2
-        .add(ind(Kind::Cidr, "198.51.100.0/24", attribution("feed")), Timestamp(0))
+        .add(
+            ind(Kind::Cidr, "198.51.100.0/24", attribution("feed")),
+            Timestamp(0),
+        )
         .unwrap();
     assert_eq!(intel2.remove_expired(NOW), 1);
     assert_eq!(intel2.len(), 1);
@@ -325,7 +398,10 @@ fn scan_text_finds_values_inside_fields() {
         (Kind::Domain, "evil.example"),
         (Kind::Url, "http://203.0.113.5/x.sh"),
         (Kind::Email, "ceo@phish.example"),
-        (Kind::Sha256, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"),
+        (
+            Kind::Sha256,
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+        ),
         (Kind::Md5, "d41d8cd98f00b204e9800998ecf8427e"),
         (Kind::Ipv6, "2001:db8::bad"),
         (Kind::Cidr, "198.51.100.0/24"),
@@ -342,12 +418,23 @@ fn scan_text_finds_values_inside_fields() {
         ]
     );
     assert_eq!(
-        scan(&intel, r#"powershell -c "iwr https://CDN.Evil.Example/a.ps1""#),
-        vec![(Kind::Domain, "evil.example".into(), "CDN.Evil.Example".into())]
+        scan(
+            &intel,
+            r#"powershell -c "iwr https://CDN.Evil.Example/a.ps1""#
+        ),
+        vec![(
+            Kind::Domain,
+            "evil.example".into(),
+            "CDN.Evil.Example".into()
+        )]
     );
     assert_eq!(
         scan(&intel, "From: \"The CEO\" <CEO@phish.example>"),
-        vec![(Kind::Email, "ceo@phish.example".into(), "CEO@phish.example".into())]
+        vec![(
+            Kind::Email,
+            "ceo@phish.example".into(),
+            "CEO@phish.example".into()
+        )]
     );
     let hashes = "SHA1=DA39A3EE5E6B4B0D3255BFEF95601890AFD80709,\
         MD5=D41D8CD98F00B204E9800998ECF8427E,\
@@ -358,7 +445,10 @@ fn scan_text_finds_values_inside_fields() {
     assert_eq!(found[0].0, Kind::Md5);
     assert_eq!(found[1].0, Kind::Sha256);
     assert_eq!(
-        scan(&intel, "connect [2001:DB8::BAD]:443 from 198.51.100.77:5555."),
+        scan(
+            &intel,
+            "connect [2001:DB8::BAD]:443 from 198.51.100.77:5555."
+        ),
         vec![
             (Kind::Ipv6, "2001:db8::bad".into(), "2001:DB8::BAD".into()),
             (Kind::Cidr, "198.51.100.0/24".into(), "198.51.100.77".into()),
@@ -367,8 +457,31 @@ fn scan_text_finds_values_inside_fields() {
     // Each indicator once, at its first place.
     assert_eq!(scan(&intel, "203.0.113.5 then 203.0.113.5 again").len(), 1);
     // Look-alikes do not match.
-    assert!(scan(&intel, "notevil.example 203.0.113.55 1203.0.113.5 12:34:56 fe80::1").is_empty());
+    assert!(
+        scan(
+            &intel,
+            "notevil.example 203.0.113.55 1203.0.113.5 12:34:56 fe80::1"
+        )
+        .is_empty()
+    );
     assert!(scan(&intel, "").is_empty());
+}
+
+#[test]
+fn one_store_serves_many_threads() {
+    fn shared<T: Send + Sync>() {}
+    shared::<Intel>();
+    let intel = store(&[(Kind::Ipv4, "203.0.113.5")]);
+    std::thread::scope(|s| {
+        for _ in 0..2 {
+            s.spawn(|| {
+                let mut out = Vec::new();
+                intel.lookup(None, "203.0.113.5", NOW, &mut out);
+                intel.record_sighting(out[0].id, NOW);
+            });
+        }
+    });
+    assert_eq!(intel.iter().next().unwrap().sightings, 2);
 }
 
 #[test]
@@ -394,7 +507,11 @@ impl Naive {
             return;
         };
         let a = new.attribution.clone();
-        match self.items.iter_mut().find(|i| i.0 == new.kind && i.1 == value) {
+        match self
+            .items
+            .iter_mut()
+            .find(|i| i.0 == new.kind && i.1 == value)
+        {
             Some(item) => match item
                 .2
                 .iter_mut()
@@ -482,7 +599,9 @@ impl Candidates {
     }
 
     fn url(&mut self, v: &str) {
-        let Ok(u) = normalize(Kind::Url, v) else { return };
+        let Ok(u) = normalize(Kind::Url, v) else {
+            return;
+        };
         let rest = &u[u.find("://").unwrap() + 3..];
         let authority = &rest[..rest.find(['/', '?']).unwrap_or(rest.len())];
         let h = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
@@ -600,7 +719,11 @@ fn value() -> impl Strategy<Value = (Kind, String)> {
         (0u8..6, pick(&[0u8, 32, 96, 125, 126, 127, 128]))
             .prop_map(|(d, l)| (Kind::Cidr, format!("2001:db8::{d}/{l}"))),
         host().prop_map(|h| (Kind::Domain, h)),
-        (pick(&["http", "HTTPS"]), host(), pick(&["", "/x", "/x?q=1", ":8080/x", "/x#f"]))
+        (
+            pick(&["http", "HTTPS"]),
+            host(),
+            pick(&["", "/x", "/x?q=1", ":8080/x", "/x#f"])
+        )
             .prop_map(|(s, h, p)| (Kind::Url, format!("{s}://{h}{p}"))),
         (pick(&["bob", "Alice"]), host()).prop_map(|(l, h)| (Kind::Email, format!("{l}@{h}"))),
         hex(32).prop_map(|h| (Kind::Md5, h)),

@@ -206,6 +206,14 @@ impl<A> Default for CidrSet<A> {
 }
 
 impl<A: Addr> CidrSet<A> {
+    pub(super) fn len(&self) -> usize {
+        self.nets.len()
+    }
+
+    pub(super) fn nets(&self) -> &[Net<A>] {
+        &self.nets
+    }
+
     pub(super) fn insert(&mut self, net: Net<A>) {
         self.nets.push(net);
         if self

@@ -7,6 +7,7 @@
 //! addresses exactly and their domain as a name, hashes by length, user agents exactly.
 
 use std::borrow::Cow;
+use std::hash::BuildHasher;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use watchfloor_event::Timestamp;
@@ -115,7 +116,8 @@ impl Intel {
                 if let Some(&id) = self.ipv6.get(&n) {
                     self.hit(id, Kind::Ipv6, start, end, cx);
                 }
-                self.cidr6.lookup(n, |id| self.hit(id, Kind::Cidr, start, end, cx));
+                self.cidr6
+                    .lookup(n, |id| self.hit(id, Kind::Cidr, start, end, cx));
                 if let Some(v4) = a.to_ipv4_mapped() {
                     self.match_v4(u32::from(v4), start, end, cx);
                 }
@@ -125,10 +127,14 @@ impl Intel {
 
     #[inline]
     pub(super) fn match_v4(&self, a: u32, start: usize, end: usize, cx: &mut Cx<'_>) {
+        if !self.v4_filter.may_contain(super::filter::v4_key(a)) {
+            return;
+        }
         if let Some(&id) = self.ipv4.get(&a) {
             self.hit(id, Kind::Ipv4, start, end, cx);
         }
-        self.cidr4.lookup(a, |id| self.hit(id, Kind::Cidr, start, end, cx));
+        self.cidr4
+            .lookup(a, |id| self.hit(id, Kind::Cidr, start, end, cx));
     }
 
     /// A host name or address (`v[..]` starts at byte `start` of what `cx` refers to).
@@ -152,9 +158,17 @@ impl Intel {
     /// A normalised domain name: itself and every parent name.
     pub(super) fn match_domain(&self, key: &[u8], start: usize, end: usize, cx: &mut Cx<'_>) {
         let mut labels = 1 + key.iter().filter(|&&b| b == b'.').count();
+        // Every indicator of two or more labels that could match ends in the same two
+        // labels as `key`; the filter knows whether any does.
+        let longer = self.domain_filter.is_on()
+            && !super::filter::last_two_labels(key).is_some_and(|two| {
+                let key = super::filter::hash_key(self.hasher.hash_one(two));
+                self.domain_filter.may_contain(key)
+            });
         let mut from = 0;
         loop {
             if self.domain_labels & label_bit(labels) != 0
+                && (labels == 1 || !longer)
                 && let Some(id) = self.probe(Kind::Domain, &key[from..])
             {
                 self.hit(id, Kind::Domain, start, end, cx);
@@ -622,7 +636,10 @@ mod tests {
     #[test]
     fn url_hosts() {
         assert_eq!(url_host("http://evil.example/x"), Some("evil.example"));
-        assert_eq!(url_host("http://u:p@evil.example:8080/x"), Some("evil.example"));
+        assert_eq!(
+            url_host("http://u:p@evil.example:8080/x"),
+            Some("evil.example")
+        );
         assert_eq!(url_host("http://[2001:db8::1]:443/"), Some("2001:db8::1"));
         assert_eq!(url_host("http://203.0.113.5?q"), Some("203.0.113.5"));
         assert_eq!(url_host("evil.example/x"), None);

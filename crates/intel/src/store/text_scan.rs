@@ -40,7 +40,10 @@ const fn classes() -> [u8; 256] {
         }
         if c <= b' '
             || c == 0x7f
-            || matches!(c, b'"' | b'\'' | b'<' | b'>' | b'`' | b'|' | b'^' | b'{' | b'}')
+            || matches!(
+                c,
+                b'"' | b'\'' | b'<' | b'>' | b'`' | b'|' | b'^' | b'{' | b'}'
+            )
             || c == b'\\'
         {
             k |= URL_END;
@@ -170,7 +173,11 @@ impl Intel {
         while e < b.len() && !is(b[e], URL_END) {
             e += 1;
         }
-        while e > colon + 3 && matches!(b[e - 1], b'.' | b',' | b';' | b':' | b'!' | b'?' | b')' | b']')
+        while e > colon + 3
+            && matches!(
+                b[e - 1],
+                b'.' | b',' | b';' | b':' | b'!' | b'?' | b')' | b']'
+            )
         {
             e -= 1;
         }
@@ -212,8 +219,7 @@ impl Intel {
         let b = text.as_bytes();
         let mut e = start;
         let mut colons = 0;
-        while e < b.len() && e - start < V6_MAX && (is(b[e], HEX) || b[e] == b':' || b[e] == b'.')
-        {
+        while e < b.len() && e - start < V6_MAX && (is(b[e], HEX) || b[e] == b':' || b[e] == b'.') {
             colons += usize::from(b[e] == b':');
             e += 1;
         }
