@@ -7,7 +7,10 @@
 //!   stored and matched under.
 //! - [`store`] keeps indicators in memory, merged across sources, and matches values
 //!   and free text against them: [`Intel`].
+//! - [`export`] writes them out as STIX 2.1 bundles and MISP events, with TLP enforced
+//!   (nothing above the recipient's level, never TLP:RED).
 
+pub mod export;
 pub mod import;
 pub mod model;
 pub mod store;

@@ -1217,3 +1217,50 @@ mod properties {
         }
     }
 }
+
+/// The name of what an indicator `indicates` rides along as a tag only when that object
+/// may be shared as widely as the indicator: a GREEN indicator must not carry the name
+/// of an AMBER malware (exports would leak it).
+#[test]
+fn indicated_names_never_raise_what_an_indicator_reveals() {
+    let green = "marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb";
+    let amber = "marking-definition--55d920b0-5e8b-4f79-9ee9-91f868d9b421";
+    let bundle = format!(
+        r#"{{"type": "bundle", "id": "bundle--1", "objects": [
+        {{"type": "indicator", "spec_version": "2.1", "id": "indicator--1",
+          "created": "2024-01-01T00:00:00.000Z", "modified": "2024-01-01T00:00:00.000Z",
+          "pattern_type": "stix", "pattern": "[domain-name:value = 'a.example']",
+          "valid_from": "2024-01-01T00:00:00Z", "object_marking_refs": ["{green}"]}},
+        {{"type": "indicator", "spec_version": "2.1", "id": "indicator--2",
+          "created": "2024-01-01T00:00:00.000Z", "modified": "2024-01-01T00:00:00.000Z",
+          "pattern_type": "stix", "pattern": "[domain-name:value = 'b.example']",
+          "valid_from": "2024-01-01T00:00:00Z", "object_marking_refs": ["{amber}"]}},
+        {{"type": "malware", "spec_version": "2.1", "id": "malware--1", "name": "Secret Kit",
+          "is_family": true, "created": "2024-01-01T00:00:00.000Z",
+          "modified": "2024-01-01T00:00:00.000Z", "object_marking_refs": ["{amber}"]}},
+        {{"type": "relationship", "spec_version": "2.1", "id": "relationship--1",
+          "relationship_type": "indicates", "source_ref": "indicator--1",
+          "target_ref": "malware--1", "created": "2024-01-01T00:00:00.000Z",
+          "modified": "2024-01-01T00:00:00.000Z"}},
+        {{"type": "relationship", "spec_version": "2.1", "id": "relationship--2",
+          "relationship_type": "indicates", "source_ref": "indicator--2",
+          "target_ref": "malware--1", "created": "2024-01-01T00:00:00.000Z",
+          "modified": "2024-01-01T00:00:00.000Z"}}
+    ]}}"#
+    );
+    let got = import_stix(&bundle, &ctx("partner"));
+    let tags_of = |value: &str| {
+        let i = got
+            .indicators
+            .iter()
+            .find(|i| i.value == value)
+            .expect("imported");
+        (i.attribution.tlp, i.attribution.tags.clone())
+    };
+    let (tlp, tags) = tags_of("a.example");
+    assert_eq!(tlp, Tlp::Green);
+    assert!(!tags.iter().any(|t| t.contains("Secret Kit")), "{tags:?}");
+    let (tlp, tags) = tags_of("b.example");
+    assert_eq!(tlp, Tlp::Amber);
+    assert!(tags.iter().any(|t| t == "malware:Secret Kit"), "{tags:?}");
+}

@@ -83,6 +83,7 @@ pub fn row(m: &CorrelationMatch, c: &Correlation) -> Option<DetectionRow> {
         matched,
         event: event.to_string(),
         entities,
+        indicator: None,
         time_ns: m.last.0,
     })
 }

@@ -11,9 +11,11 @@ use watchfloor_event::{TenantId, Timestamp};
 use watchfloor_triage::detection::{Detection, Entities, Level, Origin};
 
 use crate::entities::EntityFields;
+use crate::intel_match::IndicatorHit;
 use watchfloor_sigma::engine::{Engine, Scratch};
 
-/// One rule match, as `hunt` reports it and the analysis engine takes it.
+/// One rule, correlation or indicator match, as `hunt` reports it and the analysis
+/// engine takes it.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct DetectionRow {
     pub time: Option<String>,
@@ -30,6 +32,9 @@ pub struct DetectionRow {
     pub event: String,
     /// Who and what the detection is about, for the analysis engine.
     pub entities: Entities,
+    /// For an indicator match ([`crate::intel_match`]): the indicator and its sources.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub indicator: Option<IndicatorHit>,
     /// Event time in nanoseconds (0 when unknown), for ordering.
     #[serde(skip)]
     pub time_ns: i64,
@@ -47,13 +52,19 @@ impl DetectionRow {
                 .unwrap_or_else(|| self.rule_title.clone()),
             title: self.rule_title.clone(),
             level: Level::parse(self.level).unwrap_or_default(),
-            origin: if self.source == "correlation" {
+            origin: if self.indicator.is_some() {
+                Origin::Indicator
+            } else if self.source == "correlation" {
                 Origin::Correlation
             } else {
                 Origin::Rule
             },
             tags: self.tags.clone(),
-            confidence: 1.0,
+            // An indicator is as trustworthy as its sources say; a rule fully.
+            confidence: self
+                .indicator
+                .as_ref()
+                .map_or(1.0, |i| f64::from(i.confidence.max(1)) / 100.0),
             entities: self.entities.clone(),
             fields: self.matched.clone(),
             reference: format!("{}:{}", self.source, self.record),
@@ -62,7 +73,7 @@ impl DetectionRow {
 }
 
 /// Largest raw event text copied into a detection.
-const MAX_EVENT_TEXT: usize = 16 << 10;
+pub(crate) const MAX_EVENT_TEXT: usize = 16 << 10;
 
 /// A base-rule match kept for the correlation pass: the rule and a copy of its event.
 pub type CorrelationInput = (u32, Event);
@@ -150,6 +161,7 @@ impl<'e> Detector<'e> {
                     matched,
                     event: String::from_utf8_lossy(raw).into_owned(),
                     entities,
+                    indicator: None,
                     time_ns: ev.time.0,
                 },
             ));

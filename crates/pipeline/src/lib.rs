@@ -5,6 +5,9 @@
 //! - [`detect`] evaluates the rules on decoded events and turns each match into a
 //!   [`detect::DetectionRow`] carrying the entities it is about ([`entities`]);
 //! - [`correlate`] turns correlation matches into rows too;
+//! - [`intel_match`] checks events against indicators (addresses, names, URLs, hashes,
+//!   e-mail addresses, user agents, JA3) and turns each hit into a row too, with
+//!   `Origin::Indicator` for the analysis engine;
 //! - [`live`] is the server's per-tenant processor: a batch of stored raw records in,
 //!   decoded, detected, correlated and taken through the analysis engine, and out what
 //!   to store (each record's metadata, the alerts and incidents that changed). Pure: no
@@ -13,5 +16,6 @@
 pub mod correlate;
 pub mod detect;
 pub mod entities;
+pub mod intel_match;
 pub mod live;
 pub mod rules;

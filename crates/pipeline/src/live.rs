@@ -16,7 +16,10 @@
 //!   analysis engine's windows run on data time and a replay gives the same results;
 //! - a rule disabled for the tenant produces no detection (its matches are counted as
 //!   `disabled`), but still feeds correlations, which reference rules by id whatever
-//!   their reporting.
+//!   their reporting;
+//! - with indicators set ([`Processor::set_intel`]), every decoded event is also matched
+//!   against them ([`crate::intel_match`]), at its event time (or its record's receipt
+//!   time), and the hits go through the analysis engine with the rule detections.
 
 use std::collections::{HashMap, HashSet};
 use std::io::Cursor;
@@ -25,6 +28,7 @@ use std::sync::Arc;
 use watchfloor_decode::time::year_of;
 use watchfloor_decode::{DecodeContext, DecodeError, FileDecoder, Format, Sink};
 use watchfloor_event::{Event, FieldCache, FieldTable, TenantId, Timestamp};
+use watchfloor_intel::Intel;
 use watchfloor_sigma::correlation::CorrelationEngine;
 use watchfloor_sigma::diagnostic::Diagnostic;
 use watchfloor_sigma::engine::Engine;
@@ -35,6 +39,7 @@ use watchfloor_triage::{Changes, Outcome, Triage};
 use crate::correlate;
 use crate::detect::{CorrelationInput, DetectionRow, Detector};
 use crate::entities::EntityFields;
+use crate::intel_match::{IntelMatcher, IntelScratch};
 use crate::rules::LoadedRules;
 
 /// Compiled rules and correlations, shared by every tenant's processor.
@@ -149,8 +154,11 @@ pub struct BatchOutcome {
     pub records: Vec<RecordMeta>,
     pub events: u64,
     pub decode_errors: u64,
-    /// Detections taken through the analysis engine (rule and correlation matches).
+    /// Detections taken through the analysis engine (rule, correlation and indicator
+    /// matches).
     pub detections: u64,
+    /// Of `detections`, indicator matches.
+    pub indicator_matches: u64,
     /// Matches of rules disabled for the tenant.
     pub disabled: u64,
     pub suppressed: u64,
@@ -172,6 +180,10 @@ pub struct Processor {
     triage: Triage,
     disabled: HashSet<String>,
     entity_fields: EntityFields,
+    /// The tenant's indicators, and the matcher over them for the book's field table.
+    intel: Option<Arc<Intel>>,
+    intel_matcher: Option<IntelMatcher>,
+    intel_scratch: IntelScratch,
     buffer: Vec<u8>,
 }
 
@@ -209,6 +221,9 @@ impl Processor {
             triage,
             disabled: HashSet::new(),
             entity_fields,
+            intel: None,
+            intel_matcher: None,
+            intel_scratch: IntelScratch::default(),
             buffer: Vec::new(),
         }
     }
@@ -243,6 +258,23 @@ impl Processor {
         self.correlation = correlation;
         self.correlated = correlated;
         self.book = book;
+        // The matcher resolved its field names in the old book's table.
+        self.set_intel(self.intel.clone());
+    }
+
+    /// The indicators every event of the following batches is matched against (`None`:
+    /// no indicator matching). Matching reads the store through the `Arc`, so a new
+    /// version of the tenant's indicators is swapped in by calling this again.
+    pub fn set_intel(&mut self, intel: Option<Arc<Intel>>) {
+        self.intel_matcher = intel
+            .as_ref()
+            .map(|i| IntelMatcher::new(Arc::clone(i), Arc::clone(self.book.table())));
+        self.intel = intel;
+    }
+
+    /// The indicators set by [`Processor::set_intel`].
+    pub fn intel(&self) -> Option<&Arc<Intel>> {
+        self.intel.as_ref()
     }
 
     /// The correlation windows, serialised (empty without correlations).
@@ -348,6 +380,10 @@ impl Processor {
             entity_fields: &self.entity_fields,
             correlation: self.correlation.as_mut(),
             correlations: self.book.correlations(),
+            intel: self
+                .intel_matcher
+                .as_ref()
+                .map(|m| (m, &mut self.intel_scratch)),
             rows,
             keep: Vec::new(),
             matches: Vec::new(),
@@ -365,11 +401,12 @@ impl Processor {
         let mut hits: HashMap<u64, u64> = HashMap::new();
         for (_, row) in rows {
             let id = row.rule_id.as_deref().unwrap_or(&row.rule_title);
-            if self.disabled.contains(id) {
+            if row.indicator.is_none() && self.disabled.contains(id) {
                 out.disabled += 1;
                 continue;
             }
             out.detections += 1;
+            out.indicator_matches += u64::from(row.indicator.is_some());
             if self.triage.observe(row.to_detection(self.tenant)) == Outcome::Suppressed {
                 out.suppressed += 1;
             }
@@ -394,6 +431,7 @@ struct GroupSink<'a, 'e> {
     entity_fields: &'a EntityFields,
     correlation: Option<&'a mut CorrelationEngine>,
     correlations: &'a [Correlation],
+    intel: Option<(&'a IntelMatcher, &'a mut IntelScratch)>,
     rows: &'a mut Vec<(u32, DetectionRow)>,
     keep: Vec<CorrelationInput>,
     matches: Vec<watchfloor_sigma::correlation::CorrelationMatch>,
@@ -460,6 +498,15 @@ impl Sink for GroupSink<'_, '_> {
             }
         } else {
             self.keep.clear();
+        }
+        if let Some((matcher, scratch)) = self.intel.as_mut() {
+            let first = self.rows.len();
+            matcher.detect(ev, received, scratch, self.rows);
+            for (_, row) in &mut self.rows[first..] {
+                if row.time_ns == 0 {
+                    row.time_ns = received.0;
+                }
+            }
         }
     }
 

@@ -13,6 +13,7 @@ pub mod attack;
 pub mod background;
 pub mod emit;
 pub mod generate;
+pub mod grade;
 pub mod linux;
 pub mod net;
 pub mod scenario;

@@ -51,6 +51,10 @@ pub enum AppError {
     /// The body is not of a media type the route reads; says which it reads.
     #[error("{0}")]
     UnsupportedMediaType(&'static str),
+    /// The answer cannot be given in any media type the `Accept` header names; says
+    /// which the route gives.
+    #[error("{0}")]
+    NotAcceptable(&'static str),
     /// A unique name is already in use.
     #[error("{0}")]
     Conflict(String),
@@ -83,6 +87,7 @@ impl AppError {
             }
             AppError::Timeout(_) => StatusCode::REQUEST_TIMEOUT,
             AppError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            AppError::NotAcceptable(_) => StatusCode::NOT_ACCEPTABLE,
             AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::Locked { .. } | AppError::Busy { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -100,6 +105,7 @@ impl AppError {
             AppError::PayloadTooLarge | AppError::LineTooLarge { .. } => "payload_too_large",
             AppError::Timeout(_) => "request_timeout",
             AppError::UnsupportedMediaType(_) => "unsupported_media_type",
+            AppError::NotAcceptable(_) => "not_acceptable",
             AppError::Conflict(_) => "conflict",
             AppError::Locked { .. } => "locked",
             AppError::Busy { .. } => "busy",

@@ -1,6 +1,7 @@
 //! The watch-floor HTTP API — JSON under `/api/v1` over tenants, users, tokens, the audit
-//! log, ingest, alerts, incidents, suppressions, rules and events — and the live
-//! pipeline and syslog listeners that feed it.
+//! log, ingest, alerts, incidents, suppressions, rules, events and threat intelligence
+//! (import, indicators, retro-hunts), TAXII 2.1 for partners under `/api/v1/taxii2/`
+//! ([`taxii`]) — and the live pipeline and syslog listeners that feed it.
 //!
 //! Three ideas hold it together:
 //!
@@ -24,12 +25,14 @@ mod cases;
 mod error;
 mod handlers;
 mod ingest;
+mod intel_api;
 pub mod live;
 pub mod metrics;
 mod routes;
 mod search;
 mod stream;
 pub mod syslog;
+pub mod taxii;
 mod tuning;
 
 use std::future::Future;

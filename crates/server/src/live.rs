@@ -19,6 +19,10 @@
 //!   server-sent events route and `watchfloor demo` listen to;
 //! - an incident linked into another is closed once, by the system, with the reason
 //!   naming the other (the store keeps its row; its alerts now name the other);
+//! - each tenant's processor runs with the tenant's indicators from the store, loaded
+//!   when it starts and again on [`Command::ReloadIntel`] (after an import); the
+//!   sightings the pipeline counts on them are written back to the store at most every
+//!   [`SIGHTINGS_EVERY`] and at stop;
 //! - counters count committed batches only, so when the metrics say a record was
 //!   processed, its alerts and incidents are in the store; a batch the store refuses
 //!   drops its tenant's state, which is built again from the store (as on a restart)
@@ -34,10 +38,11 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use serde_json::Value;
 use tokio::sync::broadcast;
+use watchfloor_intel::{IndicatorId, Intel};
 use watchfloor_pipeline::live::{BatchOutcome, Processor, RawRecord, RuleBook};
 use watchfloor_store::{
     AlertRow, BatchCommit, IncidentChange, IncidentRow, IncidentStatus, Origin, ProcessedRecord,
-    Store, StoreError, TenantId, Timestamp,
+    Sighting, Store, StoreError, TenantId, Timestamp,
 };
 use watchfloor_triage::Triage;
 use watchfloor_triage::detection::Level;
@@ -47,6 +52,8 @@ use watchfloor_triage::suppress::Expr;
 pub const BATCH_RECORDS: u32 = 5_000;
 /// How often correlation windows are saved.
 pub const CHECKPOINT_EVERY: Duration = Duration::from_secs(10);
+/// How often the indicators' sightings are written back to the store.
+pub const SIGHTINGS_EVERY: Duration = Duration::from_secs(10);
 /// How long the thread sleeps when no tenant has work (ingest wakes it sooner).
 const IDLE_WAIT: Duration = Duration::from_millis(200);
 
@@ -127,6 +134,8 @@ pub enum Command {
     ReloadRuleSettings(TenantId),
     /// The rule folders changed: use these rules from now on.
     ReplaceRules(Arc<RuleBook>),
+    /// The tenant's indicators changed in the store.
+    ReloadIntel(TenantId),
 }
 
 #[derive(Debug)]
@@ -247,6 +256,14 @@ struct TenantState {
     /// Incidents linked into another (engine ids), closed once when that happened.
     merged: HashSet<u64>,
     saved: Instant,
+    /// The indicators the processor matches, and their sightings already written to
+    /// the store.
+    intel: Option<Arc<Intel>>,
+    sightings_written: HashMap<IndicatorId, u32>,
+    /// Indicators matched since the sightings were last written.
+    sightings_due: bool,
+    /// When they were last written (none yet: the first are written at once).
+    sightings_saved: Option<Instant>,
 }
 
 struct Worker {
@@ -314,6 +331,7 @@ impl Worker {
             let result = match command {
                 Command::ReloadSuppressions(t) => self.reload_suppressions(t),
                 Command::ReloadRuleSettings(t) => self.reload_rule_settings(t),
+                Command::ReloadIntel(t) => self.reload_intel(t),
                 Command::ReplaceRules(book) => {
                     self.config.rules = Arc::clone(&book);
                     for state in self.tenants.values_mut() {
@@ -378,12 +396,18 @@ impl Worker {
                     announced: HashMap::new(),
                     merged: HashSet::new(),
                     saved: Instant::now(),
+                    intel: None,
+                    sightings_written: HashMap::new(),
+                    sightings_due: false,
+                    sightings_saved: None,
                 },
             );
-            // A tenant runs with its suppressions and rule switches or not at all.
+            // A tenant runs with its suppressions, rule switches and indicators or not
+            // at all.
             let loaded = self
                 .reload_suppressions(tenant)
-                .and_then(|()| self.reload_rule_settings(tenant));
+                .and_then(|()| self.reload_rule_settings(tenant))
+                .and_then(|()| self.reload_intel(tenant));
             if let Err(e) = loaded {
                 self.tenants.remove(&tenant);
                 return Err(e);
@@ -435,6 +459,73 @@ impl Worker {
         Ok(())
     }
 
+    /// Loads the tenant's indicators from the store into its processor (none: matching
+    /// off), after writing the sightings counted on the ones it had.
+    fn reload_intel(&mut self, tenant: TenantId) -> Result<(), StoreError> {
+        if !self.tenants.contains_key(&tenant) {
+            return Ok(());
+        }
+        self.write_sightings(tenant, true);
+        let intel = crate::intel_api::pipeline_intel(&self.store, tenant)?;
+        let Some(state) = self.tenants.get_mut(&tenant) else {
+            return Ok(());
+        };
+        install_intel(&mut state.processor, intel.clone());
+        state.intel = intel;
+        state.sightings_written.clear();
+        state.sightings_due = false;
+        Ok(())
+    }
+
+    /// Writes the sightings the pipeline counted on the tenant's indicators since they
+    /// were last written: when some were matched, every [`SIGHTINGS_EVERY`] (or now, if
+    /// `now`). A failure is logged and retried next time.
+    fn write_sightings(&mut self, tenant: TenantId, now: bool) {
+        let Some(state) = self.tenants.get_mut(&tenant) else {
+            return;
+        };
+        let recent = state
+            .sightings_saved
+            .is_some_and(|t| t.elapsed() < SIGHTINGS_EVERY);
+        if !state.sightings_due || (!now && recent) {
+            return;
+        }
+        let Some(intel) = state.intel.clone() else {
+            return;
+        };
+        let mut sightings = Vec::new();
+        let mut counted = Vec::new();
+        for view in intel.iter() {
+            let written = state.sightings_written.get(&view.id).copied().unwrap_or(0);
+            if view.sightings > written {
+                sightings.push(Sighting {
+                    kind: view.kind.as_str().to_owned(),
+                    value: view.value.to_owned(),
+                    count: u64::from(view.sightings - written),
+                    last_seen: view.last_seen,
+                });
+                counted.push((view.id, view.sightings));
+            }
+        }
+        state.sightings_saved = Some(Instant::now());
+        match self.store.bump_sightings(tenant, &sightings) {
+            Ok(_) => {
+                state.sightings_written.extend(counted);
+                state.sightings_due = false;
+            }
+            Err(e) => {
+                eprintln!(
+                    "watchfloor: tenant {}: writing indicator sightings: {e}",
+                    tenant.0
+                );
+                self.shared
+                    .metrics
+                    .store_errors
+                    .fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+
     fn batch(&mut self, tenant: TenantId) -> Result<bool, StoreError> {
         let limit = self.config.batch;
         let store = Arc::clone(&self.store);
@@ -465,6 +556,11 @@ impl Worker {
             return Err(e);
         }
         self.close_merged(tenant, &merged);
+        if outcome.indicator_matches > 0
+            && let Some(state) = self.tenants.get_mut(&tenant)
+        {
+            state.sightings_due = true;
+        }
         count(&self.shared.metrics, records.len(), &outcome, &commit);
         for notice in notices {
             // No listener is fine: announcements are for whoever is watching.
@@ -508,6 +604,15 @@ impl Worker {
     }
 
     fn save_checkpoints(&mut self, all: bool) {
+        let due: Vec<TenantId> = self
+            .tenants
+            .iter()
+            .filter(|(_, s)| s.sightings_due)
+            .map(|(t, _)| *t)
+            .collect();
+        for tenant in due {
+            self.write_sightings(tenant, all);
+        }
         let Some(dir) = self.config.checkpoint_dir.clone() else {
             return;
         };
@@ -526,6 +631,11 @@ impl Worker {
             }
         }
     }
+}
+
+/// Gives a tenant's processor its indicators (`None`: no indicator matching).
+fn install_intel(processor: &mut Processor, intel: Option<Arc<Intel>>) {
+    processor.set_intel(intel);
 }
 
 /// Adds a committed batch to the counters; only once it is in the store, so that

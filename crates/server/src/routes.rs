@@ -117,6 +117,16 @@ pub enum Operation {
     SearchEvents,
     IngestForToken,
     Metrics,
+    ImportIntel,
+    ListIndicators,
+    IntelStats,
+    RetroHunt,
+    TaxiiDiscovery,
+    TaxiiApiRoot,
+    TaxiiCollections,
+    TaxiiCollection,
+    TaxiiObjects,
+    TaxiiManifest,
 }
 
 impl Operation {
@@ -159,6 +169,16 @@ impl Operation {
             Operation::SearchEvents => "searchEvents",
             Operation::IngestForToken => "ingestForToken",
             Operation::Metrics => "metrics",
+            Operation::ImportIntel => "importIntel",
+            Operation::ListIndicators => "listIndicators",
+            Operation::IntelStats => "intelStats",
+            Operation::RetroHunt => "retroHunt",
+            Operation::TaxiiDiscovery => "taxiiDiscovery",
+            Operation::TaxiiApiRoot => "taxiiApiRoot",
+            Operation::TaxiiCollections => "taxiiCollections",
+            Operation::TaxiiCollection => "taxiiCollection",
+            Operation::TaxiiObjects => "taxiiObjects",
+            Operation::TaxiiManifest => "taxiiManifest",
         }
     }
 
@@ -202,6 +222,16 @@ impl Operation {
             Operation::SearchEvents => on(method, crate::search::events),
             Operation::IngestForToken => on(method, crate::ingest::ingest_for_token),
             Operation::Metrics => on(method, crate::metrics::render),
+            Operation::ImportIntel => on(method, crate::intel_api::import),
+            Operation::ListIndicators => on(method, crate::intel_api::list_indicators),
+            Operation::IntelStats => on(method, crate::intel_api::stats),
+            Operation::RetroHunt => on(method, crate::intel_api::retro_hunt),
+            Operation::TaxiiDiscovery => on(method, crate::taxii::discovery),
+            Operation::TaxiiApiRoot => on(method, crate::taxii::api_root),
+            Operation::TaxiiCollections => on(method, crate::taxii::collections),
+            Operation::TaxiiCollection => on(method, crate::taxii::collection),
+            Operation::TaxiiObjects => on(method, crate::taxii::objects),
+            Operation::TaxiiManifest => on(method, crate::taxii::manifest),
         }
     }
 }
@@ -493,6 +523,76 @@ static ROUTES: &[RouteSpec] = &[
         Op::SearchEvents,
         "Search stored events: time range, host, user, field = value, free text; paginated",
     ),
+    route(
+        Post,
+        "/tenants/{id}/intel/import",
+        TenantWrite,
+        Op::ImportIntel,
+        "Import intelligence (STIX, MISP, CSV or a plain list; ?format, source, tlp, confidence): merged into the tenant's indicators; answers the import report",
+    ),
+    route(
+        Get,
+        "/tenants/{id}/intel/indicators",
+        TenantRead,
+        Op::ListIndicators,
+        "A tenant's indicators with their attributions (up to the caller's TLP): filter by kind, value, time added; paginated",
+    ),
+    route(
+        Get,
+        "/tenants/{id}/intel/stats",
+        TenantRead,
+        Op::IntelStats,
+        "Counts of a tenant's indicators by kind and TLP, sightings, context objects",
+    ),
+    route(
+        Post,
+        "/tenants/{id}/intel/retro-hunt",
+        TenantWrite,
+        Op::RetroHunt,
+        "Match indicators (chosen, added since a time, or all) against the stored records of the last N days; hits are returned and counted as sightings",
+    ),
+    route(
+        Get,
+        "/taxii2/",
+        Authenticated,
+        Op::TaxiiDiscovery,
+        "TAXII 2.1 discovery: the API roots (one per tenant) the caller reads",
+    ),
+    route(
+        Get,
+        "/taxii2/{id}/",
+        TenantRead,
+        Op::TaxiiApiRoot,
+        "TAXII 2.1 API root of a tenant",
+    ),
+    route(
+        Get,
+        "/taxii2/{id}/collections/",
+        TenantRead,
+        Op::TaxiiCollections,
+        "TAXII 2.1 collections of a tenant (its indicators)",
+    ),
+    route(
+        Get,
+        "/taxii2/{id}/collections/{collection_id}/",
+        TenantRead,
+        Op::TaxiiCollection,
+        "TAXII 2.1 collection",
+    ),
+    route(
+        Get,
+        "/taxii2/{id}/collections/{collection_id}/objects/",
+        TenantRead,
+        Op::TaxiiObjects,
+        "TAXII 2.1 objects (STIX 2.1 indicators up to the caller's TLP): added_after, limit, next, match[type|id|spec_version]",
+    ),
+    route(
+        Get,
+        "/taxii2/{id}/collections/{collection_id}/manifest/",
+        TenantRead,
+        Op::TaxiiManifest,
+        "TAXII 2.1 manifest of the collection's objects (same paging as objects)",
+    ),
 ];
 
 /// Every route of the API.
@@ -641,7 +741,7 @@ fn operation(spec: &RouteSpec) -> Value {
     let parameters: Vec<Value> = spec
         .params()
         .map(|name| {
-            let schema = if name == "rule_id" {
+            let schema = if matches!(name, "rule_id" | "collection_id") {
                 json!({"type": "string"})
             } else {
                 json!({"type": "integer", "minimum": 0})
@@ -689,6 +789,7 @@ mod tests {
                             | "incident_id"
                             | "suppression_id"
                             | "rule_id"
+                            | "collection_id"
                     ),
                     "{spec:?}: unknown parameter {p}"
                 );

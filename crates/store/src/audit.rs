@@ -72,6 +72,8 @@ pub enum AuditAction {
     RuleEnable,
     RuleDisable,
     RetentionPurge,
+    IntelImport,
+    IntelRetroHunt,
 }
 
 impl AuditAction {
@@ -98,6 +100,8 @@ impl AuditAction {
             AuditAction::RuleEnable => "rule.enable",
             AuditAction::RuleDisable => "rule.disable",
             AuditAction::RetentionPurge => "retention.purge",
+            AuditAction::IntelImport => "intel.import",
+            AuditAction::IntelRetroHunt => "intel.retro-hunt",
         }
     }
 }

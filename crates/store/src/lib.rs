@@ -31,7 +31,10 @@
 //! per-tenant rule switches ([`Store::set_rule_enabled`]), and search the stored
 //! records ([`Store::search_events`], bounded per call). [`Store::enforce_retention`]
 //! deletes what is older than each tenant's retention, never unprocessed records or
-//! work in progress. Every query takes the tenant: another tenant's ids are simply
+//! work in progress. Threat intelligence is kept per tenant as plain rows
+//! ([`Store::upsert_indicators`], [`Store::indicator_rows_added_after`] for TAXII
+//! paging, [`Store::bump_sightings`]); the store knows nothing of its model.
+//! Every query takes the tenant: another tenant's ids are simply
 //! not found. Pipeline writes are data and are not audited, except when the pipeline
 //! reopens an alert or incident an analyst closed (the attack went on).
 
@@ -43,6 +46,7 @@ mod events;
 mod ids;
 mod incidents;
 mod ingest;
+mod intel;
 mod login;
 mod pipeline;
 mod retention;
@@ -73,6 +77,12 @@ pub use incidents::{
 };
 pub use ingest::{
     AppendReceipt, IngestRecord, MAX_FORMAT_HINT_CHARS, MAX_PENDING_LIMIT, MAX_RECORD_BYTES,
+};
+pub use intel::{
+    AddedCursor, AddedPage, AddedQuery, ContextRow, IndicatorPage, IndicatorQuery, IndicatorRow,
+    IntelCounts, IntelImport, IntelImportReceipt, MAX_ATTRIBUTIONS_BYTES,
+    MAX_INDICATOR_VALUE_BYTES, MAX_INTEL_PAGE, MAX_KIND_CHARS, MAX_SCAN_BATCH,
+    MAX_STIX_OBJECT_BYTES, MAX_TLP_RANK, ScanRecord, Sighting, StoredIndicator, StoredObject,
 };
 pub use login::LoginPolicy;
 pub use pipeline::{

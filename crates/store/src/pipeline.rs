@@ -540,18 +540,16 @@ impl Store {
     pub fn tenants_with_pending(&self) -> Result<Vec<TenantId>, StoreError> {
         let conn = self.conn();
         let mut stmt = conn.prepare_cached(
-            "WITH RECURSIVE pending(tenant_id) AS (
-                 SELECT MIN(tenant_id) FROM ingest INDEXED BY ingest_pending
-                 WHERE processed = 0
-                 UNION ALL
-                 SELECT (SELECT MIN(tenant_id) FROM ingest INDEXED BY ingest_pending
-                         WHERE processed = 0 AND tenant_id > pending.tenant_id)
-                 FROM pending WHERE pending.tenant_id IS NOT NULL
-             )
-             SELECT tenant_id FROM pending WHERE tenant_id IS NOT NULL ORDER BY tenant_id",
+            "SELECT MIN(tenant_id) FROM ingest INDEXED BY ingest_pending
+             WHERE processed = 0 AND tenant_id > ?1",
         )?;
-        let rows = stmt.query_map([], |r| r.get::<_, i64>(0))?;
-        rows.map(|r| ids::tenant_from_sql(r?)).collect()
+        let mut tenants = Vec::new();
+        let mut after = i64::MIN;
+        while let Some(id) = stmt.query_row([after], |r| r.get::<_, Option<i64>>(0))? {
+            tenants.push(ids::tenant_from_sql(id)?);
+            after = id;
+        }
+        Ok(tenants)
     }
 }
 

@@ -200,6 +200,41 @@ const MIGRATIONS: &[&str] = &[
     r#"
     CREATE INDEX ingest_by_tenant_received ON ingest(tenant_id, received_at_ns);
     "#,
+    // 5: threat intelligence per tenant. An indicator is its kind and normalised value,
+    // once per tenant, with every source's attribution as a JSON array (merged by the
+    // caller); `tlp_max` names its strictest TLP, `tlp_open_rank` ranks its most open
+    // one (0 clear … 4 red) so a caller allowed up to some TLP is served only the
+    // indicators it may see. `added_at_ns` moves whenever an indicator changes, and
+    // (tenant, added_at, id) is the TAXII paging order. STIX context objects (malware,
+    // actors, relationships…) are kept whole.
+    r#"
+    CREATE TABLE intel_indicators (
+        id             INTEGER PRIMARY KEY AUTOINCREMENT,
+        tenant_id      INTEGER NOT NULL REFERENCES tenants(id),
+        kind           TEXT NOT NULL,
+        value          TEXT NOT NULL,
+        attributions   TEXT NOT NULL,
+        tlp_max        TEXT NOT NULL,
+        tlp_open_rank  INTEGER NOT NULL CHECK (tlp_open_rank BETWEEN 0 AND 4),
+        first_seen_ns  INTEGER NOT NULL,
+        last_seen_ns   INTEGER NOT NULL,
+        sightings      INTEGER NOT NULL DEFAULT 0 CHECK (sightings >= 0),
+        added_at_ns    INTEGER NOT NULL,
+        UNIQUE (tenant_id, kind, value)
+    ) STRICT;
+    CREATE INDEX intel_indicators_by_added ON intel_indicators(tenant_id, added_at_ns, id);
+
+    CREATE TABLE intel_objects (
+        id           INTEGER PRIMARY KEY AUTOINCREMENT,
+        tenant_id    INTEGER NOT NULL REFERENCES tenants(id),
+        stix_id      TEXT NOT NULL,
+        type         TEXT NOT NULL,
+        json         TEXT NOT NULL,
+        added_at_ns  INTEGER NOT NULL,
+        UNIQUE (tenant_id, stix_id)
+    ) STRICT;
+    CREATE INDEX intel_objects_by_added ON intel_objects(tenant_id, added_at_ns, id);
+    "#,
 ];
 
 /// Sets the per-connection pragmas. `file` is false for in-memory databases, which

@@ -40,6 +40,10 @@ pub enum Command {
     Admin(AdminCommand),
     /// Run the watch-floor HTTP API (JSON under /api/v1) over the store in `--data`.
     Serve(ServeArgs),
+    /// Cyber intelligence: import indicators (STIX, MISP, CSV, lists) into a store
+    /// folder, match logs against them, count and export them.
+    #[command(subcommand)]
+    Intel(crate::intel_cli::IntelCommand),
 }
 
 #[derive(Debug, Args)]
@@ -192,6 +196,9 @@ pub enum RangeCommand {
     /// Play a scenario into a running server over HTTP (`POST …/ingest`), paced in
     /// simulated time (`--speed` simulated seconds per second; 0: as fast as possible).
     Play(crate::play::RangePlayArgs),
+    /// Grade a trainee's incidents (the server's incident list, or `hunt --incidents
+    /// --format jsonl`) against the scenario's answer key.
+    Grade(crate::range::RangeGradeArgs),
     /// Print the JSON schema of the scenario format.
     Schema,
 }
@@ -301,6 +308,9 @@ pub enum BenchCommand {
     Detect(BenchDetectArgs),
     /// Detections → alerts → incidents on the labelled attack datasets, as Markdown.
     Quality(BenchQualityArgs),
+    /// The server end to end: HTTP ingest → store → pipeline → store, memory over time
+    /// and alert-list latency under load, in-process on a temporary store.
+    Serve(crate::bench_serve::BenchServeArgs),
 }
 
 #[derive(Debug, Args)]
@@ -403,6 +413,10 @@ pub struct HuntArgs {
     /// fingerprint fields per rule).
     #[arg(long, value_name = "FILE")]
     pub triage_config: Option<PathBuf>,
+    /// Indicators to match every event against (repeatable): STIX or MISP JSON, CSV
+    /// (`.csv`) or a plain list, one value per line.
+    #[arg(long, value_name = "FILE")]
+    pub intel: Vec<PathBuf>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

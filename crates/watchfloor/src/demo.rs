@@ -290,5 +290,6 @@ fn config(logs: &Path, rules: Option<&Path>) -> HuntConfig {
         max_errors_shown: 20,
         incidents: rules.is_some(),
         triage_files: Default::default(),
+        intel: Vec::new(),
     }
 }

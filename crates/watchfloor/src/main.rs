@@ -6,17 +6,20 @@ mod admin;
 mod attack_data;
 mod bench;
 mod bench_detect;
+mod bench_serve;
 mod bundled;
 mod cli;
 mod coverage;
 mod demo;
 mod hunt;
+mod intel_cli;
 mod play;
 mod quality;
 mod range;
 mod regression;
 mod rules;
 mod serve;
+mod taxii_client;
 
 use std::process::ExitCode;
 
@@ -30,9 +33,11 @@ fn main() -> ExitCode {
         cli::Command::Bench(cli::BenchCommand::Decode(args)) => bench::run(args),
         cli::Command::Bench(cli::BenchCommand::Detect(args)) => bench_detect::run(args),
         cli::Command::Bench(cli::BenchCommand::Quality(args)) => quality::run(args),
+        cli::Command::Bench(cli::BenchCommand::Serve(args)) => bench_serve::run(args),
         cli::Command::Range(command) => range::run(command),
         cli::Command::Admin(command) => admin::run(command),
         cli::Command::Serve(args) => serve::run(args),
+        cli::Command::Intel(command) => intel_cli::run(command),
         cli::Command::Rules(cli::RulesCommand::Coverage(args)) => coverage::run(args),
         cli::Command::Rules(cli::RulesCommand::Test(args)) => match regression::run(args) {
             Ok(true) => Ok(()),

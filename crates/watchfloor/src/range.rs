@@ -16,6 +16,7 @@ pub fn run(command: RangeCommand) -> anyhow::Result<()> {
         RangeCommand::Run(args) => run_scenario(args),
         RangeCommand::Score(args) => score_run(args),
         RangeCommand::Play(args) => crate::play::run(args),
+        RangeCommand::Grade(args) => grade_run(args),
         RangeCommand::Schema => {
             println!("{}", serde_json::to_string_pretty(&schema())?);
             Ok(())
@@ -85,4 +86,83 @@ fn score_run(args: RangeScoreArgs) -> anyhow::Result<()> {
         print!("{}", report.render());
     }
     Ok(())
+}
+
+/// `range grade`: a trainee's incidents against the scenario's answer key.
+#[derive(Debug, clap::Args)]
+pub struct RangeGradeArgs {
+    /// The scenario (its `answer_key` says what was to be found).
+    pub scenario: std::path::PathBuf,
+    /// The trainee's incidents: `GET /api/v1/tenants/{id}/incidents?limit=500` saved to
+    /// a file, or `hunt --incidents --format jsonl` output.
+    #[arg(long, value_name = "FILE")]
+    pub incidents: std::path::PathBuf,
+    /// `table` or `json`.
+    #[arg(long, default_value = "table")]
+    pub format: String,
+}
+
+fn grade_run(args: RangeGradeArgs) -> anyhow::Result<()> {
+    use watchfloor_range::grade::{grade, parse_incidents};
+    let json = match args.format.as_str() {
+        "table" => false,
+        "json" => true,
+        other => {
+            return Err(UsageError(format!("--format {other}: expected table or json")).into());
+        }
+    };
+    let read = |p: &std::path::Path| {
+        std::fs::read_to_string(p).map_err(|e| UsageError(format!("{}: {e}", p.display())))
+    };
+    let name = args.scenario.display().to_string();
+    let scenario = Scenario::from_yaml(&name, &read(&args.scenario)?)
+        .map_err(|e| UsageError(e.to_string()))?;
+    let Some(key) = &scenario.answer_key else {
+        return Err(UsageError(format!("{name}: the scenario has no answer_key")).into());
+    };
+    let reported = parse_incidents(&read(&args.incidents)?)
+        .map_err(|e| UsageError(format!("{}: {e}", args.incidents.display())))?;
+    let g = grade(key, &reported);
+    if json {
+        println!("{}", serde_json::to_string_pretty(&g)?);
+        return Ok(());
+    }
+    println!(
+        "{}: {} incidents reported, score {:.0} %",
+        scenario.name,
+        reported.len(),
+        g.score * 100.0
+    );
+    for e in &g.expected {
+        println!("\n  expected: {}  → {:.0} %", e.title, e.grade * 100.0);
+        match &e.matched {
+            Some(id) => println!("    paired with incident {id}"),
+            None => println!("    no reported incident covers its hosts"),
+        }
+        if !e.splits.is_empty() {
+            println!("    also on its hosts (split): {}", e.splits.join(", "));
+        }
+        println!("    hosts found: {}", list(&e.hosts_found));
+        println!("    hosts missed: {}", list(&e.hosts_missed));
+        println!("    stages found: {}", list(&e.stages_found));
+        println!("    stages missed: {}", list(&e.stages_missed));
+        for (phase, actions) in &e.phases {
+            println!("    {phase} (not graded yet): {}", actions.join("; "));
+        }
+    }
+    if !g.unrelated.is_empty() {
+        println!(
+            "\n  incidents on no expected host: {}",
+            g.unrelated.join(", ")
+        );
+    }
+    Ok(())
+}
+
+fn list(items: &[String]) -> String {
+    if items.is_empty() {
+        "-".to_owned()
+    } else {
+        items.join(", ")
+    }
 }

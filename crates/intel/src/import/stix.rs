@@ -278,7 +278,8 @@ struct State<'c> {
     identities: HashMap<String, String>,
     markings: HashMap<String, Tlp>,
     attack_ids: HashMap<String, Vec<String>>,
-    names: HashMap<String, String>,
+    /// Context object id → its tag (`malware:Name`) and its marking refs.
+    names: HashMap<String, (String, Vec<String>)>,
     indicates: HashMap<String, Vec<String>>,
     /// Object id -> the `created_by_ref` of a report that holds it.
     report_authors: HashMap<String, String>,
@@ -305,7 +306,7 @@ fn strings_of(v: &Value, key: &str) -> Vec<String> {
 }
 
 /// The TLP a marking-definition object states, if it is a TLP marking.
-fn marking_tlp(v: &Value) -> Option<Tlp> {
+pub(crate) fn marking_tlp(v: &Value) -> Option<Tlp> {
     if str_of(v, "definition_type") == Some("tlp")
         && let Some(t) = v
             .get("definition")
@@ -519,7 +520,9 @@ impl<'c> State<'c> {
             "malware" | "threat-actor" | "intrusion-set" | "campaign" | "tool" | "attack-pattern"
         ) && let Some(name) = str_of(&v, "name")
         {
-            self.names.insert(place.clone(), format!("{kind}:{name}"));
+            let markings = strings_of(&v, "object_marking_refs");
+            self.names
+                .insert(place.clone(), (format!("{kind}:{name}"), markings));
         }
         let values = observable_values(&v);
         if !values.is_empty() {
@@ -637,6 +640,20 @@ impl<'c> State<'c> {
         });
     }
 
+    /// The strictest TLP among marking refs, if any is a TLP marking.
+    fn markings_tlp(&self, markings: &[String]) -> Option<Tlp> {
+        markings
+            .iter()
+            .filter_map(|m| {
+                TLP_MARKING_DEFINITIONS
+                    .iter()
+                    .find(|(id, _)| id == m)
+                    .map(|(_, t)| *t)
+                    .or_else(|| self.markings.get(m).copied())
+            })
+            .max()
+    }
+
     /// Fills in what came from elsewhere in the bundle: the author (the object's
     /// `created_by_ref`, else that of a report holding it), the TLP.
     fn complete(
@@ -650,17 +667,7 @@ impl<'c> State<'c> {
         if let Some(name) = author.and_then(|id| self.identities.get(id)) {
             a.source = name.clone();
         }
-        let tlp = markings
-            .iter()
-            .filter_map(|m| {
-                TLP_MARKING_DEFINITIONS
-                    .iter()
-                    .find(|(id, _)| id == m)
-                    .map(|(_, t)| *t)
-                    .or_else(|| self.markings.get(m).copied())
-            })
-            .max();
-        if let Some(t) = tlp {
+        if let Some(t) = self.markings_tlp(markings) {
             a.tlp = t;
         }
     }
@@ -679,7 +686,12 @@ impl<'c> State<'c> {
                 for id in self.attack_ids.get(target).into_iter().flatten() {
                     push_tag(&mut a.attack, id.clone());
                 }
-                if let Some(name) = self.names.get(target) {
+                // The name of what it indicates goes along only when that object may
+                // be shared as widely as the indicator itself (a GREEN indicator must
+                // not carry the name of an AMBER malware).
+                if let Some((name, markings)) = self.names.get(target)
+                    && self.markings_tlp(markings).is_none_or(|t| t <= a.tlp)
+                {
                     push_tag(&mut a.tags, name.clone());
                 }
             }

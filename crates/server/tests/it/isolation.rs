@@ -6,7 +6,9 @@
 
 use axum::http::{Method, StatusCode};
 use serde_json::json;
+use watchfloor_server::taxii::collection_id;
 use watchfloor_server::{HttpMethod, RouteSpec, routes};
+use watchfloor_store::TenantId;
 
 use crate::support::{B_MARK, PASSWORD, PLANTED_ID, World, login, send, world};
 
@@ -32,6 +34,10 @@ fn case(operation: &str) -> Option<Option<String>> {
         "assignAlert" | "assignIncident" => body(json!({"assignee": null})),
         "closeAlert" | "closeIncident" | "suppressAlert" => body(json!({"reason": "noise"})),
         "createSuppression" => body(json!({"expr": "host = x", "reason": "noise"})),
+        "importIntel" => body(json!({"type": "bundle", "id": "bundle--1", "objects": []})),
+        "retroHunt" => body(json!({"days": 7})),
+        "listIndicators" | "intelStats" | "taxiiDiscovery" | "taxiiApiRoot"
+        | "taxiiCollections" | "taxiiCollection" | "taxiiObjects" | "taxiiManifest" => Some(None),
         _ => None,
     }
 }
@@ -45,10 +51,13 @@ fn method(m: HttpMethod) -> Method {
     }
 }
 
-fn fill(spec: &RouteSpec, tenant: u32, token: i64) -> String {
+/// The route's path with `tenant` and ids of tenant `owner` (B's token, planted
+/// objects and TAXII collection).
+fn fill(spec: &RouteSpec, tenant: u32, owner: u32, token: i64) -> String {
     let planted = PLANTED_ID.to_string();
     spec.full_path()
         .replace("{id}", &tenant.to_string())
+        .replace("{collection_id}", &collection_id(TenantId(owner)))
         .replace("{token_id}", &token.to_string())
         .replace("{alert_id}", &planted)
         .replace("{incident_id}", &planted)
@@ -80,10 +89,13 @@ async fn no_route_lets_tenant_a_reach_tenant_b() {
         for (who, credential) in a_credentials(&w).await {
             let mut targets = Vec::new();
             if has_ids {
-                targets.push(fill(spec, w.b.0, b_token_id));
-                if spec.params().any(|p| p == "token_id") {
-                    // A's tenant in the path, B's token: still not B's.
-                    targets.push(fill(spec, w.a.0, b_token_id));
+                targets.push(fill(spec, w.b.0, w.b.0, b_token_id));
+                if spec
+                    .params()
+                    .any(|p| matches!(p, "token_id" | "collection_id"))
+                {
+                    // A's tenant in the path, B's token or collection: still not B's.
+                    targets.push(fill(spec, w.a.0, w.b.0, b_token_id));
                 }
             } else {
                 targets.push(spec.full_path());

@@ -4,6 +4,7 @@
 mod api;
 mod bad_input;
 mod ingest;
+mod intel;
 mod isolation;
 mod live;
 mod support;

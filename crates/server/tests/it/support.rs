@@ -11,8 +11,8 @@ use serde_json::Value;
 use tower::ServiceExt;
 use watchfloor_server::{AppState, app};
 use watchfloor_store::{
-    AlertRow, BatchCommit, IncidentRow, LoginPolicy, NewSuppression, NewUser, Origin, Password,
-    Role, Store, TenantId, Timestamp, TokenId,
+    AlertRow, BatchCommit, IncidentRow, IndicatorRow, IntelImport, LoginPolicy, NewSuppression,
+    NewUser, Origin, Password, Role, Store, TenantId, Timestamp, TokenId,
 };
 
 pub const PASSWORD: &str = "correct horse battery";
@@ -139,6 +139,36 @@ fn plant_findings(store: &Store, tenant: TenantId, mark: &str) {
     store
         .create_suppression(tenant, &suppression, &origin())
         .expect("suppression");
+    plant_indicator(store, tenant, mark);
+}
+
+/// An indicator naming `mark` (value, source and description), shared at TLP:GREEN so
+/// that every credential of the tenant would be served it.
+fn plant_indicator(store: &Store, tenant: TenantId, mark: &str) {
+    let attributions = serde_json::json!([{
+        "source": format!("{mark}-feed"),
+        "confidence": 80,
+        "tlp": "green",
+        "description": format!("{mark} command and control"),
+    }]);
+    let t = Timestamp(1_772_438_400_000_000_000);
+    let row = IndicatorRow {
+        kind: "domain".into(),
+        value: format!("{mark}.example"),
+        attributions: attributions.to_string(),
+        tlp_max: "green".into(),
+        tlp_open_rank: 1,
+        first_seen: t,
+        last_seen: t,
+    };
+    let import = IntelImport {
+        indicators: std::slice::from_ref(&row),
+        objects: &[],
+        summary: "planted",
+    };
+    store
+        .upsert_indicators(tenant, &import, &mut |_, new| new.clone(), &origin())
+        .expect("indicator");
 }
 
 pub struct Reply {

@@ -8,11 +8,14 @@ mod progress;
 mod workers;
 
 pub use incidents::{TriageFiles, analyse, engine as triage_engine};
+pub use output::write_detections;
 pub use watchfloor_pipeline::detect::DetectionRow;
+use watchfloor_pipeline::intel_match::IntelMatcher;
 use watchfloor_pipeline::{correlate, detect};
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::Context;
@@ -37,6 +40,8 @@ pub struct HuntConfig {
     pub max_errors_shown: usize,
     pub incidents: bool,
     pub triage_files: TriageFiles,
+    /// Indicator files every event is matched against.
+    pub intel: Vec<PathBuf>,
 }
 
 impl HuntConfig {
@@ -54,7 +59,8 @@ impl HuntConfig {
             .chain(&args.warninglists)
             .chain(&args.suppressions)
             .chain(&args.triage_config);
-        for path in args.paths.iter().chain(&args.rules).chain(context_files) {
+        let inputs = args.paths.iter().chain(&args.rules).chain(&args.intel);
+        for path in inputs.chain(context_files) {
             if !path.exists() {
                 return Err(
                     UsageError(format!("no such file or folder: {}", path.display())).into(),
@@ -91,6 +97,7 @@ impl HuntConfig {
                 suppressions: args.suppressions,
                 config: args.triage_config,
             },
+            intel: args.intel,
         })
     }
 }
@@ -99,6 +106,14 @@ impl HuntConfig {
 pub fn run(config: HuntConfig) -> anyhow::Result<()> {
     let started = Instant::now();
     let table = FieldTable::new();
+    // Indicators load on their own thread while the rules compile.
+    let intel_loading = (!config.intel.is_empty()).then(|| {
+        let paths = config.intel.clone();
+        std::thread::spawn(move || {
+            let loading = Instant::now();
+            crate::intel_cli::load_files(&paths).map(|l| (l, loading.elapsed()))
+        })
+    });
     let mut correlation = None;
     let mut correlated = Vec::new();
     let (engine, rules_loaded, mut rules_failed) = if config.rules.is_empty() {
@@ -129,11 +144,30 @@ pub fn run(config: HuntConfig) -> anyhow::Result<()> {
     if let Some((_, _, failed)) = &correlation {
         rules_failed += *failed;
     }
+    let intel = match intel_loading {
+        None => None,
+        Some(handle) => {
+            let ((intel, messages), took) = handle
+                .join()
+                .map_err(|_| anyhow::anyhow!("loading the indicators failed"))??;
+            for m in &messages {
+                eprintln!("{m}");
+            }
+            eprintln!(
+                "{} indicators loaded in {:.2}s",
+                intel.len(),
+                took.as_secs_f64()
+            );
+            Some(IntelMatcher::new(Arc::new(intel), table.clone()))
+        }
+    };
+    let detecting = engine.is_some() || intel.is_some();
     // The analysis engine's context files are read before the work starts, so a bad
     // path fails fast.
-    let triage = match &engine {
-        Some(_) => Some(incidents::engine(&config.triage_files)?),
-        None => None,
+    let triage = if detecting {
+        Some(incidents::engine(&config.triage_files)?)
+    } else {
+        None
     };
     let files = files::expand(&config.paths);
     let progress = progress::Progress::new(config.progress, files.files.len() as u64);
@@ -143,6 +177,7 @@ pub fn run(config: HuntConfig) -> anyhow::Result<()> {
         &table,
         engine.as_ref(),
         &correlated,
+        intel.as_ref(),
         &progress,
     );
     let mut detections: Vec<detect::DetectionRow> = Vec::with_capacity(outcome.detections.len());
@@ -201,6 +236,9 @@ pub fn run(config: HuntConfig) -> anyhow::Result<()> {
         decode_errors: total_errors,
         unsupported: outcome.unsupported(),
         detections: detections.len() as u64,
+        indicator_matches: intel
+            .as_ref()
+            .map(|_| detections.iter().filter(|d| d.indicator.is_some()).count() as u64),
         rules_loaded,
         rules_failed,
         alerts: triage.as_ref().map(|(t, _)| t.stats().alerts),
@@ -210,7 +248,7 @@ pub fn run(config: HuntConfig) -> anyhow::Result<()> {
         triage_s: triage.as_ref().map(|(_, s)| *s),
     };
     let mut out = output::open(config.output.as_deref())?;
-    if engine.is_some() {
+    if detecting {
         output::write_detections(&mut out, config.output_format, &detections)
     } else {
         output::write_streams(&mut out, config.output_format, &outcome.streams)
@@ -252,14 +290,88 @@ pub fn detect_paths(
         max_errors_shown: 0,
         incidents: false,
         triage_files: TriageFiles::default(),
+        intel: Vec::new(),
     };
     let files = files::expand(paths);
     let progress = progress::Progress::new(false, files.files.len() as u64);
-    let outcome = workers::decode_all(&files.files, &config, table, Some(engine), &[], &progress);
+    let outcome = workers::decode_all(
+        &files.files,
+        &config,
+        table,
+        Some(engine),
+        &[],
+        None,
+        &progress,
+    );
     progress.finish();
     let events = outcome.events();
     (
         outcome.detections.into_iter().map(|(_, row)| row).collect(),
         events,
     )
+}
+
+/// What [`match_paths`] found.
+#[derive(Debug, Default)]
+pub struct MatchOutcome {
+    /// Indicator matches in file and record order.
+    pub rows: Vec<DetectionRow>,
+    pub files: u64,
+    pub events: u64,
+    /// The first decode errors (and unreadable paths), up to the number asked for.
+    pub errors: Vec<String>,
+    pub error_count: u64,
+}
+
+/// Decodes `paths` (files or folders) as `hunt` does and matches every event against
+/// `matcher` only (no rules, no analysis).
+pub fn match_paths(
+    paths: &[PathBuf],
+    matcher: &IntelMatcher,
+    table: &Arc<FieldTable>,
+    threads: usize,
+    input_format: Option<Format>,
+    max_errors_shown: usize,
+) -> MatchOutcome {
+    let config = HuntConfig {
+        paths: paths.to_vec(),
+        rules: Vec::new(),
+        placeholders: None,
+        input_format,
+        output_format: OutputFormat::Jsonl,
+        output: None,
+        summary_json: None,
+        threads,
+        progress: false,
+        max_errors_shown,
+        incidents: false,
+        triage_files: TriageFiles::default(),
+        intel: Vec::new(),
+    };
+    let files = files::expand(paths);
+    let progress = progress::Progress::new(false, files.files.len() as u64);
+    let outcome = workers::decode_all(
+        &files.files,
+        &config,
+        table,
+        None,
+        &[],
+        Some(matcher),
+        &progress,
+    );
+    progress.finish();
+    let errors: Vec<String> = files
+        .errors
+        .iter()
+        .cloned()
+        .chain(outcome.errors.iter().map(ToString::to_string))
+        .take(max_errors_shown)
+        .collect();
+    MatchOutcome {
+        files: files.files.len() as u64,
+        events: outcome.events(),
+        error_count: files.errors.len() as u64 + outcome.decode_errors(),
+        errors,
+        rows: outcome.detections.into_iter().map(|(_, row)| row).collect(),
+    }
 }

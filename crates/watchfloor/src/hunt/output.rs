@@ -22,6 +22,9 @@ pub struct Summary {
     pub decode_errors: u64,
     pub unsupported: u64,
     pub detections: u64,
+    /// Of `detections`, indicator matches (when `--intel` was given).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub indicator_matches: Option<u64>,
     pub rules_loaded: u64,
     pub rules_failed: u64,
     /// Analysis engine totals (when rules ran).
@@ -46,7 +49,10 @@ impl Summary {
             rate,
             self.decode_errors,
             self.unsupported
-        )
+        ) + &self
+            .indicator_matches
+            .map(|n| format!("; {n} indicator matches"))
+            .unwrap_or_default()
     }
 }
 

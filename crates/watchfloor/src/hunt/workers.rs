@@ -14,6 +14,7 @@ use watchfloor_event::{Event, FieldCache, FieldTable, LogSource, Timestamp};
 use super::HuntConfig;
 use super::progress::Progress;
 use watchfloor_pipeline::detect::{CorrelationInput, DetectionRow, Detector};
+use watchfloor_pipeline::intel_match::{IntelMatcher, IntelScratch};
 use watchfloor_sigma::engine::Engine;
 
 /// One decoded stream (a file or an archive member) and what was in it.
@@ -32,7 +33,8 @@ pub struct Outcome {
     pub streams: Vec<StreamResult>,
     /// The first errors, up to the number to show; the counts are in the reports.
     pub errors: Vec<DecodeError>,
-    /// Rule matches (with the rule's engine index), in file and record order.
+    /// Rule matches (with the rule's engine index) and indicator matches (with
+    /// `INDICATOR_ROW`), in file and record order.
     pub detections: Vec<(u32, DetectionRow)>,
     /// Matches of rules that correlations use, for the correlation pass.
     pub correlation_inputs: Vec<CorrelationInput>,
@@ -56,15 +58,19 @@ impl Outcome {
     }
 }
 
-/// Decodes `files` on `config.threads` threads.
+/// Decodes `files` on `config.threads` threads, evaluating `engine` and matching
+/// `intel` on every event when given.
 pub fn decode_all(
     files: &[PathBuf],
     config: &HuntConfig,
     table: &Arc<FieldTable>,
     engine: Option<&Engine>,
     correlated: &[bool],
+    intel: Option<&IntelMatcher>,
     progress: &Progress,
 ) -> Outcome {
+    // Events without a time are matched against the indicators valid now.
+    let now = Timestamp::now();
     let next = AtomicUsize::new(0);
     let threads = config.threads.min(files.len()).max(1);
     let mut per_file: Vec<Option<FileResult>> = Vec::new();
@@ -78,12 +84,14 @@ pub fn decode_all(
                     let ctx = DecodeContext::new(FieldCache::new(table.clone()));
                     let mut decoder = FileDecoder::new(ctx, config.input_format);
                     let mut detector = engine.map(|e| Detector::new(e, correlated, table));
+                    let mut scratch = IntelScratch::default();
                     let mut done = Vec::new();
                     loop {
                         let index = next.fetch_add(1, Ordering::Relaxed);
                         let Some(path) = files.get(index) else { break };
                         let mut sink =
                             HuntSink::new(progress, config.max_errors_shown, detector.as_mut());
+                        sink.intel = intel.map(|m| (m, &mut scratch, now));
                         let reports = decoder.decode_path(path, &mut sink);
                         progress.file_done();
                         done.push((index, sink.finish(reports)));
@@ -130,6 +138,9 @@ type FileResult = (
 struct HuntSink<'p, 'd, 'e> {
     progress: &'p Progress,
     detector: Option<&'d mut Detector<'e>>,
+    /// The indicator matcher, this thread's buffers, and the time undated events are
+    /// matched at.
+    intel: Option<(&'e IntelMatcher, &'d mut IntelScratch, Timestamp)>,
     detections: Vec<(u32, DetectionRow)>,
     correlation_inputs: Vec<CorrelationInput>,
     streams: HashMap<Arc<str>, StreamStats>,
@@ -147,6 +158,7 @@ impl<'p, 'd, 'e> HuntSink<'p, 'd, 'e> {
         HuntSink {
             progress,
             detector,
+            intel: None,
             detections: Vec::new(),
             correlation_inputs: Vec::new(),
             streams: HashMap::new(),
@@ -194,6 +206,9 @@ impl Sink for HuntSink<'_, '_, '_> {
     fn event(&mut self, ev: &Event) {
         if let Some(detector) = self.detector.as_mut() {
             detector.detect(ev, &mut self.detections, &mut self.correlation_inputs);
+        }
+        if let Some((matcher, scratch, now)) = self.intel.as_mut() {
+            matcher.detect(ev, *now, scratch, &mut self.detections);
         }
         let stats = match self.streams.get_mut(&ev.source.name) {
             Some(s) => s,
