@@ -3,6 +3,9 @@
 //! through export, the STIX 2.1 JSON schemas and import. Corpus tests print a note and
 //! pass when the corpora are absent, unless `WATCHFLOOR_REQUIRE_CORPORA` is set.
 
+mod common;
+use common::{json_files, read, threat_intel};
+
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -19,47 +22,6 @@ use watchfloor_intel::{Attribution, Intel, Kind, NewIndicator, Tlp};
 
 // ---------------------------------------------------------------------------------
 // Helpers
-
-fn threat_intel() -> Option<PathBuf> {
-    let dir = std::env::var_os("WATCHFLOOR_CORPORA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpora"))
-        .join("threat-intel");
-    if dir.is_dir() {
-        return Some(dir);
-    }
-    assert!(
-        std::env::var_os("WATCHFLOOR_REQUIRE_CORPORA").is_none(),
-        "the shared corpora are absent at {} and WATCHFLOOR_REQUIRE_CORPORA is set",
-        dir.display()
-    );
-    eprintln!(
-        "note: the shared corpora are absent at {}; corpus test skipped (set WATCHFLOOR_CORPORA)",
-        dir.display()
-    );
-    None
-}
-
-fn json_files(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for entry in std::fs::read_dir(&d).unwrap().flatten() {
-            let p = entry.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if p.extension().is_some_and(|e| e == "json") {
-                out.push(p);
-            }
-        }
-    }
-    out.sort();
-    out
-}
-
-fn read(path: &Path) -> String {
-    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
 
 fn time(text: &str) -> Timestamp {
     let ts: jiff::Timestamp = text.parse().unwrap();

@@ -3,10 +3,13 @@
 //! note and pass when the corpora are absent, unless `WATCHFLOOR_REQUIRE_CORPORA` is
 //! set (CI sets it, so it never passes by skipping).
 
+mod common;
+use common::{json_files, read, threat_intel};
+
 use std::cell::Cell;
 use std::collections::HashSet;
 use std::io::{self, BufRead, BufReader, Read};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::rc::Rc;
 
 use watchfloor_event::Timestamp;
@@ -24,47 +27,6 @@ use watchfloor_intel::{Kind, NewIndicator, Tlp, normalize};
 
 // ---------------------------------------------------------------------------------
 // Helpers
-
-fn threat_intel() -> Option<PathBuf> {
-    let dir = std::env::var_os("WATCHFLOOR_CORPORA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpora"))
-        .join("threat-intel");
-    if dir.is_dir() {
-        return Some(dir);
-    }
-    assert!(
-        std::env::var_os("WATCHFLOOR_REQUIRE_CORPORA").is_none(),
-        "the shared corpora are absent at {} and WATCHFLOOR_REQUIRE_CORPORA is set",
-        dir.display()
-    );
-    eprintln!(
-        "note: the shared corpora are absent at {}; corpus test skipped (set WATCHFLOOR_CORPORA)",
-        dir.display()
-    );
-    None
-}
-
-fn json_files(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for entry in std::fs::read_dir(&d).unwrap().flatten() {
-            let p = entry.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if p.extension().is_some_and(|e| e == "json") {
-                out.push(p);
-            }
-        }
-    }
-    out.sort();
-    out
-}
-
-fn read(path: &Path) -> String {
-    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
 
 fn ctx(source: &str) -> ImportContext<'static> {
     ImportContext::new(source)

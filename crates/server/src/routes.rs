@@ -673,6 +673,31 @@ pub(crate) async fn path_ids(parts: &mut Parts) -> Result<PathIds, AppError> {
     Ok(ids)
 }
 
+/// The tenant `{id}` and the text of path parameter `name` (a rule id, a collection
+/// id), for routes whose second id is not a number.
+pub(crate) async fn tenant_and_param(
+    parts: &mut Parts,
+    name: &str,
+) -> Result<(TenantId, String), AppError> {
+    let params = RawPathParams::from_request_parts(parts, &())
+        .await
+        .map_err(|_| AppError::BadRequest("the path does not parse".to_owned()))?;
+    let (mut tenant, mut text) = (None, None);
+    for (param, value) in &params {
+        if param == "id" {
+            tenant = Some(TenantId(value.parse().map_err(|_| {
+                AppError::BadRequest("path parameter id must be a number".to_owned())
+            })?));
+        } else if param == name {
+            text = Some(value.to_owned());
+        }
+    }
+    match (tenant, text) {
+        (Some(tenant), Some(text)) => Ok((tenant, text)),
+        _ => Err(AppError::internal("route without its ids")),
+    }
+}
+
 /// The OpenAPI 3.1 document of the route table.
 pub fn openapi() -> Value {
     let mut paths = Map::new();

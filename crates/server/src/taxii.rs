@@ -38,7 +38,7 @@
 
 use axum::Json;
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{FromRequestParts, Query, RawPathParams, State};
+use axum::extract::{FromRequestParts, Query, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
@@ -210,25 +210,11 @@ impl<S: Send + Sync> FromRequestParts<S> for CollectionPath {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, AppError> {
-        let params = RawPathParams::from_request_parts(parts, &())
-            .await
-            .map_err(|_| AppError::BadRequest("the path does not parse".to_owned()))?;
-        let (mut tenant, mut collection) = (None, None);
-        for (name, value) in &params {
-            match name {
-                "id" => {
-                    tenant = Some(TenantId(value.parse().map_err(|_| {
-                        AppError::BadRequest("path parameter id must be a number".to_owned())
-                    })?));
-                }
-                "collection_id" => collection = Some(value.to_ascii_lowercase()),
-                _ => {}
-            }
-        }
-        match (tenant, collection) {
-            (Some(tenant), Some(c)) if c == collection_id(tenant) => Ok(CollectionPath { tenant }),
-            (Some(_), Some(_)) => Err(AppError::NotFound("collection".to_owned())),
-            _ => Err(AppError::internal("collection route without its ids")),
+        let (tenant, collection) = crate::routes::tenant_and_param(parts, "collection_id").await?;
+        if collection.to_ascii_lowercase() == collection_id(tenant) {
+            Ok(CollectionPath { tenant })
+        } else {
+            Err(AppError::NotFound("collection".to_owned()))
         }
     }
 }

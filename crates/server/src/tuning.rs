@@ -3,7 +3,7 @@
 //! is audited by the store and passed to the running pipeline at once.
 
 use axum::Json;
-use axum::extract::{FromRequestParts, RawPathParams, State};
+use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -171,25 +171,8 @@ impl<S: Send + Sync> FromRequestParts<S> for RulePath {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, AppError> {
-        let params = RawPathParams::from_request_parts(parts, &())
-            .await
-            .map_err(|_| AppError::BadRequest("the path does not parse".to_owned()))?;
-        let (mut tenant, mut rule) = (None, None);
-        for (name, value) in &params {
-            match name {
-                "id" => {
-                    tenant = Some(TenantId(value.parse().map_err(|_| {
-                        AppError::BadRequest("path parameter id must be a number".to_owned())
-                    })?));
-                }
-                "rule_id" => rule = Some(value.to_owned()),
-                _ => {}
-            }
-        }
-        match (tenant, rule) {
-            (Some(tenant), Some(rule)) => Ok(RulePath { tenant, rule }),
-            _ => Err(AppError::internal("rule route without its ids")),
-        }
+        let (tenant, rule) = crate::routes::tenant_and_param(parts, "rule_id").await?;
+        Ok(RulePath { tenant, rule })
     }
 }
 
