@@ -303,7 +303,15 @@ impl Processor {
     }
 
     /// Processes one batch.
+    ///
+    /// First the analysis engine forgets what can no longer change
+    /// ([`Triage::evict`], at its own time): done here, before the batch rather than
+    /// after it, so that every alert and incident the previous batch changed was still
+    /// in memory when its caller stored them.
     pub fn process(&mut self, records: &[RawRecord<'_>]) -> BatchOutcome {
+        if let Some(now) = self.triage.latest() {
+            self.triage.evict(now);
+        }
         let evicted_before = self.correlation_evicted();
         let mut out = BatchOutcome {
             records: records

@@ -7,11 +7,13 @@ use axum::Json;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{FromRequestParts, Query, RawPathParams, State};
 use axum::http::request::Parts;
-use serde::Deserialize;
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use watchfloor_store::{
-    AlertChange, AlertQuery, AlertSort, AlertStatus, IncidentChange, IncidentQuery, IncidentSort,
-    IncidentStatus, NewSuppression, Origin, StoredAlert, TenantId, Timestamp, UserId,
+    AlertChange, AlertPage, AlertQuery, AlertSort, AlertStatus, IncidentChange, IncidentQuery,
+    IncidentSort, IncidentStatus, NewSuppression, Origin, StoredAlert, StoredIncident, Suppression,
+    TenantId, Timestamp, UserId,
 };
 use watchfloor_triage::suppress::Expr;
 
@@ -19,7 +21,37 @@ use crate::auth::Auth;
 use crate::live::Command;
 use crate::{AppError, AppState};
 
-type Answer = Result<Json<Value>, AppError>;
+/// An answer serialised straight from the store's types: the stored documents are
+/// raw JSON and are copied through as they are, never parsed into a `Value`.
+type Answer<T> = Result<Json<T>, AppError>;
+
+/// `{"alert": …}`: one alert with its document.
+#[derive(Serialize)]
+pub(crate) struct AlertAnswer {
+    alert: StoredAlert,
+}
+
+/// `{"incident": …}`: one incident with its document.
+#[derive(Serialize)]
+pub(crate) struct IncidentAnswer {
+    incident: StoredIncident,
+}
+
+/// `{"incident", "alerts", "timeline"}`: one incident with its alerts (documents
+/// included) and its timeline.
+#[derive(Serialize)]
+pub(crate) struct IncidentDetail {
+    incident: StoredIncident,
+    alerts: Vec<StoredAlert>,
+    timeline: Vec<Value>,
+}
+
+/// `{"suppression", "alert"}`: a suppression made from an alert, and the alert.
+#[derive(Serialize)]
+pub(crate) struct SuppressAnswer {
+    suppression: Suppression,
+    alert: StoredAlert,
+}
 
 /// The tenant and the object id of an `/tenants/{id}/<kind>/{<kind>_id}` route.
 pub(crate) struct ObjectPath {
@@ -130,7 +162,7 @@ pub(crate) async fn list_alerts(
     State(state): State<AppState>,
     crate::handlers::TenantPath(tenant): crate::handlers::TenantPath,
     params: Result<Query<AlertListParams>, QueryRejection>,
-) -> Answer {
+) -> Answer<AlertPage> {
     let Query(p) = params?;
     let status = p
         .status
@@ -153,14 +185,17 @@ pub(crate) async fn list_alerts(
         offset: p.offset.unwrap_or(0),
     };
     let page = state.run(move |s| s.alerts(tenant, &q)).await?;
-    to_json(page)
+    Ok(Json(page))
 }
 
-pub(crate) async fn get_alert(State(state): State<AppState>, path: ObjectPath) -> Answer {
+pub(crate) async fn get_alert(
+    State(state): State<AppState>,
+    path: ObjectPath,
+) -> Answer<AlertAnswer> {
     let alert = state
         .run(move |s| s.get_alert(path.tenant, path.id))
         .await?;
-    to_json(json!({ "alert": alert }))
+    Ok(Json(AlertAnswer { alert }))
 }
 
 async fn change_alert(
@@ -168,19 +203,19 @@ async fn change_alert(
     auth: Auth,
     path: ObjectPath,
     change: AlertChange,
-) -> Answer {
+) -> Answer<AlertAnswer> {
     let origin = origin(&auth);
     let alert = state
         .run(move |s| s.update_alert(path.tenant, path.id, &change, &origin))
         .await?;
-    to_json(json!({ "alert": alert }))
+    Ok(Json(AlertAnswer { alert }))
 }
 
 pub(crate) async fn acknowledge_alert(
     State(state): State<AppState>,
     auth: Auth,
     path: ObjectPath,
-) -> Answer {
+) -> Answer<AlertAnswer> {
     change_alert(state, auth, path, AlertChange::Acknowledge).await
 }
 
@@ -188,7 +223,7 @@ pub(crate) async fn reopen_alert(
     State(state): State<AppState>,
     auth: Auth,
     path: ObjectPath,
-) -> Answer {
+) -> Answer<AlertAnswer> {
     change_alert(state, auth, path, AlertChange::Reopen).await
 }
 
@@ -204,7 +239,7 @@ pub(crate) async fn assign_alert(
     auth: Auth,
     path: ObjectPath,
     crate::handlers::Body(body): crate::handlers::Body<AssignRequest>,
-) -> Answer {
+) -> Answer<AlertAnswer> {
     let change = AlertChange::Assign(body.assignee.map(UserId));
     change_alert(state, auth, path, change).await
 }
@@ -220,7 +255,7 @@ pub(crate) async fn close_alert(
     auth: Auth,
     path: ObjectPath,
     crate::handlers::Body(body): crate::handlers::Body<CloseRequest>,
-) -> Answer {
+) -> Answer<AlertAnswer> {
     let change = AlertChange::Close {
         reason: body.reason,
     };
@@ -261,7 +296,7 @@ pub(crate) async fn suppress_alert(
     auth: Auth,
     path: ObjectPath,
     crate::handlers::Body(body): crate::handlers::Body<SuppressRequest>,
-) -> Answer {
+) -> Answer<SuppressAnswer> {
     let now = Timestamp::now();
     let expires_at = match body.expires_in_hours {
         None => None,
@@ -301,7 +336,7 @@ pub(crate) async fn suppress_alert(
         .run(move |s| s.create_suppression(path.tenant, &new, &origin))
         .await?;
     state.tell(Command::ReloadSuppressions(path.tenant));
-    to_json(json!({ "suppression": suppression, "alert": alert }))
+    Ok(Json(SuppressAnswer { suppression, alert }))
 }
 
 #[derive(Deserialize)]
@@ -316,13 +351,16 @@ pub(crate) struct IncidentListParams {
     order: Option<String>,
     limit: Option<u32>,
     offset: Option<u32>,
+    /// `true`: each incident with its document (for `range grade`, which needs its
+    /// hosts and stages); by default the list holds summaries.
+    doc: Option<bool>,
 }
 
 pub(crate) async fn list_incidents(
     State(state): State<AppState>,
     crate::handlers::TenantPath(tenant): crate::handlers::TenantPath,
     params: Result<Query<IncidentListParams>, QueryRejection>,
-) -> Answer {
+) -> Result<Response, AppError> {
     let Query(p) = params?;
     let status = p
         .status
@@ -340,8 +378,14 @@ pub(crate) async fn list_incidents(
         limit: p.limit.unwrap_or(IncidentQuery::default().limit),
         offset: p.offset.unwrap_or(0),
     };
+    if p.doc == Some(true) {
+        let page = state
+            .run(move |s| s.incidents_with_docs(tenant, &q))
+            .await?;
+        return Ok(Json(page).into_response());
+    }
     let page = state.run(move |s| s.incidents(tenant, &q)).await?;
-    to_json(page)
+    Ok(Json(page).into_response())
 }
 
 /// Most alerts shown with one incident.
@@ -349,7 +393,10 @@ const INCIDENT_ALERTS: u32 = 500;
 
 /// One incident with its alerts and a timeline: each alert's first occurrence and every
 /// decision of the incident's log, in time order.
-pub(crate) async fn get_incident(State(state): State<AppState>, path: ObjectPath) -> Answer {
+pub(crate) async fn get_incident(
+    State(state): State<AppState>,
+    path: ObjectPath,
+) -> Answer<IncidentDetail> {
     let (incident, alerts) = state
         .run(move |s| {
             let incident = s.get_incident(path.tenant, path.id)?;
@@ -359,7 +406,11 @@ pub(crate) async fn get_incident(State(state): State<AppState>, path: ObjectPath
         .await?;
     let doc: Value = serde_json::from_str(incident.doc.get()).unwrap_or(Value::Null);
     let timeline = timeline(&alerts, &doc);
-    to_json(json!({ "incident": incident, "alerts": alerts, "timeline": timeline }))
+    Ok(Json(IncidentDetail {
+        incident,
+        alerts,
+        timeline,
+    }))
 }
 
 /// The timeline of an incident: its alerts' first occurrences, then the decisions of
@@ -402,12 +453,12 @@ async fn change_incident(
     auth: Auth,
     path: ObjectPath,
     change: IncidentChange,
-) -> Answer {
+) -> Answer<IncidentAnswer> {
     let origin = origin(&auth);
     let incident = state
         .run(move |s| s.update_incident(path.tenant, path.id, &change, &origin))
         .await?;
-    to_json(json!({ "incident": incident }))
+    Ok(Json(IncidentAnswer { incident }))
 }
 
 pub(crate) async fn assign_incident(
@@ -415,7 +466,7 @@ pub(crate) async fn assign_incident(
     auth: Auth,
     path: ObjectPath,
     crate::handlers::Body(body): crate::handlers::Body<AssignRequest>,
-) -> Answer {
+) -> Answer<IncidentAnswer> {
     let change = IncidentChange::Assign(body.assignee.map(UserId));
     change_incident(state, auth, path, change).await
 }
@@ -425,7 +476,7 @@ pub(crate) async fn close_incident(
     auth: Auth,
     path: ObjectPath,
     crate::handlers::Body(body): crate::handlers::Body<CloseRequest>,
-) -> Answer {
+) -> Answer<IncidentAnswer> {
     let change = IncidentChange::Close {
         reason: body.reason,
     };
@@ -436,14 +487,8 @@ pub(crate) async fn reopen_incident(
     State(state): State<AppState>,
     auth: Auth,
     path: ObjectPath,
-) -> Answer {
+) -> Answer<IncidentAnswer> {
     change_incident(state, auth, path, IncidentChange::Reopen).await
-}
-
-fn to_json(value: impl serde::Serialize) -> Answer {
-    serde_json::to_value(value)
-        .map(Json)
-        .map_err(AppError::internal)
 }
 
 #[cfg(test)]

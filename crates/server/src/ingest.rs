@@ -170,6 +170,9 @@ async fn ingest_into(
         .fetch_add(receipt.count as u64, std::sync::atomic::Ordering::Relaxed);
     m.ingest_batches
         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    if let Some(live) = &state.live {
+        live.note_appended(receipt.count as u64);
+    }
     state.wake_pipeline();
     Ok((
         StatusCode::ACCEPTED,

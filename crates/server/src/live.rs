@@ -56,6 +56,9 @@ pub const CHECKPOINT_EVERY: Duration = Duration::from_secs(10);
 pub const SIGHTINGS_EVERY: Duration = Duration::from_secs(10);
 /// How long the thread sleeps when no tenant has work (ingest wakes it sooner).
 const IDLE_WAIT: Duration = Duration::from_millis(200);
+/// How often the backlog gauge is counted again in the store (between counts it is
+/// kept by what ingest reports appended and what the pipeline commits).
+pub const BACKLOG_RECOUNT_EVERY: Duration = Duration::from_secs(30);
 
 /// Builds a tenant's analysis engine with its context (ATT&CK, assets, warninglists).
 pub type TriageFactory = Arc<dyn Fn() -> Triage + Send + Sync>;
@@ -106,7 +109,9 @@ pub struct LiveMetrics {
     pub store_errors: AtomicU64,
     /// Correlation groups and entries dropped for room, over all tenants.
     pub evicted: AtomicU64,
-    /// Unprocessed records in the store, as last counted.
+    /// Unprocessed records in the store: counted at start and every
+    /// [`BACKLOG_RECOUNT_EVERY`], kept in between by what ingest reports appended
+    /// ([`LiveHandle::note_appended`]) and what the pipeline commits.
     pub backlog: AtomicU64,
     pub rule_reloads: AtomicU64,
 }
@@ -176,6 +181,12 @@ impl LiveHandle {
 
     pub fn metrics(&self) -> &LiveMetrics {
         &self.shared.metrics
+    }
+
+    /// Tells the pipeline `n` records were appended to the store, for its backlog
+    /// gauge (ingest calls it after each successful append).
+    pub fn note_appended(&self, n: u64) {
+        self.shared.metrics.backlog.fetch_add(n, Ordering::Relaxed);
     }
 
     /// Announcements of new and changed incidents from now on.
@@ -271,6 +282,8 @@ struct Worker {
     config: LiveConfig,
     shared: Arc<Shared>,
     tenants: HashMap<TenantId, TenantState>,
+    /// When the backlog was last counted in the store (none yet: at the first round).
+    counted: Option<Instant>,
 }
 
 impl Worker {
@@ -280,6 +293,7 @@ impl Worker {
             config,
             shared,
             tenants: HashMap::new(),
+            counted: None,
         }
     }
 
@@ -360,11 +374,21 @@ impl Worker {
             }
             worked |= self.batch(tenant)?;
         }
-        let backlog = self.store.pending_total()?;
-        self.shared
-            .metrics
-            .backlog
-            .store(backlog, Ordering::Relaxed);
+        // Counting the pending records scans their index (tens of milliseconds at a
+        // million): done rarely, the gauge is kept in between by ingest's appends and
+        // the committed batches. A count racing an append may count it twice until the
+        // next count; never for longer.
+        if self
+            .counted
+            .is_none_or(|t| t.elapsed() >= BACKLOG_RECOUNT_EVERY)
+        {
+            let backlog = self.store.pending_total()?;
+            self.counted = Some(Instant::now());
+            self.shared
+                .metrics
+                .backlog
+                .store(backlog, Ordering::Relaxed);
+        }
         Ok(worked)
     }
 
@@ -562,6 +586,14 @@ impl Worker {
             state.sightings_due = true;
         }
         count(&self.shared.metrics, records.len(), &outcome, &commit);
+        let done = records.len() as u64;
+        let _ =
+            self.shared
+                .metrics
+                .backlog
+                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |b| {
+                    Some(b.saturating_sub(done))
+                });
         for notice in notices {
             // No listener is fine: announcements are for whoever is watching.
             let _ = self.shared.notices.send(notice);

@@ -62,6 +62,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use crate::live::LiveHandle;
 use tokio::io::AsyncReadExt as _;
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
 use tokio::sync::watch;
@@ -278,6 +279,8 @@ pub struct BoundSyslog {
     local_addr: SocketAddr,
     tenant: TenantId,
     format: Option<String>,
+    /// The live pipeline told of every append (for its backlog gauge), if any.
+    live: Option<LiveHandle>,
 }
 
 #[derive(Debug)]
@@ -302,10 +305,18 @@ pub async fn bind(spec: &SyslogListener) -> io::Result<BoundSyslog> {
         local_addr,
         tenant: spec.tenant,
         format: spec.format.clone(),
+        live: None,
     })
 }
 
 impl BoundSyslog {
+    /// Reports every append to the live pipeline
+    /// ([`LiveHandle::note_appended`]), which keeps its backlog gauge by them.
+    pub fn with_live(mut self, live: LiveHandle) -> BoundSyslog {
+        self.live = Some(live);
+        self
+    }
+
     /// The address the socket is bound to.
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
@@ -346,6 +357,7 @@ impl BoundSyslog {
             tenant: self.tenant,
             format: self.format,
             options,
+            live: self.live,
         });
         match self.socket {
             Socket::Udp(socket) => run_udp(socket, shared, shutdown).await,
@@ -361,6 +373,7 @@ struct Shared {
     tenant: TenantId,
     format: Option<String>,
     options: SyslogOptions,
+    live: Option<LiveHandle>,
 }
 
 impl Shared {
@@ -395,6 +408,9 @@ impl Shared {
                 let n = u64::try_from(receipt.count).unwrap_or(u64::MAX);
                 SyslogCounters::add(&self.counters.records, n);
                 SyslogCounters::add(&self.counters.batches, 1);
+                if let Some(live) = &self.live {
+                    live.note_appended(n);
+                }
                 true
             }
             Ok(Err(e)) => {

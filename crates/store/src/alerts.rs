@@ -108,6 +108,77 @@ pub struct StoredAlert {
     pub doc: Box<RawValue>,
 }
 
+/// One alert as a list shows it: every column of [`StoredAlert`] but the analysis
+/// engine's document (≈ 4 KB an alert), which only the single alert carries
+/// ([`Store::get_alert`], [`Store::incident_alerts`]).
+#[derive(Clone, Debug, Serialize)]
+pub struct StoredAlertSummary {
+    pub id: u64,
+    #[serde(serialize_with = "wire::tenant")]
+    pub tenant: TenantId,
+    pub rule_id: String,
+    pub title: String,
+    /// `informational`, `low`, `medium`, `high` or `critical`.
+    pub level: String,
+    pub score: f64,
+    pub host: Option<String>,
+    pub user: Option<String>,
+    /// Detections folded into this alert.
+    pub count: u64,
+    #[serde(serialize_with = "wire::time")]
+    pub first_seen: Timestamp,
+    #[serde(serialize_with = "wire::time")]
+    pub last_seen: Timestamp,
+    pub incident_id: Option<u64>,
+    pub status: AlertStatus,
+    pub assignee: Option<UserId>,
+    pub close_reason: Option<String>,
+    #[serde(serialize_with = "wire::time")]
+    pub updated_at: Timestamp,
+}
+
+impl StoredAlertSummary {
+    fn with_doc(self, doc: Box<RawValue>) -> StoredAlert {
+        let StoredAlertSummary {
+            id,
+            tenant,
+            rule_id,
+            title,
+            level,
+            score,
+            host,
+            user,
+            count,
+            first_seen,
+            last_seen,
+            incident_id,
+            status,
+            assignee,
+            close_reason,
+            updated_at,
+        } = self;
+        StoredAlert {
+            id,
+            tenant,
+            rule_id,
+            title,
+            level,
+            score,
+            host,
+            user,
+            count,
+            first_seen,
+            last_seen,
+            incident_id,
+            status,
+            assignee,
+            close_reason,
+            updated_at,
+            doc,
+        }
+    }
+}
+
 /// What a list is sorted by; ties are broken by id in the same direction, so pages
 /// are stable.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -185,8 +256,8 @@ pub struct Page<T> {
     pub offset: u32,
 }
 
-/// A page of alerts.
-pub type AlertPage = Page<StoredAlert>;
+/// A page of alerts, without their documents.
+pub type AlertPage = Page<StoredAlertSummary>;
 
 /// What an analyst does to an alert.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -309,6 +380,11 @@ pub(crate) fn assignee_text(user: Option<UserId>) -> String {
 
 // ---- rows ----
 
+/// Every column but the document, in the order [`raw`] reads them.
+pub(crate) const SUMMARY_COLUMNS: &str = "tenant_id, id, rule_id, title, level, score, host, \
+     user_name, count, first_seen_ns, last_seen_ns, incident_id, status, assignee, \
+     close_reason, updated_at_ns";
+/// [`SUMMARY_COLUMNS`] and the document last (column 16).
 pub(crate) const COLUMNS: &str = "tenant_id, id, rule_id, title, level, score, host, user_name, \
      count, first_seen_ns, last_seen_ns, incident_id, status, assignee, close_reason, \
      updated_at_ns, doc";
@@ -331,10 +407,10 @@ pub(crate) struct RawAlert {
     assignee: Option<i64>,
     close_reason: Option<String>,
     updated_at: i64,
-    doc: String,
 }
 
-/// Reads a row selected with [`COLUMNS`] (optionally prefixed by a table alias).
+/// Reads a row selected with [`SUMMARY_COLUMNS`] (or [`COLUMNS`]: the document is
+/// left).
 pub(crate) fn raw(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawAlert> {
     Ok(RawAlert {
         tenant: r.get(0)?,
@@ -353,12 +429,16 @@ pub(crate) fn raw(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawAlert> {
         assignee: r.get(13)?,
         close_reason: r.get(14)?,
         updated_at: r.get(15)?,
-        doc: r.get(16)?,
     })
 }
 
-pub(crate) fn from_raw(raw: RawAlert) -> Result<StoredAlert, StoreError> {
-    Ok(StoredAlert {
+/// Reads a row selected with [`COLUMNS`]: the summary and the document.
+pub(crate) fn raw_full(r: &rusqlite::Row<'_>) -> rusqlite::Result<(RawAlert, String)> {
+    Ok((raw(r)?, r.get(16)?))
+}
+
+pub(crate) fn from_raw(raw: RawAlert) -> Result<StoredAlertSummary, StoreError> {
+    Ok(StoredAlertSummary {
         id: u64_from_sql(raw.id, "alert id out of range")?,
         tenant: ids::tenant_from_sql(raw.tenant)?,
         rule_id: raw.rule_id,
@@ -381,8 +461,11 @@ pub(crate) fn from_raw(raw: RawAlert) -> Result<StoredAlert, StoreError> {
         assignee: raw.assignee.map(UserId),
         close_reason: raw.close_reason,
         updated_at: Timestamp(raw.updated_at),
-        doc: doc_from_sql(raw.doc)?,
     })
+}
+
+pub(crate) fn from_raw_full((raw, doc): (RawAlert, String)) -> Result<StoredAlert, StoreError> {
+    Ok(from_raw(raw)?.with_doc(doc_from_sql(doc)?))
 }
 
 pub(crate) fn load(
@@ -396,9 +479,9 @@ pub(crate) fn load(
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT {COLUMNS} FROM alerts WHERE tenant_id = ?1 AND id = ?2"
     ))?;
-    stmt.query_row((ids::tenant_to_sql(tenant), id_sql), raw)
+    stmt.query_row((ids::tenant_to_sql(tenant), id_sql), raw_full)
         .optional()?
-        .map(from_raw)
+        .map(from_raw_full)
         .transpose()
 }
 
@@ -419,7 +502,7 @@ fn list_sql(sort: AlertSort, desc: bool) -> String {
     let dir = if desc { "DESC" } else { "ASC" };
     let column = sort.column();
     format!(
-        "SELECT {COLUMNS} FROM alerts {FILTER}
+        "SELECT {SUMMARY_COLUMNS} FROM alerts {FILTER}
          ORDER BY {column} {dir}, id {dir} LIMIT ?11 OFFSET ?12"
     )
 }
@@ -441,7 +524,7 @@ fn check_query(q: &AlertQuery) -> Result<(), StoreError> {
 
 impl Store {
     /// One page of `tenant`'s alerts (see [`AlertQuery`]), with the number matching in
-    /// all.
+    /// all; summaries, without the documents ([`Store::get_alert`] has them).
     pub fn alerts(&self, tenant: TenantId, q: &AlertQuery) -> Result<AlertPage, StoreError> {
         check_query(q)?;
         let empty = Page {
@@ -471,11 +554,13 @@ impl Store {
             high,
             q.text,
         ];
-        let conn = self.conn();
-        let total: i64 = conn
+        let mut conn = self.reader();
+        // One snapshot for the count and the page.
+        let tx = conn.transaction()?;
+        let total: i64 = tx
             .prepare_cached(&format!("SELECT COUNT(*) FROM alerts {FILTER}"))?
             .query_row(params, |r| r.get(0))?;
-        let mut stmt = conn.prepare_cached(&list_sql(q.sort, q.desc))?;
+        let mut stmt = tx.prepare_cached(&list_sql(q.sort, q.desc))?;
         let mut all: Vec<&dyn rusqlite::ToSql> = params.to_vec();
         all.push(&q.limit);
         all.push(&q.offset);
@@ -491,7 +576,7 @@ impl Store {
 
     /// One of `tenant`'s alerts.
     pub fn get_alert(&self, tenant: TenantId, id: u64) -> Result<StoredAlert, StoreError> {
-        load(&self.conn(), tenant, id)?.ok_or_else(|| StoreError::not_found("alert", id))
+        load(&self.reader(), tenant, id)?.ok_or_else(|| StoreError::not_found("alert", id))
     }
 
     /// Applies an analyst's change to one of `tenant`'s alerts and records it in the
@@ -616,6 +701,11 @@ mod tests {
         let plan = crate::events::tests::plan(&store, &list_sql(AlertSort::LastSeen, true));
         assert!(plan.contains("alerts_by_last_seen"), "{plan}");
         assert!(!plan.contains("TEMP B-TREE"), "{plan}");
+    }
+
+    #[test]
+    fn the_full_columns_are_the_summary_and_the_document() {
+        assert_eq!(COLUMNS, format!("{SUMMARY_COLUMNS}, doc"));
     }
 
     #[test]

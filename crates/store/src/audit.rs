@@ -219,7 +219,7 @@ impl Store {
         }
         let before = query.before.map_or(i64::MAX, |b| b.0);
         let tenant = query.tenant.map(ids::tenant_to_sql);
-        let conn = self.conn();
+        let conn = self.reader();
         let mut stmt = conn.prepare_cached(
             "SELECT id, at_ns, actor_kind, actor_id, action, object, tenant_id, source, detail
              FROM audit_log

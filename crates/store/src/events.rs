@@ -8,7 +8,8 @@
 //! [`MAX_SCAN_ROWS`] records or [`MAX_SCAN_BYTES`] of lines, whichever comes first, and
 //! the page says so (`scan_capped`): the results are then those found among the
 //! records looked at, not all of them. Give a time range (`since`, `until`) to search
-//! a large tenant fully; the store's lock is held for the walk.
+//! a large tenant fully; one of the store's read connections is held for the walk
+//! (writes go on beside it).
 
 use memchr::memmem::Finder;
 use serde::{Serialize, Serializer};
@@ -208,7 +209,7 @@ impl Store {
         let Some((low, high)) = time_range(q.since, q.until) else {
             return Ok(page);
         };
-        let conn = self.conn();
+        let conn = self.reader();
         let mut stmt = conn.prepare_cached(&search_sql(q.newest_first))?;
         let mut rows = stmt.query(rusqlite::params![
             ids::tenant_to_sql(tenant),

@@ -94,6 +94,76 @@ pub struct StoredIncident {
     pub doc: Box<RawValue>,
 }
 
+/// One incident as a list shows it: every column of [`StoredIncident`] but the
+/// analysis engine's document, which only the single incident carries
+/// ([`Store::get_incident`], or [`Store::incidents_with_docs`] for an export).
+#[derive(Clone, Debug, Serialize)]
+pub struct StoredIncidentSummary {
+    pub id: u64,
+    #[serde(serialize_with = "wire::tenant")]
+    pub tenant: TenantId,
+    pub title: String,
+    /// `informational`, `low`, `medium`, `high` or `critical`.
+    pub severity: String,
+    pub score: f64,
+    /// The entity it opened on (a host, address or user).
+    pub entity: String,
+    /// The kill-chain stages seen, in order, as text.
+    pub stage_chain: String,
+    #[serde(serialize_with = "wire::time")]
+    pub first_seen: Timestamp,
+    #[serde(serialize_with = "wire::time")]
+    pub last_seen: Timestamp,
+    pub alert_count: u64,
+    /// Detections folded into its alerts.
+    pub detections: u64,
+    pub status: IncidentStatus,
+    pub assignee: Option<UserId>,
+    pub close_reason: Option<String>,
+    #[serde(serialize_with = "wire::time")]
+    pub updated_at: Timestamp,
+}
+
+impl StoredIncidentSummary {
+    fn with_doc(self, doc: Box<RawValue>) -> StoredIncident {
+        let StoredIncidentSummary {
+            id,
+            tenant,
+            title,
+            severity,
+            score,
+            entity,
+            stage_chain,
+            first_seen,
+            last_seen,
+            alert_count,
+            detections,
+            status,
+            assignee,
+            close_reason,
+            updated_at,
+        } = self;
+        StoredIncident {
+            id,
+            tenant,
+            title,
+            severity,
+            score,
+            entity,
+            stage_chain,
+            first_seen,
+            last_seen,
+            alert_count,
+            detections,
+            status,
+            assignee,
+            close_reason,
+            updated_at,
+            doc,
+        }
+    }
+}
+
 /// What a list is sorted by; ties are broken by id in the same direction.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -149,8 +219,8 @@ impl Default for IncidentQuery {
     }
 }
 
-/// A page of incidents.
-pub type IncidentPage = Page<StoredIncident>;
+/// A page of incidents, without their documents.
+pub type IncidentPage = Page<StoredIncidentSummary>;
 
 /// What an analyst does to an incident.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -163,7 +233,12 @@ pub enum IncidentChange {
     Reopen,
 }
 
-pub(crate) const COLUMNS: &str = "tenant_id, id, title, severity, score, entity, stage_chain, \
+/// Every column but the document, in the order [`raw`] reads them.
+const SUMMARY_COLUMNS: &str = "tenant_id, id, title, severity, score, entity, stage_chain, \
+     first_seen_ns, last_seen_ns, alert_count, detections, status, assignee, close_reason, \
+     updated_at_ns";
+/// [`SUMMARY_COLUMNS`] and the document last (column 15).
+const COLUMNS: &str = "tenant_id, id, title, severity, score, entity, stage_chain, \
      first_seen_ns, last_seen_ns, alert_count, detections, status, assignee, close_reason, \
      updated_at_ns, doc";
 
@@ -183,9 +258,10 @@ struct RawIncident {
     assignee: Option<i64>,
     close_reason: Option<String>,
     updated_at: i64,
-    doc: String,
 }
 
+/// Reads a row selected with [`SUMMARY_COLUMNS`] (or [`COLUMNS`]: the document is
+/// left).
 fn raw(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawIncident> {
     Ok(RawIncident {
         tenant: r.get(0)?,
@@ -203,12 +279,15 @@ fn raw(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawIncident> {
         assignee: r.get(12)?,
         close_reason: r.get(13)?,
         updated_at: r.get(14)?,
-        doc: r.get(15)?,
     })
 }
 
-fn from_raw(raw: RawIncident) -> Result<StoredIncident, StoreError> {
-    Ok(StoredIncident {
+fn raw_full(r: &rusqlite::Row<'_>) -> rusqlite::Result<(RawIncident, String)> {
+    Ok((raw(r)?, r.get(15)?))
+}
+
+fn from_raw(raw: RawIncident) -> Result<StoredIncidentSummary, StoreError> {
+    Ok(StoredIncidentSummary {
         id: u64_from_sql(raw.id, "incident id out of range")?,
         tenant: ids::tenant_from_sql(raw.tenant)?,
         title: raw.title,
@@ -227,8 +306,11 @@ fn from_raw(raw: RawIncident) -> Result<StoredIncident, StoreError> {
         assignee: raw.assignee.map(UserId),
         close_reason: raw.close_reason,
         updated_at: Timestamp(raw.updated_at),
-        doc: doc_from_sql(raw.doc)?,
     })
+}
+
+fn from_raw_full((raw, doc): (RawIncident, String)) -> Result<StoredIncident, StoreError> {
+    Ok(from_raw(raw)?.with_doc(doc_from_sql(doc)?))
 }
 
 fn load(
@@ -242,9 +324,9 @@ fn load(
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT {COLUMNS} FROM incidents WHERE tenant_id = ?1 AND id = ?2"
     ))?;
-    stmt.query_row((ids::tenant_to_sql(tenant), id_sql), raw)
+    stmt.query_row((ids::tenant_to_sql(tenant), id_sql), raw_full)
         .optional()?
-        .map(from_raw)
+        .map(from_raw_full)
         .transpose()
 }
 
@@ -257,12 +339,33 @@ const FILTER: &str = "WHERE tenant_id = ?1
 
 impl Store {
     /// One page of `tenant`'s incidents (see [`IncidentQuery`]), with the number
-    /// matching in all.
+    /// matching in all; summaries, without the documents ([`Store::get_incident`] has
+    /// them).
     pub fn incidents(
         &self,
         tenant: TenantId,
         q: &IncidentQuery,
     ) -> Result<IncidentPage, StoreError> {
+        self.incident_page(tenant, q, SUMMARY_COLUMNS, |r| from_raw(raw(r)?))
+    }
+
+    /// [`Store::incidents`] with each incident's document: for exports (grading a
+    /// trainee's incidents needs their hosts and stages), not for work lists.
+    pub fn incidents_with_docs(
+        &self,
+        tenant: TenantId,
+        q: &IncidentQuery,
+    ) -> Result<Page<StoredIncident>, StoreError> {
+        self.incident_page(tenant, q, COLUMNS, |r| from_raw_full(raw_full(r)?))
+    }
+
+    fn incident_page<T>(
+        &self,
+        tenant: TenantId,
+        q: &IncidentQuery,
+        columns: &str,
+        item: impl Fn(&rusqlite::Row<'_>) -> Result<T, StoreError>,
+    ) -> Result<Page<T>, StoreError> {
         check_page(q.limit)?;
         check_filter("text", q.text.as_deref())?;
         if q.min_severity_rank.is_some_and(|r| !(0..=4).contains(&r)) {
@@ -289,19 +392,24 @@ impl Store {
         ];
         let dir = if q.desc { "DESC" } else { "ASC" };
         let column = q.sort.column();
-        let conn = self.conn();
-        let total: i64 = conn
+        let mut conn = self.reader();
+        // One snapshot for the count and the page.
+        let tx = conn.transaction()?;
+        let total: i64 = tx
             .prepare_cached(&format!("SELECT COUNT(*) FROM incidents {FILTER}"))?
             .query_row(params, |r| r.get(0))?;
-        let mut stmt = conn.prepare_cached(&format!(
-            "SELECT {COLUMNS} FROM incidents {FILTER}
+        let mut stmt = tx.prepare_cached(&format!(
+            "SELECT {columns} FROM incidents {FILTER}
              ORDER BY {column} {dir}, id {dir} LIMIT ?7 OFFSET ?8"
         ))?;
         let mut all: Vec<&dyn rusqlite::ToSql> = params.to_vec();
         all.push(&q.limit);
         all.push(&q.offset);
-        let rows = stmt.query_map(all.as_slice(), raw)?;
-        let items = rows.map(|r| from_raw(r?)).collect::<Result<Vec<_>, _>>()?;
+        let mut rows = stmt.query(all.as_slice())?;
+        let mut items = Vec::new();
+        while let Some(r) = rows.next()? {
+            items.push(item(r)?);
+        }
         Ok(Page {
             items,
             total: u64_from_sql(total, "negative count")?,
@@ -312,7 +420,7 @@ impl Store {
 
     /// One of `tenant`'s incidents.
     pub fn get_incident(&self, tenant: TenantId, id: u64) -> Result<StoredIncident, StoreError> {
-        load(&self.conn(), tenant, id)?.ok_or_else(|| StoreError::not_found("incident", id))
+        load(&self.reader(), tenant, id)?.ok_or_else(|| StoreError::not_found("incident", id))
     }
 
     /// Up to `limit` (1 to [`MAX_INCIDENT_ALERTS`]) of the alerts the pipeline linked
@@ -327,11 +435,13 @@ impl Store {
         if limit == 0 || limit > MAX_INCIDENT_ALERTS {
             return Err(StoreError::invalid("limit", "must be between 1 and 1000"));
         }
-        let conn = self.conn();
-        if load(&conn, tenant, incident_id)?.is_none() {
+        let mut conn = self.reader();
+        // One snapshot for the incident and its alerts.
+        let tx = conn.transaction()?;
+        if load(&tx, tenant, incident_id)?.is_none() {
             return Err(StoreError::not_found("incident", incident_id));
         }
-        let mut stmt = conn.prepare_cached(&format!(
+        let mut stmt = tx.prepare_cached(&format!(
             "SELECT {} FROM alerts WHERE tenant_id = ?1 AND incident_id = ?2
              ORDER BY first_seen_ns, id LIMIT ?3",
             alerts::COLUMNS
@@ -342,9 +452,9 @@ impl Store {
                 id_to_sql("incident", incident_id)?,
                 limit,
             ),
-            alerts::raw,
+            alerts::raw_full,
         )?;
-        rows.map(|r| alerts::from_raw(r?)).collect()
+        rows.map(|r| alerts::from_raw_full(r?)).collect()
     }
 
     /// Applies an analyst's change to one of `tenant`'s incidents and records it in the

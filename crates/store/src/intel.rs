@@ -602,11 +602,13 @@ impl Store {
             since,
             q.max_open_rank,
         ];
-        let conn = self.conn();
-        let total: i64 = conn
+        let mut conn = self.reader();
+        // One snapshot for the count and the page.
+        let tx = conn.transaction()?;
+        let total: i64 = tx
             .prepare_cached(&format!("SELECT COUNT(*) {LIST_FILTER}"))?
             .query_row(params, |r| r.get(0))?;
-        let mut stmt = conn.prepare_cached(&format!(
+        let mut stmt = tx.prepare_cached(&format!(
             "SELECT {COLUMNS} {LIST_FILTER} ORDER BY id LIMIT ?6 OFFSET ?7"
         ))?;
         let mut all: Vec<&dyn rusqlite::ToSql> = params.to_vec();
@@ -628,7 +630,7 @@ impl Store {
 
     /// One of `tenant`'s indicators.
     pub fn indicator(&self, tenant: TenantId, id: i64) -> Result<StoredIndicator, StoreError> {
-        let conn = self.conn();
+        let conn = self.reader();
         let mut stmt = conn.prepare_cached(&format!(
             "SELECT {COLUMNS} FROM intel_indicators WHERE tenant_id = ?1 AND id = ?2"
         ))?;

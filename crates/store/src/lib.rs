@@ -62,7 +62,7 @@ mod validate;
 pub use access::{Access, Principal};
 pub use alerts::{
     AlertChange, AlertPage, AlertQuery, AlertSort, AlertStatus, DEFAULT_PAGE_LIMIT,
-    MAX_FILTER_CHARS, MAX_PAGE_LIMIT, MAX_REASON_CHARS, Page, StoredAlert,
+    MAX_FILTER_CHARS, MAX_PAGE_LIMIT, MAX_REASON_CHARS, Page, StoredAlert, StoredAlertSummary,
 };
 pub use audit::{Actor, AuditAction, AuditEntry, AuditPage, AuditQuery, Origin};
 pub use error::{StoreError, TokenRejection};
@@ -73,7 +73,7 @@ pub use events::{
 pub use ids::{AuditId, TokenId, UserId};
 pub use incidents::{
     IncidentChange, IncidentPage, IncidentQuery, IncidentSort, IncidentStatus, MAX_INCIDENT_ALERTS,
-    StoredIncident,
+    StoredIncident, StoredIncidentSummary,
 };
 pub use ingest::{
     AppendReceipt, IngestRecord, MAX_FORMAT_HINT_CHARS, MAX_PENDING_LIMIT, MAX_RECORD_BYTES,

@@ -109,7 +109,7 @@ impl Store {
     /// Every rule `tenant` has ever switched, with its current state, by rule id.
     /// Rules not listed are on.
     pub fn rule_settings(&self, tenant: TenantId) -> Result<Vec<(String, bool)>, StoreError> {
-        let conn = self.conn();
+        let conn = self.reader();
         let mut stmt = conn.prepare_cached(
             "SELECT rule_id, enabled FROM rule_settings WHERE tenant_id = ?1 ORDER BY rule_id",
         )?;

@@ -266,6 +266,20 @@ pub(crate) fn configure(conn: &Connection, file: bool) -> Result<(), StoreError>
     Ok(())
 }
 
+/// Settings of a read-only connection beside the writer: the busy timeout (a reader
+/// can meet a lock only briefly, while the WAL index is rebuilt), no schema-defined
+/// code, and a check that the file is in WAL mode (otherwise readers would wait for
+/// the writer).
+pub(crate) fn configure_reader(conn: &Connection) -> Result<(), StoreError> {
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    conn.pragma_update(None, "trusted_schema", false)?;
+    let mode: String = conn.pragma_query_value(None, "journal_mode", |row| row.get(0))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(StoreError::Corrupt("the database is not in WAL mode"));
+    }
+    Ok(())
+}
+
 /// Applies the migrations the database lacks. Returns the versions applied (empty when
 /// the database was already current).
 pub(crate) fn migrate(conn: &mut Connection, now: Timestamp) -> Result<Vec<i64>, StoreError> {

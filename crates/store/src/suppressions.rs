@@ -211,7 +211,7 @@ impl Store {
         tenant: TenantId,
         include_deleted: bool,
     ) -> Result<Vec<Suppression>, StoreError> {
-        let conn = self.conn();
+        let conn = self.reader();
         let mut stmt = conn.prepare_cached(&format!(
             "SELECT {COLUMNS} FROM suppressions
              WHERE tenant_id = ?1 AND (?2 OR deleted_at_ns IS NULL) ORDER BY id"
@@ -222,7 +222,7 @@ impl Store {
 
     /// One of `tenant`'s suppressions, deleted or not.
     pub fn suppression(&self, tenant: TenantId, id: i64) -> Result<Suppression, StoreError> {
-        load(&self.conn(), tenant, id)?.ok_or_else(|| StoreError::not_found("suppression", id))
+        load(&self.reader(), tenant, id)?.ok_or_else(|| StoreError::not_found("suppression", id))
     }
 
     /// Deletes one of `tenant`'s suppressions (softly: it stays listed with

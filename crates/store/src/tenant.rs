@@ -120,7 +120,7 @@ impl Store {
 
     /// All tenants, by id.
     pub fn tenants(&self) -> Result<Vec<Tenant>, StoreError> {
-        let conn = self.conn();
+        let conn = self.reader();
         let mut stmt =
             conn.prepare_cached(&format!("SELECT {COLUMNS} FROM tenants ORDER BY id"))?;
         let rows = stmt.query_map([], raw)?;
@@ -129,7 +129,7 @@ impl Store {
 
     /// One tenant by id.
     pub fn tenant(&self, id: TenantId) -> Result<Tenant, StoreError> {
-        load(&self.conn(), id)?.ok_or_else(|| StoreError::not_found("tenant", id.0))
+        load(&self.reader(), id)?.ok_or_else(|| StoreError::not_found("tenant", id.0))
     }
 
     /// One tenant by name (ASCII case ignored).

@@ -200,7 +200,7 @@ impl Store {
             return reject(TokenRejection::Unknown);
         }
         let hash = secret_hash(secret);
-        let conn = self.conn();
+        let conn = self.reader();
         let sql = format!("SELECT {COLUMNS} FROM api_tokens WHERE secret_sha256 = ?1");
         let Some(raw) = conn.query_row(&sql, [&hash[..]], raw).optional()? else {
             return reject(TokenRejection::Unknown);

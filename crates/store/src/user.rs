@@ -294,7 +294,7 @@ impl Store {
 
     /// One user by id.
     pub fn user(&self, id: UserId) -> Result<User, StoreError> {
-        load(&self.conn(), id)?.ok_or_else(|| StoreError::not_found("user", id))
+        load(&self.reader(), id)?.ok_or_else(|| StoreError::not_found("user", id))
     }
 
     /// One user by login (ASCII case ignored).

@@ -87,7 +87,11 @@ pub struct Triage {
     assets: Assets,
     warninglists: Warninglists,
     suppressions: Suppressions,
-    alerts: Vec<Alert>,
+    /// Alerts still in memory, by id: those that can still change (see
+    /// [`Triage::evict`]).
+    alerts: HashMap<u64, Alert>,
+    /// The last alert id given (ids are never reused, even after eviction).
+    last_alert: u64,
     by_fingerprint: HashMap<String, u64>,
     suppressed: Vec<SuppressedRecord>,
     risk: RiskBook,
@@ -95,6 +99,10 @@ pub struct Triage {
     /// Alerts waiting for their entity's incident, per (tenant, primary key).
     pending: HashMap<(TenantId, Key), Vec<u64>>,
     detections: u64,
+    /// The engine's time: the latest event time of any detection observed.
+    latest: Option<Timestamp>,
+    /// Data time before which [`Triage::evict`] has nothing to do.
+    next_sweep: Option<Timestamp>,
     /// Alerts and incidents changed since the last [`Triage::take_changes`], when
     /// tracking is on (a live pipeline stores exactly what changed).
     changes: Option<Changes>,
@@ -117,6 +125,22 @@ impl Changes {
 /// alert's total contribution (in multiples of its score).
 const REPEAT_RISK_SHARE: f64 = 0.25;
 const REPEAT_RISK_CAP: f64 = 2.0;
+
+/// Entity risk below which [`Triage::evict`] forgets the entity (it would count for
+/// nothing against any threshold).
+const RISK_EPSILON: f64 = 1e-3;
+
+/// Sizes of what the engine holds in memory.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct TriageMemory {
+    pub alerts: usize,
+    pub fingerprints: usize,
+    pub incidents: usize,
+    pub incident_keys: usize,
+    /// Alert ids waiting on their entity's incident.
+    pub pending: usize,
+    pub risks: usize,
+}
 
 /// Base score of a level before asset criticality and confidence.
 pub fn level_score(level: Level) -> f64 {
@@ -183,12 +207,15 @@ impl Triage {
             assets: Assets::default(),
             warninglists: Warninglists::default(),
             suppressions: Suppressions::default(),
-            alerts: Vec::new(),
+            alerts: HashMap::new(),
+            last_alert: 0,
             by_fingerprint: HashMap::new(),
             suppressed: Vec::new(),
             incidents: Incidents::default(),
             pending: HashMap::new(),
             detections: 0,
+            latest: None,
+            next_sweep: None,
             changes: None,
         }
     }
@@ -243,12 +270,87 @@ impl Triage {
         &mut self.suppressions
     }
 
-    pub fn alerts(&self) -> &[Alert] {
-        &self.alerts
+    /// The alerts in memory, in id order (after [`Triage::evict`], only those that can
+    /// still change).
+    pub fn alerts(&self) -> Vec<&Alert> {
+        let mut all: Vec<&Alert> = self.alerts.values().collect();
+        all.sort_unstable_by_key(|a| a.id);
+        all
     }
 
+    /// Alert `id`, unless it was never made or was evicted.
     pub fn alert(&self, id: u64) -> Option<&Alert> {
-        self.alerts.get(id.checked_sub(1)? as usize)
+        self.alerts.get(&id)
+    }
+
+    /// The engine's time: the latest event time among the detections observed.
+    pub fn latest(&self) -> Option<Timestamp> {
+        self.latest
+    }
+
+    /// How long an alert stays in memory after its last occurrence: past both the
+    /// dedupe window and the incident gap, nothing can fold into, group or link it.
+    pub fn horizon(&self) -> i64 {
+        self.config
+            .dedupe_window
+            .max(self.config.incident_gap)
+            .max(0)
+    }
+
+    /// What the engine holds in memory (sizes of its maps), for bounds and metrics.
+    pub fn memory(&self) -> TriageMemory {
+        TriageMemory {
+            alerts: self.alerts.len(),
+            fingerprints: self.by_fingerprint.len(),
+            incidents: self.incidents.len(),
+            incident_keys: self.incidents.keys_len(),
+            pending: self.pending.values().map(Vec::len).sum(),
+            risks: self.risk.len(),
+        }
+    }
+
+    /// Forgets what can no longer change at engine time `now`: alerts last seen more
+    /// than [`Triage::horizon`] before it (with their fingerprints, so a repeat makes a
+    /// new alert with a new id; the store keeps the old one), incidents whose live
+    /// incident was last seen before then (with their entity keys), pending entries
+    /// of forgotten alerts and entity risks decayed to nothing. Nothing is logged:
+    /// this is memory only. Cheap to call after every batch: it sweeps only once the
+    /// oldest alert kept may be past the horizon, and at most every sixteenth of the
+    /// horizon of data time. Returns the alerts forgotten.
+    pub fn evict(&mut self, now: Timestamp) -> usize {
+        if self.next_sweep.is_some_and(|next| now < next) {
+            return 0;
+        }
+        let span = self.horizon();
+        let horizon = Timestamp(now.0.saturating_sub(span));
+        let mut oldest: Option<Timestamp> = None;
+        let mut gone = Vec::new();
+        for a in self.alerts.values() {
+            if a.last_seen < horizon {
+                gone.push(a.id);
+            } else {
+                oldest = Some(oldest.map_or(a.last_seen, |o| o.min(a.last_seen)));
+            }
+        }
+        for id in &gone {
+            self.alerts.remove(id);
+        }
+        if !gone.is_empty() {
+            let alerts = &self.alerts;
+            self.by_fingerprint.retain(|_, id| alerts.contains_key(id));
+            self.pending.retain(|_, list| {
+                list.retain(|id| alerts.contains_key(id));
+                !list.is_empty()
+            });
+            self.alerts.shrink_to(self.alerts.len() * 2);
+            self.by_fingerprint.shrink_to(self.by_fingerprint.len() * 2);
+        }
+        self.incidents.evict(horizon);
+        self.risk.prune(now, RISK_EPSILON);
+        let step = (span / 16).max(1);
+        let due = oldest.map_or(i64::MIN, |o| o.0.saturating_add(span).saturating_add(1));
+        self.next_sweep = Some(Timestamp(due.max(now.0.saturating_add(step))));
+        gone.len()
     }
 
     /// Live incidents (those linked into another are folded there).
@@ -279,10 +381,14 @@ impl Triage {
     pub fn stats(&self) -> TriageStats {
         TriageStats {
             detections: self.detections,
-            alerts: self.alerts.len() as u64,
+            alerts: self.last_alert,
             incidents: self.incidents.all().count() as u64,
             suppressed: self.suppressed.len() as u64,
-            pending_alerts: self.alerts.iter().filter(|a| a.incident.is_none()).count() as u64,
+            pending_alerts: self
+                .alerts
+                .values()
+                .filter(|a| a.incident.is_none())
+                .count() as u64,
         }
     }
 
@@ -336,7 +442,7 @@ impl Triage {
         let id = self
             .suppressions
             .add(tenant, Expr::equals(&refs), owner, reason, now, expires);
-        if let Some(a) = self.alerts.get_mut(alert_id as usize - 1) {
+        if let Some(a) = self.alerts.get_mut(&alert_id) {
             a.log.push(
                 now,
                 DecisionKind::Suppressed,
@@ -350,6 +456,7 @@ impl Triage {
     /// Takes one detection through the pipeline.
     pub fn observe(&mut self, mut d: Detection) -> Outcome {
         self.detections += 1;
+        self.latest = Some(self.latest.map_or(d.time, |t| t.max(d.time)));
         d.entities.normalize();
         if let Some(rule) = self.suppressions.check(&d) {
             let by = SuppressedBy::Suppression {
@@ -372,7 +479,7 @@ impl Triage {
         }
         let key = self.config.fingerprint.key(&d);
         if let Some(&id) = self.by_fingerprint.get(&key)
-            && let Some(alert) = self.alerts.get_mut(id as usize - 1)
+            && let Some(alert) = self.alerts.get_mut(&id)
             && d.time.0.saturating_sub(alert.last_seen.0) <= self.config.dedupe_window
         {
             alert.count += 1;
@@ -439,7 +546,8 @@ impl Triage {
     }
 
     fn new_alert(&mut self, d: Detection, key: &str) -> u64 {
-        let id = self.alerts.len() as u64 + 1;
+        self.last_alert += 1;
+        let id = self.last_alert;
         let mut log = DecisionLog::default();
         let fingerprint = fingerprint_id(key);
         log.push(
@@ -534,29 +642,32 @@ impl Triage {
                 criticality.multiplier()
             ),
         );
-        self.alerts.push(Alert {
+        self.alerts.insert(
             id,
-            tenant: d.tenant,
-            fingerprint,
-            rule_id: d.rule_id.clone(),
-            title: d.title.clone(),
-            level: d.level,
-            origin: d.origin,
-            tags: d.tags.clone(),
-            techniques,
-            stages,
-            mitigations,
-            entities: d.entities.clone(),
-            asset,
-            count: 1,
-            first_seen: d.time,
-            last_seen: d.time,
-            samples: vec![Alert::sample(&d)],
-            score,
-            incident: None,
-            log,
-            risk_contributed: 0.0,
-        });
+            Alert {
+                id,
+                tenant: d.tenant,
+                fingerprint,
+                rule_id: d.rule_id.clone(),
+                title: d.title.clone(),
+                level: d.level,
+                origin: d.origin,
+                tags: d.tags.clone(),
+                techniques,
+                stages,
+                mitigations,
+                entities: d.entities.clone(),
+                asset,
+                count: 1,
+                first_seen: d.time,
+                last_seen: d.time,
+                samples: vec![Alert::sample(&d)],
+                score,
+                incident: None,
+                log,
+                risk_contributed: 0.0,
+            },
+        );
         id
     }
 
@@ -639,7 +750,7 @@ impl Triage {
         // user's workstation together.
         if alert.level == Level::Informational {
             let time = alert.time();
-            if let Some(a) = self.alerts.get_mut(id as usize - 1) {
+            if let Some(a) = self.alerts.get_mut(&id) {
                 a.log.push(
                     time,
                     DecisionKind::Pending,
@@ -668,7 +779,7 @@ impl Triage {
             Some(k) => self.risk.add(tenant, &key_text(k), score, time),
             None => score,
         };
-        if let Some(a) = self.alerts.get_mut(id as usize - 1) {
+        if let Some(a) = self.alerts.get_mut(&id) {
             a.risk_contributed = score;
         }
         self.open_or_wait(id, &keys, risk, time, true);
@@ -692,7 +803,7 @@ impl Triage {
             }
             let entity = primary.as_ref().map_or("no entity".into(), key_text);
             let threshold = self.config.open_threshold;
-            if let Some(a) = self.alerts.get_mut(id as usize - 1) {
+            if let Some(a) = self.alerts.get_mut(&id) {
                 a.log.push(
                     time,
                     DecisionKind::Pending,
@@ -754,7 +865,7 @@ impl Triage {
 
     fn retarget_alerts(&mut self, from: u64, to: u64) {
         let mut moved = Vec::new();
-        for a in &mut self.alerts {
+        for a in self.alerts.values_mut() {
             if a.incident == Some(from) {
                 a.incident = Some(to);
                 moved.push(a.id);
@@ -768,7 +879,7 @@ impl Triage {
 
     /// Adds an alert to an incident with the reason.
     fn join(&mut self, incident: u64, alert_id: u64, why: &str) {
-        let Some(alert) = self.alerts.get_mut(alert_id as usize - 1) else {
+        let Some(alert) = self.alerts.get_mut(&alert_id) else {
             return;
         };
         let already = alert.incident == Some(incident);
@@ -791,7 +902,7 @@ impl Triage {
             inc.alerts.push(alert_id);
             inc.detections += alert.count;
             inc.score += alert.score;
-            inc.note_alert(alert.level, alert.score, alert_id);
+            inc.note_alert(alert.level, alert.score, alert_id, &alert.title);
         }
         inc.first_seen = inc.first_seen.min(alert.first_seen);
         inc.last_seen = inc.last_seen.max(alert.last_seen);
@@ -844,11 +955,8 @@ impl Triage {
             return;
         };
         let max_level = inc.max_level;
-        let top = inc
-            .top_alert
-            .and_then(|(_, id)| self.alert(id))
-            .map(|a| a.title.clone())
-            .unwrap_or_default();
+        // The title is kept with the incident: the alert may be evicted by now.
+        let top = inc.top_title.clone();
         let entity = Some(&inc.entity)
             .filter(|e| !e.is_empty())
             .or(inc.hosts.first())

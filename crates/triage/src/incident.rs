@@ -2,7 +2,7 @@
 //! hosts by shared indicators and by process ancestry, with the kill-chain stages reached
 //! and a severity that rises as the attack progresses.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use serde::Serialize;
 use watchfloor_event::{TenantId, Timestamp};
@@ -55,11 +55,14 @@ pub struct Incident {
     pub(crate) max_level: Level,
     #[serde(skip)]
     pub(crate) top_alert: Option<(f64, u64)>,
+    /// The title of `top_alert` (kept here: the alert may be evicted from memory).
+    #[serde(skip)]
+    pub(crate) top_title: String,
 }
 
 impl Incident {
     /// Records a joining alert's level and score.
-    pub(crate) fn note_alert(&mut self, level: Level, score: f64, id: u64) {
+    pub(crate) fn note_alert(&mut self, level: Level, score: f64, id: u64, title: &str) {
         self.max_level = self.max_level.max(level);
         let better = match self.top_alert {
             None => true,
@@ -67,6 +70,7 @@ impl Incident {
         };
         if better {
             self.top_alert = Some((score, id));
+            title.clone_into(&mut self.top_title);
         }
     }
 }
@@ -121,26 +125,79 @@ impl Key {
 /// seen with them.
 #[derive(Clone, Debug, Default)]
 pub struct Incidents {
-    pub(crate) list: Vec<Incident>,
+    /// The incidents in memory, by id (in id order, for listings).
+    list: BTreeMap<u64, Incident>,
+    /// The last id given (ids are never reused, even after eviction).
+    last_id: u64,
     keys: HashMap<(TenantId, Key), (u64, Timestamp)>,
 }
 
 impl Incidents {
     pub fn all(&self) -> impl Iterator<Item = &Incident> {
-        self.list.iter().filter(|i| i.merged_into.is_none())
+        self.list.values().filter(|i| i.merged_into.is_none())
     }
 
     pub fn get(&self, id: u64) -> Option<&Incident> {
-        self.list.get(id.checked_sub(1)? as usize)
+        self.list.get(&id)
     }
 
     pub(crate) fn get_mut(&mut self, id: u64) -> Option<&mut Incident> {
-        self.list.get_mut(id.checked_sub(1)? as usize)
+        self.list.get_mut(&id)
+    }
+
+    /// Incidents in memory, linked ones included.
+    pub fn len(&self) -> usize {
+        self.list.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.list.is_empty()
+    }
+
+    /// Entity keys remembered.
+    pub fn keys_len(&self) -> usize {
+        self.keys.len()
+    }
+
+    /// Forgets the entity keys last seen before `horizon` and the incidents last seen
+    /// before it: live ones (nothing joined them within the horizon) and linked ones
+    /// (which never change once linked). A key or link that named a forgotten linked
+    /// incident names where it lived on instead. Returns the incidents forgotten.
+    pub(crate) fn evict(&mut self, horizon: Timestamp) -> usize {
+        self.keys.retain(|_, (_, last)| *last >= horizon);
+        let stale: HashMap<u64, u64> = self
+            .list
+            .values()
+            .filter(|i| i.last_seen < horizon)
+            .map(|i| (i.id, self.resolve(i.id)))
+            .collect();
+        if stale.is_empty() {
+            return 0;
+        }
+        for id in stale.keys() {
+            self.list.remove(id);
+        }
+        for i in self.list.values_mut() {
+            if let Some(into) = i.merged_into
+                && let Some(&live) = stale.get(&into)
+            {
+                i.merged_into = Some(live);
+            }
+        }
+        let list = &self.list;
+        self.keys.retain(|_, (id, _)| {
+            if let Some(&live) = stale.get(id) {
+                *id = live;
+            }
+            list.contains_key(id)
+        });
+        self.keys.shrink_to(self.keys.len() * 2);
+        stale.len()
     }
 
     /// Follows links to the incident that lives on.
     pub fn resolve(&self, mut id: u64) -> u64 {
-        for _ in 0..self.list.len() {
+        for _ in 0..=self.list.len() {
             match self.get(id).and_then(|i| i.merged_into) {
                 Some(next) => id = next,
                 None => break,
@@ -183,27 +240,32 @@ impl Incidents {
     }
 
     pub(crate) fn open(&mut self, tenant: TenantId, at: Timestamp, entity: &str) -> u64 {
-        let id = self.list.len() as u64 + 1;
-        self.list.push(Incident {
+        self.last_id += 1;
+        let id = self.last_id;
+        self.list.insert(
             id,
-            entity: entity.to_string(),
-            tenant,
-            title: String::new(),
-            severity: Level::Informational,
-            score: 0.0,
-            first_seen: at,
-            last_seen: at,
-            hosts: Vec::new(),
-            users: Vec::new(),
-            indicators: Vec::new(),
-            alerts: Vec::new(),
-            detections: 0,
-            stages: Vec::new(),
-            log: DecisionLog::default(),
-            merged_into: None,
-            max_level: Level::Informational,
-            top_alert: None,
-        });
+            Incident {
+                id,
+                entity: entity.to_string(),
+                tenant,
+                title: String::new(),
+                severity: Level::Informational,
+                score: 0.0,
+                first_seen: at,
+                last_seen: at,
+                hosts: Vec::new(),
+                users: Vec::new(),
+                indicators: Vec::new(),
+                alerts: Vec::new(),
+                detections: 0,
+                stages: Vec::new(),
+                log: DecisionLog::default(),
+                merged_into: None,
+                max_level: Level::Informational,
+                top_alert: None,
+                top_title: String::new(),
+            },
+        );
         id
     }
 
@@ -229,7 +291,7 @@ impl Incidents {
         dst.alerts.sort_unstable();
         dst.alerts.dedup();
         if let Some((score, id)) = src.top_alert {
-            dst.note_alert(src.max_level, score, id);
+            dst.note_alert(src.max_level, score, id, &src.top_title);
         }
         dst.detections += src.detections;
         dst.score += src.score;

@@ -18,4 +18,4 @@ pub mod suppress;
 pub mod time;
 pub mod warninglist;
 
-pub use engine::{Changes, Outcome, Triage, TriageConfig, TriageError, TriageStats};
+pub use engine::{Changes, Outcome, Triage, TriageConfig, TriageError, TriageMemory, TriageStats};

@@ -50,6 +50,15 @@ impl RiskBook {
         slot.0
     }
 
+    /// Forgets the entities whose risk at `at` has decayed below `epsilon`.
+    pub fn prune(&mut self, at: Timestamp, epsilon: f64) {
+        let half_life = self.half_life;
+        self.risks.retain(|_, &mut (r, t)| {
+            let elapsed = at.0.saturating_sub(t.0);
+            elapsed <= 0 || r * 0.5f64.powf(elapsed as f64 / half_life as f64) >= epsilon
+        });
+    }
+
     pub fn len(&self) -> usize {
         self.risks.len()
     }

@@ -93,8 +93,8 @@ fn score_run(args: RangeScoreArgs) -> anyhow::Result<()> {
 pub struct RangeGradeArgs {
     /// The scenario (its `answer_key` says what was to be found).
     pub scenario: std::path::PathBuf,
-    /// The trainee's incidents: `GET /api/v1/tenants/{id}/incidents?limit=500` saved to
-    /// a file, or `hunt --incidents --format jsonl` output.
+    /// The trainee's incidents: `GET /api/v1/tenants/{id}/incidents?limit=500&doc=true`
+    /// (with their documents) saved to a file, or `hunt --incidents --format jsonl` output.
     #[arg(long, value_name = "FILE")]
     pub incidents: std::path::PathBuf,
     /// `table` or `json`.

@@ -233,7 +233,11 @@ pub async fn serve(
             bound.local_addr(),
             spec.tenant.0
         );
-        let run = bound.run(Arc::clone(&store), Arc::clone(&counters), stopped());
+        let run = bound.with_live(handle.clone()).run(
+            Arc::clone(&store),
+            Arc::clone(&counters),
+            stopped(),
+        );
         tasks.push(tokio::spawn(async move {
             if let Err(e) = run.await {
                 eprintln!("watchfloor: syslog listener: {e}");

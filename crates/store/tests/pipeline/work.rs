@@ -3,8 +3,8 @@
 
 use watchfloor_store::{
     Actor, AlertChange, AlertQuery, AlertRow, AlertSort, AlertStatus, BatchCommit, IncidentChange,
-    IncidentQuery, IncidentSort, IncidentStatus, Role, Store, StoreError, StoredAlert, TenantId,
-    UserId,
+    IncidentQuery, IncidentSort, IncidentStatus, Role, Store, StoreError, StoredAlertSummary,
+    TenantId, UserId,
 };
 
 use crate::{actions_since, add_tenant, add_user, alert, at, audit_log, by, commit, incident};
@@ -57,7 +57,7 @@ fn seed_alerts(store: &Store, tenant: TenantId) -> Vec<AlertRow> {
     rows
 }
 
-fn ids(items: &[StoredAlert]) -> Vec<u64> {
+fn ids(items: &[StoredAlertSummary]) -> Vec<u64> {
     items.iter().map(|a| a.id).collect()
 }
 
