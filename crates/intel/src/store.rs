@@ -15,9 +15,10 @@
 //!   `Profile`; an attribution keeps its profile number, its own validity bounds (they
 //!   are often per indicator) and its reference and description as one arena string;
 //! - values in one chunked arena (1 MiB chunks), notes in another;
-//! - indexes: IPv4 and IPv6 addresses in integer-keyed hash maps, every other kind in a
-//!   `HashTable` of (indicator id, value's place in the arena) hashed and compared
-//!   through the arena, so no key is stored twice; networks in `cidr`'s segment index;
+//! - indexes: IPv4 addresses, and every kind held as text, in `exact`'s cache-line
+//!   tables (an address, or a 96-bit fingerprint of the text, and the indicator id per
+//!   16-byte slot, so a lookup reads one line and never the arena); IPv6 addresses in
+//!   an integer-keyed hash map; networks in `cidr`'s segment index;
 //!   a bitset of the indicators valid at all times, so most matches need no look at the
 //!   record;
 //! - two 512 KiB bitsets (`filter`) that turn most non-matching IPv4 and domain lookups
@@ -29,6 +30,7 @@
 mod arena;
 mod attribution;
 mod cidr;
+mod exact;
 mod filter;
 mod lookup;
 mod text_scan;
@@ -47,6 +49,7 @@ use watchfloor_event::Timestamp;
 use crate::model::{Kind, NewIndicator, NormalizeError, normalize};
 use arena::{Arena, Chunked, Span};
 use cidr::{CidrSet, Net};
+use exact::{ExactIndex, Fingerprinter};
 use filter::{FILTER_FROM, Filter};
 
 pub use lookup::Match;
@@ -103,23 +106,6 @@ const fn table_of(kind: Kind) -> usize {
 }
 const TABLES: usize = 9;
 
-/// An entry of a string index: the indicator, where its value is (so comparing a
-/// candidate reads the arena directly), and 32 more bits of the value's hash, so a
-/// candidate whose 7-bit control tag matches by chance (about one probe in ten) is
-/// turned away without reading the arena.
-#[derive(Clone, Copy, Debug)]
-struct Entry {
-    id: u32,
-    tag: u32,
-    value: Span,
-}
-
-#[inline]
-fn tag_of(hash: u64) -> u32 {
-    // hashbrown takes the low bits for the bucket and the top 7 for the control byte.
-    (hash >> 24) as u32
-}
-
 /// One indicator. 64 bytes.
 struct Record {
     value: Span,
@@ -146,9 +132,9 @@ pub struct Intel {
     dead_bytes: usize,
     profiles: Vec<Profile>,
     profile_index: HashTable<u32>,
-    ipv4: HashMap<u32, u32, RandomState>,
+    ipv4: ExactIndex,
     ipv6: HashMap<u128, u32, RandomState>,
-    strings: [HashTable<Entry>; TABLES],
+    strings: [ExactIndex; TABLES],
     /// Bit `id` is set when some attribution of indicator `id` has no validity bounds,
     /// so a match needs no look at its record to know it applies.
     always: Vec<u64>,
@@ -161,6 +147,7 @@ pub struct Intel {
     v4_filter: Filter,
     domain_filter: Filter,
     hasher: RandomState,
+    fingerprints: Fingerprinter,
 }
 
 impl Default for Intel {
@@ -175,7 +162,7 @@ impl Default for Intel {
             dead_bytes: 0,
             profiles: Vec::new(),
             profile_index: HashTable::new(),
-            ipv4: HashMap::default(),
+            ipv4: ExactIndex::default(),
             ipv6: HashMap::default(),
             strings: Default::default(),
             always: Vec::new(),
@@ -185,6 +172,7 @@ impl Default for Intel {
             v4_filter: Filter::default(),
             domain_filter: Filter::default(),
             hasher: RandomState::default(),
+            fingerprints: Fingerprinter::default(),
         }
     }
 }
@@ -223,6 +211,9 @@ impl Intel {
         if let Some(id) = self.find_normalized(kind, &value) {
             self.merge(id, &attribution, now.0).ok_or(full(kind))?;
             return Ok(Added::Merged(IndicatorId(id)));
+        }
+        if self.records.len() > exact::MAX_ID {
+            return Err(full(kind));
         }
         let slot = self.new_slot(&attribution).ok_or(full(kind))?;
         let span = self.arena.push(&value).ok_or(full(kind))?;
@@ -408,35 +399,40 @@ impl Intel {
         })
     }
 
-    /// Exact lookup of a value in a string table (the value already normalised).
+    /// Exact lookup of a value in a string table (the value already normalised), by
+    /// its fingerprint alone (see `exact`).
     #[inline]
     fn probe(&self, kind: Kind, key: &[u8]) -> Option<u32> {
         let table = &self.strings[table_of(kind)];
         if table.is_empty() {
             return None;
         }
-        let hash = self.hasher.hash_one(key);
-        let arena = &self.arena;
-        table
-            .find(hash, |e| {
-                e.tag == tag_of(hash)
-                    && e.value.len as usize == key.len()
-                    && arena.bytes(e.value) == key
-            })
-            .map(|e| e.id)
+        table.get(self.fingerprints.text(key))
     }
 
+    /// The indicator of this kind and normalised value, its text compared too.
     fn find_normalized(&self, kind: Kind, value: &str) -> Option<u32> {
         match kind {
             Kind::Ipv4 => {
                 let a: Ipv4Addr = value.parse().ok()?;
-                self.ipv4.get(&u32::from(a)).copied()
+                self.ipv4.get(self.fingerprints.ipv4(u32::from(a)))
             }
             Kind::Ipv6 => {
                 let a: Ipv6Addr = value.parse().ok()?;
                 self.ipv6.get(&u128::from(a)).copied()
             }
-            _ => self.probe(kind, value.as_bytes()),
+            _ => {
+                let mut found = None;
+                self.strings[table_of(kind)].get_all(
+                    self.fingerprints.text(value.as_bytes()),
+                    |id| {
+                        if found.is_none() && self.arena.str(self.record(id).value) == value {
+                            found = Some(id);
+                        }
+                    },
+                );
+                found
+            }
         }
     }
 
@@ -444,7 +440,7 @@ impl Intel {
         match kind {
             Kind::Ipv4 => {
                 if let Ok(a) = value.parse::<Ipv4Addr>() {
-                    self.ipv4.insert(u32::from(a), id);
+                    self.ipv4.insert(self.fingerprints.ipv4(u32::from(a)), id);
                     self.v4_filter.set(filter::v4_key(u32::from(a)));
                     self.switch_filters_on();
                 }
@@ -466,20 +462,8 @@ impl Intel {
             }
             _ => {}
         }
-        let hash = self.hasher.hash_one(value.as_bytes());
-        let entry = Entry {
-            id,
-            tag: tag_of(hash),
-            value: self.record(id).value,
-        };
-        let Intel {
-            strings,
-            arena,
-            hasher,
-            ..
-        } = self;
-        strings[table_of(kind)]
-            .insert_unique(hash, entry, |e| hasher.hash_one(arena.bytes(e.value)));
+        let fp = self.fingerprints.text(value.as_bytes());
+        self.strings[table_of(kind)].insert(fp, id);
         self.switch_filters_on();
     }
 
@@ -497,8 +481,8 @@ impl Intel {
     fn rebuild_v4_filter(&mut self) {
         let f = &mut self.v4_filter;
         f.reset_on();
-        for &a in self.ipv4.keys() {
-            f.set(filter::v4_key(a));
+        for (a, _) in self.ipv4.entries() {
+            f.set(filter::v4_key(a as u32));
         }
         for net in self.cidr4.nets() {
             f.set_range(filter::v4_key(net.first), filter::v4_key(net.last));
@@ -508,8 +492,9 @@ impl Intel {
     fn rebuild_domain_filter(&mut self) {
         let f = &mut self.domain_filter;
         f.reset_on();
-        for e in self.strings[table_of(Kind::Domain)].iter() {
-            if let Some(two) = filter::last_two_labels(self.arena.bytes(e.value)) {
+        for (_, id) in self.strings[table_of(Kind::Domain)].entries() {
+            let value = self.records.get(id).map_or(Span::EMPTY, |r| r.value);
+            if let Some(two) = filter::last_two_labels(self.arena.bytes(value)) {
                 f.set(filter::hash_key(self.hasher.hash_one(two)));
             }
         }
@@ -537,7 +522,7 @@ impl Intel {
         match kind {
             Kind::Ipv4 => {
                 if let Ok(a) = self.arena.str(r.value).parse::<Ipv4Addr>() {
-                    self.ipv4.remove(&u32::from(a));
+                    self.ipv4.remove(self.fingerprints.ipv4(u32::from(a)), id);
                 }
             }
             Kind::Ipv6 => {
@@ -546,10 +531,8 @@ impl Intel {
                 }
             }
             _ => {
-                let hash = self.hasher.hash_one(self.arena.bytes(r.value));
-                if let Ok(entry) = self.strings[table_of(kind)].find_entry(hash, |e| e.id == id) {
-                    entry.remove();
-                }
+                let fp = self.fingerprints.text(self.arena.bytes(r.value));
+                self.strings[table_of(kind)].remove(fp, id);
             }
         }
     }
@@ -573,13 +556,6 @@ impl Intel {
         for slot in &mut self.extra {
             if slot.profile != NONE {
                 slot.note = note(slot.note);
-            }
-        }
-        for table in &mut self.strings {
-            for e in table.iter_mut() {
-                if let Some(r) = self.records.get(e.id) {
-                    e.value = r.value;
-                }
             }
         }
         self.dead_bytes = 0;

@@ -130,7 +130,7 @@ impl Intel {
         if !self.v4_filter.may_contain(super::filter::v4_key(a)) {
             return;
         }
-        if let Some(&id) = self.ipv4.get(&a) {
+        if let Some(id) = self.ipv4.get(self.fingerprints.ipv4(a)) {
             self.hit(id, Kind::Ipv4, start, end, cx);
         }
         self.cidr4

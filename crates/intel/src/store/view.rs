@@ -4,7 +4,6 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::mem::size_of;
 
-use hashbrown::HashTable;
 use serde::Serialize;
 use watchfloor_event::Timestamp;
 
@@ -176,13 +175,9 @@ impl Intel {
         let profiles = self.profiles.capacity() * size_of::<Profile>()
             + self.profiles.iter().map(Profile::heap_bytes).sum::<usize>()
             + self.profile_index.allocation_size();
-        let indexes = self.ipv4.allocation_size()
+        let indexes = self.ipv4.allocated()
             + self.ipv6.allocation_size()
-            + self
-                .strings
-                .iter()
-                .map(HashTable::allocation_size)
-                .sum::<usize>()
+            + self.strings.iter().map(|t| t.allocated()).sum::<usize>()
             + self.cidr4.allocated()
             + self.cidr6.allocated()
             + self.always.capacity() * size_of::<u64>()
