@@ -108,7 +108,7 @@ fn categories(kind: Kind) -> &'static [&'static str] {
 }
 
 /// The MISP `distribution` for a TLP (see the module doc).
-fn distribution(tlp: Tlp) -> &'static str {
+pub(crate) fn distribution(tlp: Tlp) -> &'static str {
     match tlp {
         Tlp::Clear => "3",
         Tlp::Green => "1",

@@ -23,7 +23,11 @@
 //!   and the caller's context objects (malware, threat actors, attack patterns,
 //!   relationships) that pass the same policy.
 //! - [`misp`] writes a MISP event: one attribute per indicator, tagged with its TLP.
+//! - [`incident`] shares the tenant's incidents (STIX `incident`s with their techniques,
+//!   sightings of their external observables; or one MISP event each), under the same
+//!   ceiling.
 
+pub mod incident;
 pub mod misp;
 pub mod stix;
 

@@ -335,7 +335,7 @@ fn indicator_object(
 }
 
 /// An ATT&CK technique (`T1071`, `T1071.001`) as an external reference.
-fn attack_reference(id: &str) -> Value {
+pub(crate) fn attack_reference(id: &str) -> Value {
     let path = id.replace('.', "/");
     json!({
         "source_name": "mitre-attack",
@@ -638,46 +638,6 @@ fn set_tlp_marking(o: &mut Value, tlp: Tlp, levels: &ContextLevels<'_>) {
     }
 }
 
-/// An incident the tenant shares, as the `incident` SDO needs it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct IncidentSummary<'a> {
-    /// The tenant's own id for it: the STIX id is derived from it (and the producer).
-    pub key: &'a str,
-    pub name: &'a str,
-    pub description: Option<&'a str>,
-    pub created: Timestamp,
-    pub modified: Timestamp,
-    pub tlp: Tlp,
-}
-
-/// The STIX 2.1 `incident` of a tenant's incident, `created_by_ref` the producer, or
-/// `None` when its TLP may not go out under `policy`. The hook for incident sharing:
-/// sightings of exported indicators are not written yet.
-pub fn incident_object(
-    incident: &IncidentSummary<'_>,
-    options: &StixOptions,
-    policy: &ExportPolicy,
-) -> Option<Value> {
-    if !policy.permits(incident.tlp) {
-        return None;
-    }
-    let id = derived_uuid(&["incident", &options.producer, incident.key]);
-    let mut o = json!({
-        "type": "incident",
-        "spec_version": "2.1",
-        "id": format!("incident--{id}"),
-        "created_by_ref": identity_id(&options.producer),
-        "created": rfc3339_millis(incident.created),
-        "modified": rfc3339_millis(incident.modified.max(incident.created)),
-        "name": incident.name,
-        "object_marking_refs": [tlp2_marking_id(incident.tlp)],
-    });
-    if let Some(d) = incident.description.filter(|d| !d.trim().is_empty()) {
-        o["description"] = json!(d);
-    }
-    Some(o)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -734,24 +694,5 @@ mod tests {
         let m = tlp2_marking_definition(Tlp::AmberStrict);
         assert_eq!(m["name"], "TLP:AMBER+STRICT");
         assert_eq!(m["extensions"][TLP2_EXTENSION]["tlp_2_0"], "amber+strict");
-    }
-
-    #[test]
-    fn incidents_obey_the_policy() {
-        let options = StixOptions::new("Tenant", Timestamp(0));
-        let incident = IncidentSummary {
-            key: "inc-1",
-            name: "Beaconing from 10.0.0.5",
-            description: None,
-            created: Timestamp(0),
-            modified: Timestamp(0),
-            tlp: Tlp::Amber,
-        };
-        let green = ExportPolicy::new(Tlp::Green, Timestamp(0));
-        assert_eq!(incident_object(&incident, &options, &green), None);
-        let amber = ExportPolicy::new(Tlp::Amber, Timestamp(0));
-        let o = incident_object(&incident, &options, &amber).unwrap();
-        assert_eq!(o["type"], "incident");
-        assert_eq!(o, incident_object(&incident, &options, &amber).unwrap());
     }
 }
