@@ -861,7 +861,7 @@ fn shared_incident(key: &str, tlp: Tlp) -> watchfloor_intel::export::incident::S
         severity: "high".into(),
         first_seen: time("2024-05-01T10:00:00Z"),
         last_seen: time("2024-05-02T10:00:00Z"),
-        tactics: vec!["execution".into(), "credential-access".into()],
+        stages: vec!["execution/persistence".into(), "credential access".into()],
         techniques: vec![
             Technique {
                 id: "T1003.001".into(),

@@ -22,7 +22,7 @@ use std::sync::Arc;
 use serde::Serialize;
 use watchfloor_decode::time::format_rfc3339;
 use watchfloor_event::{Event, FieldId, FieldTable, Timestamp, Value};
-use watchfloor_intel::{IndicatorId, Intel, Kind, Match, Tlp};
+use watchfloor_intel::{IndicatorId, IndicatorView, Intel, Kind, Match, Tlp};
 
 use crate::detect::{DetectionRow, MAX_EVENT_TEXT};
 use crate::entities::EntityFields;
@@ -450,48 +450,13 @@ impl IntelMatcher {
         matched: &str,
     ) -> Option<DetectionRow> {
         let view = self.intel.get(id)?;
-        let mut sources: Vec<String> = Vec::new();
-        let mut confidence = 0u8;
-        let mut tlp = Tlp::Clear;
-        let mut tags: Vec<String> = Vec::new();
-        let mut any = false;
-        for a in view.attributions().filter(|a| a.is_valid_at(at)) {
-            any = true;
-            if !sources.iter().any(|s| s == a.source) {
-                sources.push(a.source.to_owned());
-            }
-            confidence = confidence.max(a.confidence);
-            tlp = tlp.max(a.tlp);
-            for t in a.attack {
-                push_unique(&mut tags, format!("attack.{}", t.to_ascii_lowercase()));
-            }
-            for t in a.tags {
-                push_unique(&mut tags, t.to_string());
-            }
-        }
-        if !any {
-            return None;
-        }
+        let summary = HitSummary::of(&view, at)?;
         let field = self
             .table
             .name(field)
             .map_or_else(String::new, |n| n.to_string());
-        let title = format!(
-            "Indicator match: {} {} ({} {}, {tlp})",
-            view.kind,
-            view.value,
-            if sources.len() == 1 {
-                "source"
-            } else {
-                "sources"
-            },
-            sources.join(", "),
-        );
-        let level = match confidence {
-            80.. => "high",
-            50.. => "medium",
-            _ => "low",
-        };
+        let title = indicator_title(view.kind, view.value, &summary);
+        let level = indicator_level(summary.confidence);
         let mut entities = self.entity_fields.extract(ev);
         entities.indicators.push(view.value.to_owned());
         entities.normalize();
@@ -502,7 +467,7 @@ impl IntelMatcher {
             rule_id: Some(view.value.to_owned()),
             rule_title: title,
             level,
-            tags,
+            tags: summary.tags,
             host: self.entity_fields.host(ev),
             source: ev.source.name.to_string(),
             record: ev.source.record,
@@ -514,12 +479,85 @@ impl IntelMatcher {
                 value: view.value.to_owned(),
                 field,
                 matched: matched.to_owned(),
-                sources,
-                confidence,
-                tlp,
+                sources: summary.sources,
+                confidence: summary.confidence,
+                tlp: summary.tlp,
             }),
             time_ns: ev.time.0,
         })
+    }
+}
+
+/// What the attributions of an indicator valid at some time say about a hit on it: the
+/// part of [`IndicatorHit`] and of its row that comes from the indicator's sources.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HitSummary {
+    /// The sources whose attribution is valid, in the order they first reported it.
+    pub sources: Vec<String>,
+    /// The highest confidence among them (0 to 100).
+    pub confidence: u8,
+    /// The most restrictive TLP among them.
+    pub tlp: Tlp,
+    /// Their ATT&CK ids (as `attack.t…` tags) and their tags, each once.
+    pub tags: Vec<String>,
+}
+
+impl Default for HitSummary {
+    fn default() -> Self {
+        HitSummary {
+            sources: Vec::new(),
+            confidence: 0,
+            tlp: Tlp::Clear,
+            tags: Vec::new(),
+        }
+    }
+}
+
+impl HitSummary {
+    /// The summary of `view`'s attributions valid at `at`; `None` when none is (the
+    /// indicator does not match then).
+    pub fn of(view: &IndicatorView<'_>, at: Timestamp) -> Option<HitSummary> {
+        let mut s = HitSummary::default();
+        let mut any = false;
+        for a in view.attributions().filter(|a| a.is_valid_at(at)) {
+            any = true;
+            if !s.sources.iter().any(|x| x == a.source) {
+                s.sources.push(a.source.to_owned());
+            }
+            s.confidence = s.confidence.max(a.confidence);
+            s.tlp = s.tlp.max(a.tlp);
+            for t in a.attack {
+                push_unique(&mut s.tags, format!("attack.{}", t.to_ascii_lowercase()));
+            }
+            for t in a.tags {
+                push_unique(&mut s.tags, t.to_string());
+            }
+        }
+        any.then_some(s)
+    }
+}
+
+/// The title of an indicator hit's detection: `Indicator match: domain evil.example
+/// (source feed, TLP:AMBER)`.
+pub fn indicator_title(kind: Kind, value: &str, summary: &HitSummary) -> String {
+    format!(
+        "Indicator match: {kind} {value} ({} {}, {})",
+        if summary.sources.len() == 1 {
+            "source"
+        } else {
+            "sources"
+        },
+        summary.sources.join(", "),
+        summary.tlp,
+    )
+}
+
+/// The level of an indicator hit's detection, from its sources' highest confidence.
+pub fn indicator_level(confidence: u8) -> &'static str {
+    match confidence {
+        80.. => "high",
+        50.. => "medium",
+        _ => "low",
     }
 }
 

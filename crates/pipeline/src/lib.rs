@@ -11,11 +11,15 @@
 //! - [`live`] is the server's per-tenant processor: a batch of stored raw records in,
 //!   decoded, detected, correlated and taken through the analysis engine, and out what
 //!   to store (each record's metadata, the alerts and incidents that changed). Pure: no
-//!   IO, time comes from the events.
+//!   IO, time comes from the events;
+//! - [`retro`] turns a retro-hunt's hits on stored records into the same indicator
+//!   rows, at the records' times, which [`live::Processor::retro`] takes through the
+//!   tenant's analysis engine.
 
 pub mod correlate;
 pub mod detect;
 pub mod entities;
 pub mod intel_match;
 pub mod live;
+pub mod retro;
 pub mod rules;

@@ -19,7 +19,11 @@
 //!   their reporting;
 //! - with indicators set ([`Processor::set_intel`]), every decoded event is also matched
 //!   against them ([`crate::intel_match`]), at its event time (or its record's receipt
-//!   time), and the hits go through the analysis engine with the rule detections.
+//!   time), and the hits go through the analysis engine with the rule detections; each
+//!   (record, indicator) pair is reported ([`BatchOutcome::indicator_hits`]) so a later
+//!   retro-hunt does not count it twice;
+//! - a retro-hunt's hits ([`Processor::retro`]) go through the same analysis engine as
+//!   indicator detections at their records' times, between batches.
 
 use std::collections::{HashMap, HashSet};
 use std::io::Cursor;
@@ -28,7 +32,7 @@ use std::sync::Arc;
 use watchfloor_decode::time::year_of;
 use watchfloor_decode::{DecodeContext, DecodeError, FileDecoder, Format, Sink};
 use watchfloor_event::{Event, FieldCache, FieldTable, TenantId, Timestamp};
-use watchfloor_intel::Intel;
+use watchfloor_intel::{Intel, Kind};
 use watchfloor_sigma::correlation::CorrelationEngine;
 use watchfloor_sigma::diagnostic::Diagnostic;
 use watchfloor_sigma::engine::Engine;
@@ -39,7 +43,8 @@ use watchfloor_triage::{Changes, Outcome, Triage};
 use crate::correlate;
 use crate::detect::{CorrelationInput, DetectionRow, Detector};
 use crate::entities::EntityFields;
-use crate::intel_match::{IntelMatcher, IntelScratch};
+use crate::intel_match::{INDICATOR_ROW, IntelMatcher, IntelScratch};
+use crate::retro::{RetroCounts, RetroHit};
 use crate::rules::LoadedRules;
 
 /// Compiled rules and correlations, shared by every tenant's processor.
@@ -168,6 +173,19 @@ pub struct BatchOutcome {
     pub changes: Changes,
     /// Correlation groups and entries dropped by the correlation bounds.
     pub evicted: u64,
+    /// Which record matched which indicator (each indicator once per record), so that
+    /// a retro-hunt can leave what live matching already took.
+    pub indicator_hits: Vec<RecordHit>,
+}
+
+/// One record's event matched one indicator.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RecordHit {
+    /// The stored record's id.
+    pub record: i64,
+    pub kind: Kind,
+    /// The indicator's normalised value.
+    pub value: String,
 }
 
 /// A tenant's live state: decoders, correlation windows and the analysis engine.
@@ -393,6 +411,7 @@ impl Processor {
                 .as_ref()
                 .map(|m| (m, &mut self.intel_scratch)),
             rows,
+            indicator_hits: &mut out.indicator_hits,
             keep: Vec::new(),
             matches: Vec::new(),
             events: 0,
@@ -402,6 +421,31 @@ impl Processor {
         decoder.decode_stream(name, Cursor::new(&self.buffer[..]), &mut sink);
         out.events += sink.events;
         out.decode_errors += sink.errors;
+    }
+
+    /// Takes a retro-hunt's hits through the analysis engine as detections
+    /// ([`RetroHit::to_row`]), at their records' times, as a batch's detections go: what
+    /// comes back holds the counts and the alerts and incidents that changed (no
+    /// records). Nothing is evicted first, so every alert they made or joined is still
+    /// in memory when the caller stores it, however old.
+    pub fn retro(&mut self, hits: &[RetroHit]) -> (BatchOutcome, RetroCounts) {
+        let horizon_start = self
+            .triage
+            .latest()
+            .map(|t| t.0.saturating_sub(self.triage.horizon()));
+        let past_horizon = hits
+            .iter()
+            .filter(|h| horizon_start.is_some_and(|start| h.time.0 < start))
+            .count() as u64;
+        let rows = hits.iter().map(|h| (INDICATOR_ROW, h.to_row())).collect();
+        let mut out = BatchOutcome::default();
+        self.analyse(rows, &mut out);
+        let counts = RetroCounts {
+            detections: out.detections,
+            suppressed: out.suppressed,
+            past_horizon,
+        };
+        (out, counts)
     }
 
     fn analyse(&mut self, mut rows: Vec<(u32, DetectionRow)>, out: &mut BatchOutcome) {
@@ -441,6 +485,7 @@ struct GroupSink<'a, 'e> {
     correlations: &'a [Correlation],
     intel: Option<(&'a IntelMatcher, &'a mut IntelScratch)>,
     rows: &'a mut Vec<(u32, DetectionRow)>,
+    indicator_hits: &'a mut Vec<RecordHit>,
     keep: Vec<CorrelationInput>,
     matches: Vec<watchfloor_sigma::correlation::CorrelationMatch>,
     events: u64,
@@ -510,9 +555,17 @@ impl Sink for GroupSink<'_, '_> {
         if let Some((matcher, scratch)) = self.intel.as_mut() {
             let first = self.rows.len();
             matcher.detect(ev, received, scratch, self.rows);
+            let record = self.group[i].id;
             for (_, row) in &mut self.rows[first..] {
                 if row.time_ns == 0 {
                     row.time_ns = received.0;
+                }
+                if let Some(hit) = &row.indicator {
+                    self.indicator_hits.push(RecordHit {
+                        record,
+                        kind: hit.kind,
+                        value: hit.value.clone(),
+                    });
                 }
             }
         }

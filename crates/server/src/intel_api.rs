@@ -19,11 +19,16 @@
 //! fingerprints are only matched as whole fields, by the pipeline). The scan is bounded
 //! ([`MAX_RETRO_RECORDS`], [`MAX_RETRO_BYTES`]; the answer says when it stopped early);
 //! hits are returned (the first [`MAX_RETRO_HITS`]), counted as sightings and in the
-//! audit record. They are not turned into alerts.
+//! audit record. When the pipeline runs, each hit (a record and an indicator, once per
+//! record) also becomes an indicator detection like a live one, at the record's time
+//! and marked as a retro-hunt's: the hits never taken before are handed to the
+//! pipeline, which takes them through the tenant's analysis engine and stores the
+//! alerts and incidents they changed; a hit already taken, live or by an earlier hunt,
+//! is not taken again (see [`crate::retro`]). The answer says how many were sent
+//! (`detections_queued`) and what the pipeline did with them (`detections`).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::str::FromStr;
-use std::sync::Arc;
 
 use axum::Json;
 use axum::body::Body as RawBody;
@@ -39,14 +44,16 @@ use watchfloor_intel::import::{
 };
 use watchfloor_intel::{Attribution, IndicatorId, Intel, Kind, NewIndicator, Tlp};
 use watchfloor_store::{
-    ContextRow, IndicatorQuery, IndicatorRow, IntelImport, MAX_INDICATOR_VALUE_BYTES, Principal,
-    Role, ScanRecord, Sighting, Store, StoreError, StoredIndicator, TenantId, Timestamp,
+    ContextRow, IndicatorQuery, IndicatorRow, IntelImport, IntelImportReceipt,
+    MAX_INDICATOR_VALUE_BYTES, Origin, Principal, Role, ScanRecord, Sighting, Store, StoreError,
+    StoredIndicator, TenantId, Timestamp,
 };
 
 use crate::auth::Auth;
 use crate::cases::parse_time;
 use crate::handlers::{Body, TenantPath};
 use crate::live::Command;
+use crate::retro::{RetroQueue, send_detections};
 use crate::{AppError, AppState};
 
 type Answer = Result<Json<Value>, AppError>;
@@ -349,13 +356,14 @@ pub(crate) fn load_intel(store: &Store, tenant: TenantId) -> Result<LoadedIntel,
     Ok(loaded)
 }
 
-/// The matcher the pipeline runs for `tenant`, or `None` when it has no indicators.
+/// The matcher the pipeline runs for `tenant`, with the store id of each of its
+/// indicators; `None` when the tenant has no indicators.
 pub(crate) fn pipeline_intel(
     store: &Store,
     tenant: TenantId,
-) -> Result<Option<Arc<Intel>>, StoreError> {
+) -> Result<Option<LoadedIntel>, StoreError> {
     let loaded = load_intel(store, tenant)?;
-    Ok((!loaded.intel.is_empty()).then(|| Arc::new(loaded.intel)))
+    Ok((!loaded.intel.is_empty()).then_some(loaded))
 }
 
 // ---- handlers ----
@@ -382,7 +390,7 @@ pub(crate) struct ImportParams {
     kind_column: Option<String>,
 }
 
-fn invalid(field: &str, reason: impl Into<String>) -> AppError {
+pub(crate) fn invalid(field: &str, reason: impl Into<String>) -> AppError {
     AppError::Invalid {
         field: field.to_owned(),
         reason: reason.into(),
@@ -482,6 +490,96 @@ fn import_time() -> Timestamp {
     Timestamp(now - now.rem_euclid(1_000))
 }
 
+/// Merges what an importer took into `tenant`'s indicators and keeps its context
+/// objects, in one store transaction with the audit record (`intel.import`, the
+/// `label` first when not empty, then the source, format and counts); `origin.at`
+/// stamps what changed. Returns the importer's report, completed with what the store
+/// merged, and the store's receipt.
+fn store_import(
+    store: &Store,
+    tenant: TenantId,
+    imported: Imported,
+    label: &str,
+    origin: &Origin,
+) -> Result<(ImportReport, IntelImportReceipt), StoreError> {
+    let Imported {
+        indicators,
+        context,
+        mut report,
+    } = imported;
+    let rows = rows_of(indicators, origin.at, &mut report);
+    let objects: Vec<ContextRow> = context
+        .into_iter()
+        .filter_map(|c| {
+            let json = serde_json::to_string(&c.json).ok()?;
+            (json.len() <= watchfloor_store::MAX_STIX_OBJECT_BYTES).then_some(ContextRow {
+                stix_id: c.id,
+                kind: c.kind,
+                json,
+            })
+        })
+        .collect();
+    let summary = format!(
+        "{label}{}source {:?}, format {}: {} candidates, {} taken, {} skipped, {} not matchable",
+        if label.is_empty() { "" } else { ": " },
+        report.source,
+        report.format.as_str(),
+        report.candidates,
+        report.taken,
+        report.skipped_count(),
+        report.not_matchable_count(),
+    );
+    let import = IntelImport {
+        indicators: &rows,
+        objects: &objects,
+        summary: &summary,
+    };
+    let receipt = store.upsert_indicators(tenant, &import, &mut merge_rows, origin)?;
+    report.merged = receipt.merged + receipt.unchanged;
+    Ok((report, receipt))
+}
+
+/// How a feed's STIX objects are attributed when they do not say themselves.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FeedImport {
+    /// The source named by every attribution the objects do not attribute themselves.
+    pub source: String,
+    /// The TLP of objects without a marking.
+    pub tlp: Tlp,
+    /// The confidence (0-100) of objects that do not give one.
+    pub confidence: u8,
+    /// Names the feed in the audit record (its URL and collection, no secret).
+    pub label: String,
+    /// Where the import comes from, for the audit record (`taxii-poll`).
+    pub from: String,
+}
+
+/// Imports a STIX 2.1 bundle (say, the objects of a TAXII collection) into `tenant`'s
+/// indicators as `POST /tenants/{id}/intel/import?format=stix` does: the same
+/// importer, the same merge, the same audit record (by the system, from
+/// `feed.from`, its detail starting with `feed.label`). The caller tells the pipeline
+/// to reload the tenant's indicators afterwards
+/// ([`crate::live::Command::ReloadIntel`]).
+pub fn import_stix_feed(
+    store: &Store,
+    tenant: TenantId,
+    bundle: &str,
+    feed: &FeedImport,
+) -> Result<(ImportReport, IntelImportReceipt), StoreError> {
+    let mut ctx = ImportContext::new(feed.source.clone());
+    ctx.base.tlp = feed.tlp;
+    ctx.base.confidence = feed.confidence.min(100);
+    let imported = stix::import_stix(bundle, &ctx);
+    let label: String = feed
+        .label
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(500)
+        .collect();
+    let origin = Origin::system(&feed.from, import_time());
+    store_import(store, tenant, imported, &label, &origin)
+}
+
 /// `POST /tenants/{id}/intel/import`: runs the importer, merges what it took into the
 /// tenant's indicators, keeps the context objects, and answers the importer's report
 /// with what the store did.
@@ -519,40 +617,7 @@ pub(crate) async fn import(
                 Ok(i) => i,
                 Err(e) => return Ok(Err(e)),
             };
-            let Imported {
-                indicators,
-                context,
-                mut report,
-            } = imported;
-            let rows = rows_of(indicators, now, &mut report);
-            let objects: Vec<ContextRow> = context
-                .into_iter()
-                .filter_map(|c| {
-                    let json = serde_json::to_string(&c.json).ok()?;
-                    (json.len() <= watchfloor_store::MAX_STIX_OBJECT_BYTES).then_some(ContextRow {
-                        stix_id: c.id,
-                        kind: c.kind,
-                        json,
-                    })
-                })
-                .collect();
-            let summary = format!(
-                "source {:?}, format {}: {} candidates, {} taken, {} skipped, {} not matchable",
-                report.source,
-                report.format.as_str(),
-                report.candidates,
-                report.taken,
-                report.skipped_count(),
-                report.not_matchable_count(),
-            );
-            let import = IntelImport {
-                indicators: &rows,
-                objects: &objects,
-                summary: &summary,
-            };
-            let receipt = store.upsert_indicators(tenant, &import, &mut merge_rows, &origin)?;
-            report.merged = receipt.merged + receipt.unchanged;
-            Ok(Ok((report, receipt)))
+            store_import(store, tenant, imported, "", &origin).map(Ok)
         })
         .await??;
     state.tell(Command::ReloadIntel(tenant));
@@ -706,18 +771,19 @@ fn hunted(
 }
 
 /// Scans the tenant's records from `since` to `until`, newest data last, within the
-/// bounds.
+/// bounds; each (record, indicator) pair found is offered to `queue`, if any.
 fn scan(
     store: &Store,
     tenant: TenantId,
     loaded: &LoadedIntel,
-    since: Timestamp,
-    until: Timestamp,
+    (since, until): (Timestamp, Timestamp),
     hunt: &mut Hunt,
+    mut queue: Option<&mut RetroQueue>,
 ) -> Result<(), StoreError> {
     let now = Timestamp::now();
     let mut after: Option<(Timestamp, i64)> = None;
     let mut matches = Vec::new();
+    let mut offered: HashSet<IndicatorId> = HashSet::new();
     'walk: loop {
         let batch: Vec<ScanRecord> =
             store.scan_records(tenant, Some(since), Some(until), after, RETRO_BATCH)?;
@@ -732,11 +798,17 @@ fn scan(
             hunt.bytes += record.line.len() as u64;
             let text = String::from_utf8_lossy(&record.line);
             matches.clear();
+            offered.clear();
             loaded.intel.scan_text(&text, now, &mut matches);
             for m in &matches {
                 let Some(&store_id) = loaded.ids.get(&m.id) else {
                     continue;
                 };
+                if let Some(q) = queue.as_deref_mut()
+                    && offered.insert(m.id)
+                {
+                    q.offer(&loaded.intel, m.id, store_id, record, m.matched(&text), now);
+                }
                 hunt.hits_total += 1;
                 let seen = hunt.seen.entry(m.id).or_insert((0, record.time));
                 seen.0 += 1;
@@ -756,6 +828,12 @@ fn scan(
                 }
             }
         }
+        if let Some(q) = queue.as_deref_mut() {
+            q.settle(store, tenant)?;
+        }
+    }
+    if let Some(q) = queue {
+        q.settle(store, tenant)?;
     }
     Ok(())
 }
@@ -789,15 +867,19 @@ pub(crate) async fn retro_hunt(
     );
     let origin = auth.origin(now);
     let days = body.days;
-    let hunt = state
+    let alerting = state.has_pipeline();
+    let (hunt, queue) = state
         .run(move |store| {
             let loaded = hunted(store, tenant, body.indicators.as_deref(), added_since)?;
             let mut hunt = Hunt {
                 indicators: loaded.ids.len(),
                 ..Hunt::default()
             };
+            let mut queue = RetroQueue::default();
             if !loaded.intel.is_empty() {
-                scan(store, tenant, &loaded, since, Timestamp(now.0.saturating_add(1)), &mut hunt)?;
+                let range = (since, Timestamp(now.0.saturating_add(1)));
+                let q = alerting.then_some(&mut queue);
+                scan(store, tenant, &loaded, range, &mut hunt, q)?;
             }
             let sightings: Vec<Sighting> = hunt
                 .seen
@@ -813,17 +895,24 @@ pub(crate) async fn retro_hunt(
                 })
                 .collect();
             let summary = format!(
-                "retro-hunt over {days} days: {} indicators, {} records read{}, {} hits on {} indicators",
+                "retro-hunt over {days} days: {} indicators, {} records read{}, {} hits on {} \
+                 indicators, {} detections queued",
                 hunt.indicators,
                 hunt.records,
-                if hunt.capped { " (stopped at the scan bound)" } else { "" },
+                if hunt.capped {
+                    " (stopped at the scan bound)"
+                } else {
+                    ""
+                },
                 hunt.hits_total,
                 hunt.seen.len(),
+                queue.queued.len(),
             );
             store.record_retro_hunt(tenant, &sightings, &summary, &origin)?;
-            Ok(hunt)
+            Ok((hunt, queue))
         })
         .await?;
+    let detections = send_detections(&state, tenant, queue, alerting).await;
     Ok(Json(json!({
         "days": days,
         "since": rfc3339(since),
@@ -834,6 +923,8 @@ pub(crate) async fn retro_hunt(
         "indicators_hit": hunt.seen.len(),
         "hits": hunt.hits,
         "hits_listed_max": MAX_RETRO_HITS,
+        "detections_queued": detections.queued,
+        "detections": detections,
     })))
 }
 

@@ -26,8 +26,10 @@ mod error;
 mod handlers;
 mod ingest;
 mod intel_api;
+mod intel_export;
 pub mod live;
 pub mod metrics;
+pub mod retro;
 mod routes;
 mod search;
 mod stream;
@@ -46,6 +48,7 @@ use watchfloor_store::{Store, StoreError};
 
 pub use auth::Auth;
 pub use error::AppError;
+pub use intel_api::{FeedImport, import_stix_feed};
 pub use routes::{API_PREFIX, AccessKind, HttpMethod, Operation, RouteSpec, openapi, routes};
 
 /// The largest request body accepted (larger ones get 413), except on ingest.
@@ -142,6 +145,11 @@ impl AppState {
     /// The HTTP side's counters (the syslog listeners' go in too).
     pub fn metrics(&self) -> &Arc<metrics::ServerMetrics> {
         &self.metrics
+    }
+
+    /// Whether a pipeline runs behind the API.
+    pub(crate) fn has_pipeline(&self) -> bool {
+        self.live.is_some()
     }
 
     /// Passes a command to the pipeline, if one runs.

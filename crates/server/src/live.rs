@@ -23,6 +23,10 @@
 //!   when it starts and again on [`Command::ReloadIntel`] (after an import); the
 //!   sightings the pipeline counts on them are written back to the store at most every
 //!   [`SIGHTINGS_EVERY`] and at stop;
+//! - a retro-hunt's hits ([`Command::RetroHunt`]) go through the tenant's analysis
+//!   engine between batches and are committed like a batch (no records marked), with
+//!   the (record, indicator) pairs they took; live batches commit the pairs they
+//!   matched too, so no pair is taken twice (see [`crate::retro`]);
 //! - counters count committed batches only, so when the metrics say a record was
 //!   processed, its alerts and incidents are in the store; a batch the store refuses
 //!   drops its tenant's state, which is built again from the store (as on a restart)
@@ -40,13 +44,16 @@ use serde_json::Value;
 use tokio::sync::broadcast;
 use watchfloor_intel::{IndicatorId, Intel};
 use watchfloor_pipeline::live::{BatchOutcome, Processor, RawRecord, RuleBook};
+use watchfloor_pipeline::retro::RetroHit;
 use watchfloor_store::{
-    AlertRow, BatchCommit, IncidentChange, IncidentRow, IncidentStatus, Origin, ProcessedRecord,
-    Sighting, Store, StoreError, TenantId, Timestamp,
+    AlertRow, BatchCommit, IncidentChange, IncidentRow, IncidentStatus, IndicatorHitRow, Origin,
+    ProcessedRecord, Sighting, Store, StoreError, TenantId, Timestamp,
 };
 use watchfloor_triage::Triage;
 use watchfloor_triage::detection::Level;
 use watchfloor_triage::suppress::Expr;
+
+use crate::retro::{RetroJob, RetroReport, pair_of};
 
 /// Records taken per batch.
 pub const BATCH_RECORDS: u32 = 5_000;
@@ -114,6 +121,10 @@ pub struct LiveMetrics {
     /// ([`LiveHandle::note_appended`]) and what the pipeline commits.
     pub backlog: AtomicU64,
     pub rule_reloads: AtomicU64,
+    /// Retro-hunt hits taken as detections (counted in `detections` too).
+    pub retro_detections: AtomicU64,
+    /// Of those, older than the analysis engine's horizon when taken.
+    pub retro_past_horizon: AtomicU64,
 }
 
 /// A new or changed incident, as announced to listeners.
@@ -141,6 +152,9 @@ pub enum Command {
     ReplaceRules(Arc<RuleBook>),
     /// The tenant's indicators changed in the store.
     ReloadIntel(TenantId),
+    /// A retro-hunt's hits, to take through the tenant's analysis engine as detections
+    /// (see [`crate::retro`]).
+    RetroHunt(RetroJob),
 }
 
 #[derive(Debug)]
@@ -270,6 +284,8 @@ struct TenantState {
     /// The indicators the processor matches, and their sightings already written to
     /// the store.
     intel: Option<Arc<Intel>>,
+    /// The store id of each of those indicators.
+    intel_ids: HashMap<IndicatorId, i64>,
     sightings_written: HashMap<IndicatorId, u32>,
     /// Indicators matched since the sightings were last written.
     sightings_due: bool,
@@ -346,6 +362,7 @@ impl Worker {
                 Command::ReloadSuppressions(t) => self.reload_suppressions(t),
                 Command::ReloadRuleSettings(t) => self.reload_rule_settings(t),
                 Command::ReloadIntel(t) => self.reload_intel(t),
+                Command::RetroHunt(job) => self.retro_hunt(job),
                 Command::ReplaceRules(book) => {
                     self.config.rules = Arc::clone(&book);
                     for state in self.tenants.values_mut() {
@@ -421,6 +438,7 @@ impl Worker {
                     merged: HashSet::new(),
                     saved: Instant::now(),
                     intel: None,
+                    intel_ids: HashMap::new(),
                     sightings_written: HashMap::new(),
                     sightings_due: false,
                     sightings_saved: None,
@@ -490,15 +508,99 @@ impl Worker {
             return Ok(());
         }
         self.write_sightings(tenant, true);
-        let intel = crate::intel_api::pipeline_intel(&self.store, tenant)?;
+        let (intel, ids) = match crate::intel_api::pipeline_intel(&self.store, tenant)? {
+            Some(loaded) => (Some(Arc::new(loaded.intel)), loaded.ids),
+            None => (None, HashMap::new()),
+        };
         let Some(state) = self.tenants.get_mut(&tenant) else {
             return Ok(());
         };
         install_intel(&mut state.processor, intel.clone());
         state.intel = intel;
+        state.intel_ids = ids;
         state.sightings_written.clear();
         state.sightings_due = false;
         Ok(())
+    }
+
+    /// Takes a retro-hunt's hits through the tenant's analysis engine and answers the
+    /// job with what was done (`None`: nothing could be stored).
+    fn retro_hunt(&mut self, job: RetroJob) -> Result<(), StoreError> {
+        let RetroJob {
+            tenant,
+            hits,
+            reply,
+        } = job;
+        let result = self.take_retro_hits(tenant, hits);
+        if let Some(reply) = reply {
+            // The asker may have stopped waiting; the detections are stored anyway.
+            let _ = reply.send(result.as_ref().ok().cloned());
+        }
+        result.map(|_| ())
+    }
+
+    /// Leaves the hits taken meanwhile (live, or by another hunt) and those on records
+    /// not processed yet, takes the rest through the analysis engine, and commits the
+    /// alerts and incidents they changed with the pairs, as a batch is committed.
+    fn take_retro_hits(
+        &mut self,
+        tenant: TenantId,
+        hits: Vec<RetroHit>,
+    ) -> Result<RetroReport, StoreError> {
+        let store = Arc::clone(&self.store);
+        let pairs: Vec<IndicatorHitRow> = hits.iter().map(pair_of).collect();
+        let states = store.indicator_hit_states(tenant, &pairs)?;
+        let mut report = RetroReport {
+            received: hits.len() as u64,
+            ..RetroReport::default()
+        };
+        let mut seen = HashSet::new();
+        let mut fresh = Vec::new();
+        for (hit, state) in hits.into_iter().zip(states) {
+            if report.sort(state) {
+                if seen.insert(pair_of(&hit)) {
+                    fresh.push(hit);
+                } else {
+                    report.already_taken += 1;
+                }
+            }
+        }
+        if fresh.is_empty() {
+            return Ok(report);
+        }
+        let state = self.state(tenant)?;
+        let (outcome, counts) = state.processor.retro(&fresh);
+        let mut commit = commit_of(state, &outcome);
+        commit.indicator_hits = fresh.iter().map(pair_of).collect();
+        let notices = notices_of(state, &outcome, tenant);
+        let merged = newly_merged(state, &outcome);
+        if let Err(e) = store.commit_batch(tenant, &commit, Timestamp::now()) {
+            // As for a batch: the engine has taken what the store has not, so start the
+            // tenant again from the store.
+            self.tenants.remove(&tenant);
+            return Err(e);
+        }
+        self.close_merged(tenant, &merged);
+        let m = &self.shared.metrics;
+        m.detections.fetch_add(counts.detections, Ordering::Relaxed);
+        m.suppressed.fetch_add(counts.suppressed, Ordering::Relaxed);
+        m.retro_detections
+            .fetch_add(counts.detections, Ordering::Relaxed);
+        m.retro_past_horizon
+            .fetch_add(counts.past_horizon, Ordering::Relaxed);
+        m.alerts_changed
+            .fetch_add(commit.alerts.len() as u64, Ordering::Relaxed);
+        m.incidents_changed
+            .fetch_add(commit.incidents.len() as u64, Ordering::Relaxed);
+        for notice in notices {
+            let _ = self.shared.notices.send(notice);
+        }
+        report.detections = counts.detections;
+        report.suppressed = counts.suppressed;
+        report.past_horizon = counts.past_horizon;
+        report.alerts_changed = commit.alerts.len() as u64;
+        report.incidents_changed = commit.incidents.len() as u64;
+        Ok(report)
     }
 
     /// Writes the sightings the pipeline counted on the tenant's indicators since they
@@ -807,11 +909,27 @@ fn commit_of(state: &TenantState, outcome: &BatchOutcome) -> BatchCommit {
         .iter()
         .filter_map(|(id, n)| Some((*state.suppressions.get(id)?, *n)))
         .collect();
+    // Which record matched which indicator, by the indicators' store ids.
+    let indicator_hits = match &state.intel {
+        Some(intel) => outcome
+            .indicator_hits
+            .iter()
+            .filter_map(|h| {
+                let id = intel.find(h.kind, &h.value)?;
+                Some(IndicatorHitRow {
+                    record: h.record,
+                    indicator: *state.intel_ids.get(&id)?,
+                })
+            })
+            .collect(),
+        None => Vec::new(),
+    };
     BatchCommit {
         records: processed,
         alerts,
         incidents,
         suppression_hits,
+        indicator_hits,
     }
 }
 

@@ -191,6 +191,20 @@ pub(crate) async fn render(State(state): State<AppState>) -> impl IntoResponse {
         );
         line(
             &mut out,
+            "watchfloor_pipeline_retro_detections_total",
+            "counter",
+            "Retro-hunt hits taken as detections.",
+            get(&l.retro_detections),
+        );
+        line(
+            &mut out,
+            "watchfloor_pipeline_retro_past_horizon_total",
+            "counter",
+            "Retro-hunt detections older than the analysis engine's horizon.",
+            get(&l.retro_past_horizon),
+        );
+        line(
+            &mut out,
             "watchfloor_pipeline_backlog",
             "gauge",
             "Records stored and not yet processed (the queue depth).",

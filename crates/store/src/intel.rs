@@ -225,6 +225,7 @@ pub struct ScanRecord {
     /// Its event time, or its receipt time when it has none.
     pub time: Timestamp,
     pub host: Option<String>,
+    pub user: Option<String>,
     pub line: Vec<u8>,
 }
 
@@ -498,7 +499,7 @@ fn add_sightings(
 
 /// The walk of a tenant's records in (time, id) order, from a cursor, through the time
 /// index (no sort).
-const SCAN_SQL: &str = "SELECT id, COALESCE(event_time_ns, received_at_ns), host, line
+const SCAN_SQL: &str = "SELECT id, COALESCE(event_time_ns, received_at_ns), host, line, user_name
      FROM ingest
      WHERE tenant_id = ?1
        AND COALESCE(event_time_ns, received_at_ns) BETWEEN ?2 AND ?3
@@ -874,6 +875,7 @@ impl Store {
                 id: r.get(0)?,
                 time: Timestamp(r.get(1)?),
                 host: r.get(2)?,
+                user: r.get(4)?,
                 line: r.get(3)?,
             });
             Ok(())

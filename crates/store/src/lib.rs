@@ -24,8 +24,9 @@
 //!
 //! The live pipeline's results live here as well. [`Store::commit_batch`] writes one
 //! pipeline step in one transaction: the records it processed (with event time, host,
-//! user or decode error), the alerts and incidents it created or changed, and
-//! suppression hits. Analysts list, read and work alerts ([`Store::alerts`],
+//! user or decode error), the alerts and incidents it created or changed, suppression
+//! hits, and which records matched which indicators ([`Store::indicator_hit_states`]
+//! tells a retro-hunt what was already taken). Analysts list, read and work alerts ([`Store::alerts`],
 //! [`Store::update_alert`]) and incidents ([`Store::incidents`],
 //! [`Store::update_incident`]), keep suppressions ([`Store::create_suppression`]) and
 //! per-tenant rule switches ([`Store::set_rule_enabled`]), and search the stored
@@ -86,8 +87,8 @@ pub use intel::{
 };
 pub use login::LoginPolicy;
 pub use pipeline::{
-    AlertRow, BatchCommit, BatchReceipt, IncidentRow, LEVELS, MAX_DECODE_ERROR_CHARS,
-    MAX_ENTITY_CHARS, MAX_LABEL_CHARS, ProcessedRecord, level_rank,
+    AlertRow, BatchCommit, BatchReceipt, HitState, IncidentRow, IndicatorHitRow, LEVELS,
+    MAX_DECODE_ERROR_CHARS, MAX_ENTITY_CHARS, MAX_LABEL_CHARS, ProcessedRecord, level_rank,
 };
 pub use retention::{RetentionReport, TenantPurge};
 pub use rule_settings::MAX_RULE_ID_CHARS;

@@ -9,6 +9,11 @@
 //! or none of it: records are never marked processed without their alerts, and a batch
 //! that fails is retried from the same records.
 //!
+//! A step also keeps which records matched which indicators and became detections
+//! (live, or by a retro-hunt, whose step marks no records): a retro-hunt asks
+//! [`Store::indicator_hit_states`] first and leaves the pairs already taken, so the
+//! same match is never counted twice.
+//!
 //! Alerts and incidents are upserted by their pipeline id. An update replaces what the
 //! analysis engine owns (counts, times, score, document) and keeps what analysts own
 //! (status, assignee, close reason) — except that a closed alert whose count grew, or a
@@ -116,6 +121,30 @@ pub struct BatchCommit {
     pub incidents: Vec<IncidentRow>,
     /// (suppression id, hits to add). Ids the tenant does not have are skipped.
     pub suppression_hits: Vec<(i64, u64)>,
+    /// Records that matched indicators and became detections (see
+    /// [`Store::indicator_hit_states`]). Pairs already kept, or whose record is not
+    /// the tenant's (any more), are skipped.
+    pub indicator_hits: Vec<IndicatorHitRow>,
+}
+
+/// One stored record matched one indicator (its store id).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct IndicatorHitRow {
+    pub record: i64,
+    pub indicator: i64,
+}
+
+/// Where a (record, indicator) pair stands, for a retro-hunt.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HitState {
+    /// The record was processed and the pair never became a detection.
+    New,
+    /// The pair already became a detection (live, or by an earlier retro-hunt).
+    Taken,
+    /// The pipeline has not processed the record yet (it matches it live then).
+    Unprocessed,
+    /// No such record of the tenant (deleted by retention, or another tenant's).
+    NoRecord,
 }
 
 /// What [`Store::commit_batch`] wrote.
@@ -132,6 +161,8 @@ pub struct BatchReceipt {
     pub incidents_reopened: usize,
     /// Suppressions whose hit counter grew.
     pub suppressions_updated: usize,
+    /// (record, indicator) pairs newly kept.
+    pub indicator_hits: usize,
 }
 
 /// `text` cut to at most `max` characters.
@@ -373,6 +404,28 @@ fn upsert_incident(
     })
 }
 
+/// Keeps the (record, indicator) pairs of a batch: only the tenant's records, each
+/// pair once. Returns how many were new.
+fn insert_indicator_hits(
+    tx: &Connection,
+    tenant: TenantId,
+    hits: &[IndicatorHitRow],
+) -> Result<usize, StoreError> {
+    if hits.is_empty() {
+        return Ok(0);
+    }
+    let mut stmt = tx.prepare_cached(
+        "INSERT OR IGNORE INTO intel_hits (record_id, indicator_id, tenant_id)
+         SELECT id, ?2, tenant_id FROM ingest WHERE id = ?1 AND tenant_id = ?3",
+    )?;
+    let t = ids::tenant_to_sql(tenant);
+    let mut n = 0;
+    for h in hits {
+        n += stmt.execute((h.record, h.indicator, t))?;
+    }
+    Ok(n)
+}
+
 /// Remembers the highest ids the batch used, so they are not handed out again after
 /// retention deletes the rows.
 fn raise_id_bases(
@@ -506,8 +559,40 @@ impl Store {
                     stmt.execute((delta, id, ids::tenant_to_sql(tenant)))?;
             }
         }
+        receipt.indicator_hits = insert_indicator_hits(&tx, tenant, &batch.indicator_hits)?;
         tx.commit()?;
         Ok(receipt)
+    }
+
+    /// Where each (record, indicator) pair of `tenant` stands ([`HitState`]), in the
+    /// order given. Read on the writing connection: the pipeline decides its writes on
+    /// it.
+    pub fn indicator_hit_states(
+        &self,
+        tenant: TenantId,
+        pairs: &[IndicatorHitRow],
+    ) -> Result<Vec<HitState>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(
+            "SELECT i.processed,
+                    EXISTS (SELECT 1 FROM intel_hits h
+                            WHERE h.record_id = i.id AND h.indicator_id = ?3)
+             FROM ingest i WHERE i.id = ?2 AND i.tenant_id = ?1",
+        )?;
+        let t = ids::tenant_to_sql(tenant);
+        let mut out = Vec::with_capacity(pairs.len());
+        for p in pairs {
+            let row: Option<(i64, bool)> = stmt
+                .query_row((t, p.record, p.indicator), |r| Ok((r.get(0)?, r.get(1)?)))
+                .optional()?;
+            out.push(match row {
+                None => HitState::NoRecord,
+                Some((0, _)) => HitState::Unprocessed,
+                Some((_, true)) => HitState::Taken,
+                Some((_, false)) => HitState::New,
+            });
+        }
+        Ok(out)
     }
 
     /// How many of `tenant`'s records wait for the pipeline.

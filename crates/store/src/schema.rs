@@ -235,6 +235,17 @@ const MIGRATIONS: &[&str] = &[
     ) STRICT;
     CREATE INDEX intel_objects_by_added ON intel_objects(tenant_id, added_at_ns, id);
     "#,
+    // 6: which stored record matched which indicator and became a detection, live or
+    // by a retro-hunt, so a retro-hunt never takes the same pair through the analysis
+    // engine twice. A pair goes with its record (retention deletes both).
+    r#"
+    CREATE TABLE intel_hits (
+        record_id     INTEGER NOT NULL REFERENCES ingest(id) ON DELETE CASCADE,
+        indicator_id  INTEGER NOT NULL,
+        tenant_id     INTEGER NOT NULL REFERENCES tenants(id),
+        PRIMARY KEY (record_id, indicator_id)
+    ) STRICT, WITHOUT ROWID;
+    "#,
 ];
 
 /// Sets the per-connection pragmas. `file` is false for in-memory databases, which

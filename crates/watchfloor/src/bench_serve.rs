@@ -645,6 +645,7 @@ fn run_in(
         listen: SocketAddr::from(([127, 0, 0, 1], 0)),
         rules: args.rules.clone(),
         syslog: Vec::new(),
+        taxii: Vec::new(),
         triage_files: Default::default(),
         // Once at start; the run is shorter than this.
         retention_interval: Duration::from_secs(24 * 3600),

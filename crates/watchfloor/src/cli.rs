@@ -75,8 +75,9 @@ pub struct DemoArgs {
 #[derive(Debug, Args)]
 pub struct ServeArgs {
     /// A TOML file with any of the options below (`data`, `listen`, `rules`, `syslog`,
-    /// `attack`, `assets`, `warninglists`, `triage_config`, `retention_interval_secs`);
-    /// flags given on the command line win.
+    /// `attack`, `assets`, `warninglists`, `triage_config`, `retention_interval_secs`,
+    /// and `[[taxii]]` tables with the keys of `--taxii`); flags given on the command
+    /// line win.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// The data folder holding `watchfloor.db` (created if missing).
@@ -109,6 +110,12 @@ pub struct ServeArgs {
     /// How often retention runs, in seconds (default 3600).
     #[arg(long, value_name = "SECS")]
     pub retention_interval_secs: Option<u64>,
+    /// A TAXII 2.1 collection polled into a tenant's indicators (repeatable):
+    /// `tenant=acme,url=http://cti.example/taxii2/,collection=ID,every_minutes=60,token_file=FILE`
+    /// (or `user=NAME,password_file=FILE`; optional `source`, `tlp`, `confidence`,
+    /// `limit`; `every_seconds` instead of `every_minutes`; values hold no commas).
+    #[arg(long, value_name = "SPEC")]
+    pub taxii: Vec<String>,
 }
 
 #[derive(Debug, Subcommand)]

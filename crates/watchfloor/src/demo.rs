@@ -127,6 +127,7 @@ fn run_server(args: &DemoArgs, scenario: Scenario, dir: &Path) -> anyhow::Result
         listen: pick_listen(args.listen),
         rules: args.rules.clone(),
         syslog: Vec::new(),
+        taxii: Vec::new(),
         triage_files: Default::default(),
         retention_interval: Duration::from_secs(3600),
     };

@@ -20,6 +20,7 @@ mod regression;
 mod rules;
 mod serve;
 mod taxii_client;
+mod taxii_poll;
 
 use std::process::ExitCode;
 

@@ -5,7 +5,9 @@
 //!
 //! Options come from flags, or from a TOML file (`--config`) whose keys are the flags'
 //! names; a flag given on the command line wins over the file. It listens on loopback by
-//! default; there is no TLS yet, so a non-loopback address gets a warning.
+//! default; there is no TLS yet, so a non-loopback address gets a warning. TAXII 2.1
+//! collections configured as feeds (`[[taxii]]`, `--taxii`) are polled into their
+//! tenants' indicators on their intervals ([`crate::taxii_poll`]).
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -26,6 +28,7 @@ use watchfloor_store::{Store, Timestamp};
 use crate::admin::open_store;
 use crate::cli::{ServeArgs, UsageError};
 use crate::hunt::TriageFiles;
+use crate::taxii_poll::{FeedConfig, FeedSpec, parse_flag};
 
 /// Where the API listens unless told otherwise.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
@@ -42,6 +45,8 @@ pub struct ServeOptions {
     /// Rule files or folders; empty: the rules shipped in the binary.
     pub rules: Vec<PathBuf>,
     pub syslog: Vec<SyslogListener>,
+    /// TAXII collections polled into tenants' indicators.
+    pub taxii: Vec<FeedSpec>,
     pub triage_files: TriageFiles,
     pub retention_interval: Duration,
 }
@@ -62,6 +67,8 @@ struct ConfigFile {
     warninglists: Option<PathBuf>,
     triage_config: Option<PathBuf>,
     retention_interval_secs: Option<u64>,
+    #[serde(default)]
+    taxii: Vec<FeedConfig>,
 }
 
 impl ServeOptions {
@@ -111,6 +118,18 @@ impl ServeOptions {
                     .map_err(|e| UsageError(format!("--syslog {s}: {e}")))
             })
             .collect::<Result<Vec<_>, _>>()?;
+        let taxii = if args.taxii.is_empty() {
+            file.taxii
+                .into_iter()
+                .map(|f| f.check(&base))
+                .collect::<Result<Vec<_>, _>>()?
+        } else {
+            let here = PathBuf::new();
+            args.taxii
+                .iter()
+                .map(|t| parse_flag(t).and_then(|f| f.check(&here)))
+                .collect::<Result<Vec<_>, _>>()?
+        };
         let triage_files = TriageFiles {
             attack: pick(args.attack, file.attack),
             assets: args.assets.or(file.assets.map(&rel)),
@@ -135,6 +154,7 @@ impl ServeOptions {
             listen,
             rules,
             syslog,
+            taxii,
             triage_files,
             retention_interval: Duration::from_secs(secs),
         })
@@ -195,6 +215,7 @@ pub async fn serve(
             ""
         }
     );
+    let feeds = crate::taxii_poll::resolve_feeds(&options.taxii, &store)?;
     let template = crate::hunt::triage_engine(&options.triage_files)?;
     let factory = Arc::new(move || template.clone());
     let mut config = LiveConfig::new(Arc::clone(&book), factory);
@@ -249,6 +270,15 @@ pub async fn serve(
         options.retention_interval,
         stopped(),
     )));
+    for feed in feeds {
+        tasks.push(tokio::spawn(crate::taxii_poll::run_feed(
+            feed,
+            Arc::clone(&store),
+            handle.clone(),
+            options.data.clone(),
+            stopped(),
+        )));
+    }
 
     let listener = tokio::net::TcpListener::bind(options.listen)
         .await

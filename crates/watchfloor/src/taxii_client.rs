@@ -7,10 +7,14 @@
 //! application/taxii+json;version=2.1`, a bearer token, `limit` per page, `next` as
 //! the server gives it (a server that says `more` without `next` is paged by
 //! `added_after` from the page's `X-TAXII-Date-Added-Last`, as TAXII 2.1 allows).
-//! [`Pulled::last_added`] is where the next poll starts ([`Poller`] keeps it).
+//! [`Pulled::last_added`] is where the next poll starts ([`Poller`] keeps it); a
+//! [`Pager`] gives the same pull a page at a time. [`resolve_api_root`] finds the API
+//! root holding a collection from a discovery URL. Credentials are a bearer token or a
+//! user and password ([`Credentials`], never shown by `Debug`).
 //!
 //! `watchfloor intel pull` writes what it pulled as one STIX 2.1 bundle, which
-//! `watchfloor intel import` (or `POST /tenants/{id}/intel/import`) reads.
+//! `watchfloor intel import` (or `POST /tenants/{id}/intel/import`) reads; `serve`
+//! polls configured feeds into tenants itself ([`crate::taxii_poll`]).
 //!
 //! Plain HTTP only, as `range play`: reach a server behind TLS through a local
 //! TLS-originating proxy. Bounded: at most [`MAX_PAGE_BYTES`] per page,
@@ -52,10 +56,82 @@ pub struct PullTarget {
     pub api_root: String,
     /// The collection's id.
     pub collection: String,
-    /// A bearer token (an API token of the tenant, `wf_…`, for our own server).
-    pub token: String,
+    pub credentials: Credentials,
     /// Objects per page (the server may give fewer).
     pub limit: u32,
+}
+
+/// How a client proves who it is. `Debug` shows no secret.
+#[derive(Clone, PartialEq, Eq)]
+pub enum Credentials {
+    /// A bearer token (an API token of the tenant, `wf_…`, for our own server).
+    Bearer(String),
+    /// HTTP basic authentication.
+    Basic { user: String, password: String },
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Credentials::Bearer(_) => f.write_str("Bearer(<redacted>)"),
+            Credentials::Basic { user, .. } => f
+                .debug_struct("Basic")
+                .field("user", user)
+                .field("password", &"<redacted>")
+                .finish(),
+        }
+    }
+}
+
+impl Credentials {
+    /// The `Authorization` header, marked sensitive.
+    fn header(&self) -> Result<HeaderValue, UsageError> {
+        let text = match self {
+            Credentials::Bearer(token) => format!("Bearer {}", token.trim()),
+            Credentials::Basic { user, password } => {
+                format!("Basic {}", base64(format!("{user}:{password}").as_bytes()))
+            }
+        };
+        let mut value = HeaderValue::from_str(&text).map_err(|_| {
+            UsageError("the credentials hold characters a header cannot carry".into())
+        })?;
+        value.set_sensitive(true);
+        Ok(value)
+    }
+
+    fn check(&self) -> Result<(), UsageError> {
+        match self {
+            Credentials::Bearer(t) if t.trim().is_empty() => Err(UsageError(
+                "a token is needed: --token or WATCHFLOOR_TOKEN".to_owned(),
+            )),
+            Credentials::Basic { user, .. } if user.is_empty() || user.contains(':') => Err(
+                UsageError("a user name (without `:`) is needed for basic authentication".into()),
+            ),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Standard base64 with padding (RFC 4648), for basic authentication.
+fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            chunk.get(1).copied().unwrap_or(0),
+            chunk.get(2).copied().unwrap_or(0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(char::from(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
 }
 
 /// What one pull brought.
@@ -119,14 +195,16 @@ fn check(target: &PullTarget) -> Result<(), UsageError> {
     if uri.authority().is_none() {
         return Err(UsageError(format!("`{}` has no host", target.api_root)));
     }
+    if uri.authority().is_some_and(|a| a.as_str().contains('@')) {
+        return Err(UsageError(format!(
+            "`{}`: give credentials apart, not in the URL",
+            target.api_root
+        )));
+    }
     if target.collection.trim().is_empty() {
         return Err(UsageError("a collection id is needed".to_owned()));
     }
-    if target.token.trim().is_empty() {
-        return Err(UsageError(
-            "a token is needed: --token or WATCHFLOOR_TOKEN".to_owned(),
-        ));
-    }
+    target.credentials.check()?;
     if target.limit == 0 {
         return Err(UsageError("the page limit must be at least 1".to_owned()));
     }
@@ -198,55 +276,174 @@ async fn get_page(
 /// Pulls every object of the collection added after `added_after` (all when `None`),
 /// following the server's paging. See the module documentation.
 pub async fn pull(target: &PullTarget, added_after: Option<&str>) -> anyhow::Result<Pulled> {
-    check(target)?;
-    let mut authorization = HeaderValue::from_str(&format!("Bearer {}", target.token.trim()))
-        .map_err(|_| UsageError("the token holds characters a header cannot carry".into()))?;
-    authorization.set_sensitive(true);
-    let client: Client<HttpConnector, Full<Bytes>> =
-        Client::builder(TokioExecutor::new()).build_http();
     let mut pulled = Pulled::default();
-    let mut after = added_after.map(str::to_owned);
-    let mut next: Option<String> = None;
-    loop {
-        if pulled.pages >= MAX_PAGES {
+    let mut pager = Pager::new(target, added_after)?;
+    while let Some(page) = pager.next_page().await? {
+        if pulled.objects.len() + page.objects.len() > MAX_OBJECTS {
+            anyhow::bail!("the collection holds more than {MAX_OBJECTS} objects");
+        }
+        if !page.objects.is_empty()
+            && let Some(last) = page.last_added
+        {
+            pulled.last_added = Some(last);
+        }
+        pulled.objects.extend(page.objects);
+    }
+    pulled.pages = pager.pages();
+    Ok(pulled)
+}
+
+/// One page of a collection: its objects, and its `X-TAXII-Date-Added-Last` (where a
+/// pull resumes once the page is kept).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct PulledPage {
+    pub objects: Vec<Value>,
+    pub last_added: Option<String>,
+}
+
+/// [`pull`] a page at a time, so a caller can keep each page before asking for the
+/// next.
+pub struct Pager<'t> {
+    target: &'t PullTarget,
+    client: Client<HttpConnector, Full<Bytes>>,
+    authorization: HeaderValue,
+    after: Option<String>,
+    next: Option<String>,
+    pages: u32,
+    done: bool,
+}
+
+impl<'t> Pager<'t> {
+    /// A pager over the objects added after `added_after` (all when `None`).
+    pub fn new(target: &'t PullTarget, added_after: Option<&str>) -> Result<Pager<'t>, UsageError> {
+        check(target)?;
+        Ok(Pager {
+            target,
+            client: Client::builder(TokioExecutor::new()).build_http(),
+            authorization: target.credentials.header()?,
+            after: added_after.map(str::to_owned),
+            next: None,
+            pages: 0,
+            done: false,
+        })
+    }
+
+    /// Pages read so far.
+    pub fn pages(&self) -> u32 {
+        self.pages
+    }
+
+    /// The next page, or `None` once the server said there is no more.
+    pub async fn next_page(&mut self) -> anyhow::Result<Option<PulledPage>> {
+        if self.done {
+            return Ok(None);
+        }
+        if self.pages >= MAX_PAGES {
             anyhow::bail!("the collection did not end within {MAX_PAGES} pages");
         }
-        let url = objects_url(target, after.as_deref(), next.as_deref());
-        let page = get_page(&client, &url, &authorization).await?;
-        pulled.pages += 1;
+        let url = objects_url(self.target, self.after.as_deref(), self.next.as_deref());
+        let page = get_page(&self.client, &url, &self.authorization).await?;
+        self.pages += 1;
         let objects = match page.envelope.get("objects") {
             None | Some(Value::Null) => Vec::new(),
             Some(Value::Array(list)) => list.clone(),
             Some(_) => anyhow::bail!("GET {url}: `objects` is not a list"),
         };
-        if pulled.objects.len() + objects.len() > MAX_OBJECTS {
-            anyhow::bail!("the collection holds more than {MAX_OBJECTS} objects");
-        }
-        if !objects.is_empty()
-            && let Some(last) = &page.last_added
-        {
-            pulled.last_added = Some(last.clone());
-        }
-        let got = objects.len();
-        pulled.objects.extend(objects);
         let more = page.envelope.get("more").and_then(Value::as_bool) == Some(true);
         if !more {
-            return Ok(pulled);
-        }
-        match page.envelope.get("next").and_then(Value::as_str) {
-            Some(n) if next.as_deref() != Some(n) => next = Some(n.to_owned()),
-            Some(_) => anyhow::bail!("GET {url}: the server gave the same `next` twice"),
-            None => {
-                // Paging by time: only possible when the page moved time forward.
-                let last = page.last_added.filter(|_| got > 0);
-                match last {
-                    Some(l) if after.as_deref() != Some(l.as_str()) => after = Some(l),
-                    _ => anyhow::bail!(
-                        "GET {url}: the server says there is more but gives no way to it"
-                    ),
+            self.done = true;
+        } else {
+            match page.envelope.get("next").and_then(Value::as_str) {
+                Some(n) if self.next.as_deref() != Some(n) => self.next = Some(n.to_owned()),
+                Some(_) => anyhow::bail!("GET {url}: the server gave the same `next` twice"),
+                None => {
+                    // Paging by time: only possible when the page moved time forward.
+                    let last = page.last_added.clone().filter(|_| !objects.is_empty());
+                    match last {
+                        Some(l) if self.after.as_deref() != Some(l.as_str()) => {
+                            self.after = Some(l)
+                        }
+                        _ => anyhow::bail!(
+                            "GET {url}: the server says there is more but gives no way to it"
+                        ),
+                    }
                 }
             }
         }
+        Ok(Some(PulledPage {
+            objects,
+            last_added: page.last_added,
+        }))
+    }
+}
+
+/// The API root `url` names: `url` itself when it is an API root; when it is a
+/// discovery URL (its answer lists `api_roots`), its `default` API root or else the
+/// first listed one that holds `collection`. Relative API roots are taken relative to
+/// `url`.
+pub async fn resolve_api_root(
+    url: &str,
+    collection: &str,
+    credentials: &Credentials,
+) -> anyhow::Result<String> {
+    let probe = PullTarget {
+        api_root: url.to_owned(),
+        collection: collection.to_owned(),
+        credentials: credentials.clone(),
+        limit: 1,
+    };
+    check(&probe)?;
+    let authorization = credentials.header()?;
+    let client: Client<HttpConnector, Full<Bytes>> =
+        Client::builder(TokioExecutor::new()).build_http();
+    let answer = get_page(&client, url, &authorization).await?.envelope;
+    let Some(roots) = answer.get("api_roots").and_then(Value::as_array) else {
+        return Ok(url.to_owned());
+    };
+    let default = answer.get("default").and_then(Value::as_str);
+    let candidates = default
+        .into_iter()
+        .chain(roots.iter().filter_map(Value::as_str));
+    for root in candidates {
+        let root = join_url(url, root);
+        let collection_url = format!(
+            "{}/collections/{}/",
+            root.trim_end_matches('/'),
+            encode(collection)
+        );
+        if get_page(&client, &collection_url, &authorization)
+            .await
+            .is_ok()
+        {
+            return Ok(root);
+        }
+    }
+    anyhow::bail!("no API root listed by {url} holds collection {collection}")
+}
+
+/// `reference` (absolute, absolute-path or relative) against `base`.
+fn join_url(base: &str, reference: &str) -> String {
+    let lower = reference.to_ascii_lowercase();
+    if lower.starts_with("http://") || lower.starts_with("https://") {
+        return reference.to_owned();
+    }
+    let origin_end = base
+        .find("://")
+        .map(|i| i + 3)
+        .and_then(|start| base[start..].find('/').map(|j| start + j))
+        .unwrap_or(base.len());
+    if reference.starts_with('/') {
+        return format!("{}{reference}", &base[..origin_end]);
+    }
+    let dir_end = base
+        .rfind('/')
+        .filter(|&i| i >= origin_end)
+        .map_or(base.len(), |i| i + 1);
+    let dir = &base[..dir_end];
+    if dir.ends_with('/') {
+        format!("{dir}{reference}")
+    } else {
+        format!("{dir}/{reference}")
     }
 }
 
@@ -342,7 +539,7 @@ pub fn run(args: IntelPullArgs) -> anyhow::Result<()> {
     let target = PullTarget {
         api_root: args.api_root,
         collection: args.collection,
-        token,
+        credentials: Credentials::Bearer(token),
         limit: args.limit,
     };
     check(&target)?;
@@ -485,7 +682,7 @@ mod tests {
             PullTarget {
                 api_root: format!("http://{}/api/v1/taxii2/{}/", self.addr, self.tenant.0),
                 collection: watchfloor_server::taxii::collection_id(self.tenant),
-                token: token.to_owned(),
+                credentials: Credentials::Bearer(token.to_owned()),
                 limit,
             }
         }
@@ -566,11 +763,68 @@ mod tests {
     }
 
     #[test]
+    fn api_roots_are_found_through_discovery() {
+        let s = server();
+        s.import("found.example\n", "format=list&source=blocklist&tlp=green");
+        let target = s.target(&s.analyst, 10);
+        let credentials = target.credentials.clone();
+        let discovery = format!("http://{}/api/v1/taxii2/", s.addr);
+        let root = s
+            .runtime
+            .block_on(resolve_api_root(
+                &discovery,
+                &target.collection,
+                &credentials,
+            ))
+            .expect("resolved");
+        assert_eq!(root, target.api_root);
+        let same = s
+            .runtime
+            .block_on(resolve_api_root(&root, &target.collection, &credentials))
+            .expect("an API root as it is");
+        assert_eq!(same, root);
+        let e = s
+            .runtime
+            .block_on(resolve_api_root(
+                &discovery,
+                "00000000-0000-4000-8000-000000000000",
+                &credentials,
+            ))
+            .expect_err("no such collection");
+        assert!(format!("{e:#}").contains("holds collection"), "{e:#}");
+    }
+
+    #[test]
+    fn relative_urls_join_and_secrets_stay_out_of_debug() {
+        assert_eq!(
+            join_url("http://h:1/taxii2/", "/api/v1/taxii2/3/"),
+            "http://h:1/api/v1/taxii2/3/"
+        );
+        assert_eq!(
+            join_url("http://h:1/taxii2/", "root1/"),
+            "http://h:1/taxii2/root1/"
+        );
+        assert_eq!(join_url("http://h:1", "r/"), "http://h:1/r/");
+        assert_eq!(join_url("http://h:1/x/", "http://o/r/"), "http://o/r/");
+        assert_eq!(base64(b"user:pass"), "dXNlcjpwYXNz");
+        assert_eq!(base64(b"ab"), "YWI=");
+        let basic = Credentials::Basic {
+            user: "u".into(),
+            password: "hunter22".into(),
+        };
+        assert!(!format!("{basic:?}").contains("hunter22"));
+        assert!(!format!("{:?}", Credentials::Bearer("wf_secret".into())).contains("wf_secret"));
+        let header = basic.header().expect("header");
+        assert_eq!(header.to_str().ok(), Some("Basic dTpodW50ZXIyMg=="));
+        assert!(header.is_sensitive());
+    }
+
+    #[test]
     fn urls_are_built_and_encoded() {
         let t = PullTarget {
             api_root: "http://h:1/api/v1/taxii2/3".to_owned(),
             collection: "c-1".to_owned(),
-            token: "t".to_owned(),
+            credentials: Credentials::Bearer("t".to_owned()),
             limit: 5,
         };
         assert_eq!(

@@ -5,12 +5,12 @@
 //! An incident goes out only if its TLP is within the policy's ceiling (TLP:RED never
 //! does). Its observables (the addresses, names, URLs, e-mail addresses and hashes its
 //! alerts carried) go out only when they are external: private, loopback, link-local,
-//! shared and other non-routable addresses, single-label names, and names under an
+//! shared and other addresses of someone's own network, single-label names, and names under an
 //! internal suffix (`.local`, `.lan`, `.internal`, `.corp`, `.home.arpa`, … and the
 //! tenant's own domains the caller names) are dropped and counted.
 //!
 //! - [`add_incidents_stix`] adds to a bundle from [`super::stix::export_stix`], per
-//!   incident: the `incident` (its severity and tactics as labels), an `attack-pattern`
+//!   incident: the `incident` (its severity and stages as labels), an `attack-pattern`
 //!   per technique (ids derived from the technique, so every incident naming it points
 //!   to the same one) with a `related-to` relationship, and per observable an
 //!   `indicator` from the producer, a `sighting` of it by the producer over the
@@ -46,8 +46,6 @@ pub const INTERNAL_SUFFIXES: &[&str] = &[
     "localdomain",
     "localhost",
     "private",
-    "test",
-    "invalid",
 ];
 
 /// An ATT&CK technique an incident shows.
@@ -73,8 +71,9 @@ pub struct SharedIncident {
     pub severity: String,
     pub first_seen: watchfloor_event::Timestamp,
     pub last_seen: watchfloor_event::Timestamp,
-    /// ATT&CK tactic short names (`credential-access`), in kill-chain order.
-    pub tactics: Vec<String>,
+    /// The kill-chain stages it reached, in order (`execution/persistence`,
+    /// `credential access`).
+    pub stages: Vec<String>,
     pub techniques: Vec<Technique>,
     /// Values its alerts carried; only the external ones go out.
     pub observables: Vec<String>,
@@ -98,8 +97,9 @@ pub struct IncidentReport {
     pub tlps: BTreeSet<Tlp>,
 }
 
-/// Whether `ip` can be seen on the internet (not private, loopback, link-local,
-/// shared, documentation, multicast, broadcast or unspecified).
+/// Whether `ip` may be shared: not an address of someone's own network (private,
+/// loopback, link-local, shared, benchmarking, multicast, broadcast, unspecified).
+/// Documentation ranges are shareable: they belong to no one.
 pub fn is_public_ip(ip: IpAddr) -> bool {
     match ip {
         IpAddr::V4(a) => is_public_v4(a),
@@ -112,8 +112,7 @@ pub fn is_public_ip(ip: IpAddr) -> bool {
                 || a.is_unspecified()
                 || a.is_multicast()
                 || (first & 0xfe00) == 0xfc00 // unique local
-                || (first & 0xffc0) == 0xfe80 // link-local
-                || first == 0x2001 && a.segments()[1] == 0x0db8) // documentation
+                || (first & 0xffc0) == 0xfe80) // link-local
         }
     }
 }
@@ -126,7 +125,6 @@ fn is_public_v4(a: Ipv4Addr) -> bool {
         || a.is_broadcast()
         || a.is_unspecified()
         || a.is_multicast()
-        || a.is_documentation()
         || o1 == 0
         || o1 >= 240
         || (o1 == 100 && (o2 & 0xc0) == 64) // shared address space
@@ -253,7 +251,7 @@ pub fn add_incidents_stix(
         let created = rfc3339_millis(incident.first_seen);
         let modified = rfc3339_millis(incident.last_seen.max(incident.first_seen));
         let mut labels = vec![format!("severity:{}", incident.severity)];
-        labels.extend(incident.tactics.iter().map(|t| format!("tactic:{t}")));
+        labels.extend(incident.stages.iter().map(|t| format!("stage:{t}")));
         let mut o = json!({
             "type": "incident",
             "spec_version": "2.1",
@@ -425,8 +423,8 @@ pub fn incident_misp_event(
         };
         tags.push(json!({ "name": format!("misp-galaxy:mitre-attack-pattern=\"{cluster}\"") }));
     }
-    for tactic in &incident.tactics {
-        tags.push(json!({ "name": format!("kill-chain:{tactic}") }));
+    for stage in &incident.stages {
+        tags.push(json!({ "name": format!("kill-chain:{stage}") }));
     }
     let (observables, dropped) = external_observables(&incident.observables, internal);
     report.observables_internal += dropped;
@@ -540,7 +538,8 @@ mod tests {
             ("198.18.0.1", false),
             ("2a00:1450::1", true),
             ("::ffff:10.0.0.1", false),
-            ("2001:db8::1", false),
+            ("2001:db8::1", true),
+            ("fc00::1", false),
         ] {
             assert_eq!(is_public_ip(ip.parse().unwrap()), public, "{ip}");
         }

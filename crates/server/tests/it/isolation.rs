@@ -36,7 +36,7 @@ fn case(operation: &str) -> Option<Option<String>> {
         "createSuppression" => body(json!({"expr": "host = x", "reason": "noise"})),
         "importIntel" => body(json!({"type": "bundle", "id": "bundle--1", "objects": []})),
         "retroHunt" => body(json!({"days": 7})),
-        "listIndicators" | "intelStats" | "taxiiDiscovery" | "taxiiApiRoot"
+        "listIndicators" | "intelStats" | "exportIntel" | "taxiiDiscovery" | "taxiiApiRoot"
         | "taxiiCollections" | "taxiiCollection" | "taxiiObjects" | "taxiiManifest" => Some(None),
         _ => None,
     }

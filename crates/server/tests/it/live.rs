@@ -44,18 +44,18 @@ const PATIENCE: Duration = Duration::from_secs(60);
 
 /// A store with tenants A and B, users and tokens, the live pipeline running over it
 /// with the product's SSH, SQL injection and Office rules, and the router in front.
-struct LiveWorld {
-    router: Router,
-    store: Arc<Store>,
+pub(crate) struct LiveWorld {
+    pub(crate) router: Router,
+    pub(crate) store: Arc<Store>,
     /// Stopped (joined) when the world is dropped.
     _live: Live,
-    a: TenantId,
-    b: TenantId,
+    pub(crate) a: TenantId,
+    pub(crate) b: TenantId,
     /// Tenant A's analyst token.
-    a_token: String,
-    a_customer_token: String,
+    pub(crate) a_token: String,
+    pub(crate) a_customer_token: String,
     /// Tenant B's analyst token.
-    b_token: String,
+    pub(crate) b_token: String,
     /// User ids: analyst of A, customer of A, analyst of B.
     ana: i64,
     cus: i64,
@@ -140,7 +140,7 @@ fn rule_book() -> RuleBook {
     book
 }
 
-fn live_world() -> LiveWorld {
+pub(crate) fn live_world() -> LiveWorld {
     let store = Arc::new(Store::open_in_memory().expect("store"));
     let a = store.create_tenant("Acme", &origin()).expect("tenant").id;
     let b = store.create_tenant(B_MARK, &origin()).expect("tenant").id;
@@ -186,18 +186,18 @@ impl LiveWorld {
         }
     }
 
-    async fn get(&self, path: &str, bearer: &str) -> Reply {
+    pub(crate) async fn get(&self, path: &str, bearer: &str) -> Reply {
         call(&self.router, request(Method::GET, path, Some(bearer), None)).await
     }
 
-    async fn post(&self, path: &str, bearer: &str, body: Option<Value>) -> Reply {
+    pub(crate) async fn post(&self, path: &str, bearer: &str, body: Option<Value>) -> Reply {
         let body = body.map(|b| b.to_string());
         let req = request(Method::POST, path, Some(bearer), body.as_deref());
         call(&self.router, req).await
     }
 
     /// `GET /tenants/{tenant}/{rest}` with `tenant`'s analyst token, answered 200.
-    async fn read(&self, tenant: TenantId, rest: &str) -> Value {
+    pub(crate) async fn read(&self, tenant: TenantId, rest: &str) -> Value {
         let r = self
             .get(&tenant_path(tenant, rest), self.writer(tenant))
             .await;
@@ -223,7 +223,7 @@ impl LiveWorld {
     }
 
     /// Sends NDJSON records to `tenant` with its analyst token.
-    async fn ingest_json(&self, tenant: TenantId, lines: &[String]) {
+    pub(crate) async fn ingest_json(&self, tenant: TenantId, lines: &[String]) {
         let path = tenant_path(tenant, "ingest");
         let body = lines.join("\n");
         let r = self
@@ -244,7 +244,7 @@ impl LiveWorld {
         assert_eq!(r.json["accepted"].as_u64(), Some(lines.len() as u64));
     }
 
-    async fn metrics(&self) -> String {
+    pub(crate) async fn metrics(&self) -> String {
         let r = call(
             &self.router,
             request(Method::GET, "/api/v1/metrics", None, None),
@@ -256,7 +256,7 @@ impl LiveWorld {
 
     /// Waits until the pipeline has processed every record sent and its backlog is
     /// empty, as the metrics tell.
-    async fn settle(&self) {
+    pub(crate) async fn settle(&self) {
         let want = self.sent.load(Ordering::SeqCst);
         let deadline = Instant::now() + PATIENCE;
         loop {
@@ -287,7 +287,7 @@ impl LiveWorld {
     }
 
     /// The alerts of `tenant` the pipeline made (the planted one left out), by id.
-    async fn live_alerts(&self, tenant: TenantId) -> Vec<Value> {
+    pub(crate) async fn live_alerts(&self, tenant: TenantId) -> Vec<Value> {
         let page = self.read(tenant, "alerts?limit=500&sort=first_seen").await;
         let mut items: Vec<Value> = items(&page)
             .into_iter()
@@ -298,18 +298,18 @@ impl LiveWorld {
     }
 }
 
-fn tenant_path(tenant: TenantId, rest: &str) -> String {
+pub(crate) fn tenant_path(tenant: TenantId, rest: &str) -> String {
     format!("/api/v1/tenants/{}/{rest}", tenant.0)
 }
 
 /// A sample value of the Prometheus text.
-fn metric(text: &str, name: &str) -> Option<u64> {
+pub(crate) fn metric(text: &str, name: &str) -> Option<u64> {
     text.lines()
         .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
         .and_then(|v| v.trim().parse().ok())
 }
 
-fn items(page: &Value) -> Vec<Value> {
+pub(crate) fn items(page: &Value) -> Vec<Value> {
     page["items"].as_array().cloned().unwrap_or_default()
 }
 
@@ -338,7 +338,7 @@ fn sysmon(time: &str, host: &str, user: &str, parent: &str, image: &str, command
 }
 
 /// Word starting PowerShell with an encoded command: the Office rule fires.
-fn office_attack(time: &str, host: &str, user: &str) -> String {
+pub(crate) fn office_attack(time: &str, host: &str, user: &str) -> String {
     sysmon(
         time,
         host,
@@ -362,7 +362,7 @@ fn benign(time: &str, host: &str, user: &str, command: &str) -> String {
 }
 
 /// A Sysmon network connection (event 3).
-fn connection(time: &str, host: &str, destination: &str) -> String {
+pub(crate) fn connection(time: &str, host: &str, destination: &str) -> String {
     json!({
         "@timestamp": time,
         "Hostname": host,

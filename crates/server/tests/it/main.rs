@@ -5,6 +5,8 @@ mod api;
 mod bad_input;
 mod ingest;
 mod intel;
+mod intel_export;
 mod isolation;
 mod live;
+mod retro;
 mod support;

@@ -2,12 +2,13 @@
 //! all in one transaction; the pending counters.
 
 use watchfloor_store::{
-    Actor, AlertChange, AlertStatus, BatchCommit, BatchReceipt, EventQuery, IncidentChange,
-    IncidentStatus, ProcessedRecord, Role, Store, StoreError, TenantId,
+    Actor, AlertChange, AlertStatus, BatchCommit, BatchReceipt, EventQuery, HitState,
+    IncidentChange, IncidentStatus, IndicatorHitRow, ProcessedRecord, Role, Store, StoreError,
+    TenantId,
 };
 
 use crate::{
-    actions_since, add_tenant, add_user, alert, append, at, audit_log, by, commit, incident,
+    DAY, actions_since, add_tenant, add_user, alert, append, at, audit_log, by, commit, incident,
     processed, store, temp_dir,
 };
 
@@ -123,6 +124,7 @@ fn a_refused_batch_writes_nothing() {
         alerts: vec![alert(1, "high", 1, 1, 1)],
         incidents: vec![incident(1, "high", 1, 1, 1)],
         suppression_hits: vec![],
+        indicator_hits: vec![],
     };
 
     // Another tenant's record: not found, and nothing of the batch is written.
@@ -233,6 +235,7 @@ fn a_row_failing_midway_rolls_back_the_whole_batch() {
         alerts: vec![alert(1, "low", 1, 1, 1), alert(2, "low", 1, 1, 1), poison],
         incidents: vec![incident(1, "low", 3, 1, 1)],
         suppression_hits: vec![],
+        indicator_hits: vec![],
     };
     let err = store
         .commit_batch(acme, &batch, at(2))
@@ -364,6 +367,7 @@ fn updates_keep_the_analysts_work_but_a_resumed_attack_reopens() {
             incidents_updated: 1,
             incidents_reopened: 1,
             suppressions_updated: 0,
+            indicator_hits: 0,
         }
     );
     let a = store.get_alert(acme, 1).expect("alert");
@@ -510,4 +514,61 @@ fn pending_counts_over_tenants() {
         store.tenants_with_pending().expect("tenants"),
         [globex, initech]
     );
+}
+
+#[test]
+fn indicator_hits_are_kept_once_for_the_tenants_own_records_and_go_with_them() {
+    let store = store();
+    let acme = add_tenant(&store, "acme");
+    let globex = add_tenant(&store, "globex");
+    let ours = append(&store, acme, 1, &["a", "b"]);
+    let theirs = append(&store, globex, 1, &["c"]);
+    commit(
+        &store,
+        acme,
+        BatchCommit {
+            records: vec![processed(ours[0], Some(1), "h", "u")],
+            ..BatchCommit::default()
+        },
+        2,
+    );
+    let pair = |record, indicator| IndicatorHitRow { record, indicator };
+    let asked = [
+        pair(ours[0], 7),
+        pair(ours[1], 7),
+        pair(theirs[0], 7),
+        pair(9999, 7),
+    ];
+    let states = |tenant| store.indicator_hit_states(tenant, &asked).expect("states");
+    use HitState::{New, NoRecord, Taken, Unprocessed};
+    assert_eq!(states(acme), [New, Unprocessed, NoRecord, NoRecord]);
+
+    // Kept once; another tenant's record is not ours to mark.
+    let r = store
+        .commit_batch(
+            acme,
+            &BatchCommit {
+                indicator_hits: vec![pair(ours[0], 7), pair(ours[0], 7), pair(theirs[0], 7)],
+                ..BatchCommit::default()
+            },
+            at(3),
+        )
+        .expect("commit");
+    assert_eq!(r.indicator_hits, 1);
+    assert_eq!(r.records, 0);
+    assert_eq!(states(acme), [Taken, Unprocessed, NoRecord, NoRecord]);
+    assert_eq!(
+        store
+            .indicator_hit_states(acme, &[pair(ours[0], 8)])
+            .expect("states"),
+        [New]
+    );
+    assert_eq!(states(globex), [NoRecord, NoRecord, Unprocessed, NoRecord]);
+
+    // Retention deletes the record and its pairs with it.
+    let report = store
+        .enforce_retention(at(400 * DAY), 100)
+        .expect("retention");
+    assert_eq!(report.total(), 1, "{report:?}");
+    assert_eq!(states(acme), [NoRecord, Unprocessed, NoRecord, NoRecord]);
 }
