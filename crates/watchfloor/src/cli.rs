@@ -111,9 +111,10 @@ pub struct ServeArgs {
     #[arg(long, value_name = "SECS")]
     pub retention_interval_secs: Option<u64>,
     /// A TAXII 2.1 collection polled into a tenant's indicators (repeatable):
-    /// `tenant=acme,url=http://cti.example/taxii2/,collection=ID,every_minutes=60,token_file=FILE`
+    /// `tenant=acme,url=https://cti.example/taxii2/,collection=ID,every_minutes=60,token_file=FILE`
     /// (or `user=NAME,password_file=FILE`; optional `source`, `tlp`, `confidence`,
-    /// `limit`; `every_seconds` instead of `every_minutes`; values hold no commas).
+    /// `limit`, `ca_file` (PEM CA certificates trusted besides the built-in roots);
+    /// `every_seconds` instead of `every_minutes`; values hold no commas).
     #[arg(long, value_name = "SPEC")]
     pub taxii: Vec<String>,
 }

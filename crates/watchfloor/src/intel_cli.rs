@@ -1,9 +1,10 @@
 //! `watchfloor intel`: import indicators into a store folder, match logs against them
 //! offline, count them, export them under a TLP ceiling.
 //!
-//! - `feed` reads one input (file or `http://` URL) through the importer of its format;
+//! - `feed` reads one input (file, `http://` or `https://` URL) through the importer of
+//!   its format;
 //! - `db` is the store folder (append-only JSON lines, replayed at start);
-//! - `fetch` is the HTTP GET.
+//! - `fetch` is the HTTP(S) GET.
 //!
 //! `hunt --intel FILE` reads its files through [`load_files`].
 
@@ -34,7 +35,7 @@ pub use feed::{FeedFormat, FeedOptions};
 #[derive(Debug, Subcommand)]
 pub enum IntelCommand {
     /// Import indicators from STIX 2.x bundles, MISP events, CSV files or plain lists
-    /// (files, or http:// URLs) into the store in --db; prints what was taken, merged,
+    /// (files, or http:// and https:// URLs) into the store in --db; prints what was taken, merged,
     /// skipped (with where and why) and what cannot be matched.
     Import(IntelImportArgs),
     /// Match logs (files and folders, decoded as `hunt` does) against the indicators in
@@ -53,7 +54,7 @@ pub enum IntelCommand {
 
 #[derive(Debug, Args)]
 pub struct IntelImportArgs {
-    /// Files or http:// URLs to import.
+    /// Files, or http:// and https:// URLs, to import.
     #[arg(required = true, value_name = "FILE|URL")]
     pub inputs: Vec<String>,
     /// The store folder (created if missing).
@@ -76,6 +77,10 @@ pub struct IntelImportArgs {
     /// Confidence 0–100 of indicators whose document states none (default 50).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(0..=100))]
     pub confidence: Option<u8>,
+    /// A PEM file of CA certificates trusted for https:// URLs besides the built-in
+    /// roots (a feed behind a private CA).
+    #[arg(long, value_name = "PEM")]
+    pub ca_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -182,11 +187,17 @@ fn import(args: IntelImportArgs) -> anyhow::Result<()> {
             .map(|t| parse_tlp(t, "--tlp"))
             .transpose()?,
         confidence: args.confidence,
+        ca_file: args.ca_file,
     };
     for input in &args.inputs {
-        if !fetch::is_url(input) && !std::path::Path::new(input).is_file() {
+        if fetch::is_url(input) {
+            crate::feed_client::check_url(input)?;
+        } else if !std::path::Path::new(input).is_file() {
             return Err(UsageError(format!("no such file: {input}")).into());
         }
+    }
+    if let Some(ca_file) = &options.ca_file {
+        crate::feed_client::load_ca_file(ca_file)?;
     }
     let db = IntelDb::at(&args.db);
     db.create()?;

@@ -11,6 +11,7 @@ mod bundled;
 mod cli;
 mod coverage;
 mod demo;
+mod feed_client;
 mod hunt;
 mod intel_cli;
 mod play;

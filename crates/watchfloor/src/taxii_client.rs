@@ -16,24 +16,23 @@
 //! `watchfloor intel import` (or `POST /tenants/{id}/intel/import`) reads; `serve`
 //! polls configured feeds into tenants itself ([`crate::taxii_poll`]).
 //!
-//! Plain HTTP only, as `range play`: reach a server behind TLS through a local
-//! TLS-originating proxy. Bounded: at most [`MAX_PAGE_BYTES`] per page,
-//! [`MAX_PAGES`] pages and [`MAX_OBJECTS`] objects per pull.
+//! `http://` or `https://` through [`crate::feed_client`] (certificates verified,
+//! [`PullTarget::ca_file`] for a private CA; an https discovery URL never leads to a
+//! plain-HTTP API root). Bounded: at most [`MAX_PAGE_BYTES`] per page, [`MAX_PAGES`]
+//! pages and [`MAX_OBJECTS`] objects per pull.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::Context as _;
 use http_body_util::{BodyExt as _, Full, Limited};
 use hyper::body::Bytes;
 use hyper::header::{self, HeaderValue};
-use hyper::{Request, StatusCode, Uri};
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
+use hyper::{Request, StatusCode};
 use serde_json::{Value, json};
 
 use crate::cli::UsageError;
+use crate::feed_client::{self, FeedClient};
 use crate::play::describe_answer;
 
 /// The TAXII 2.1 media type, asked for and expected back.
@@ -52,13 +51,15 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(120);
 /// Which collection to pull, from where, as whom.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PullTarget {
-    /// The API root's URL (`http://host:8080/api/v1/taxii2/3/`).
+    /// The API root's URL (`http://host:8080/api/v1/taxii2/3/`, or `https://…`).
     pub api_root: String,
     /// The collection's id.
     pub collection: String,
     pub credentials: Credentials,
     /// Objects per page (the server may give fewer).
     pub limit: u32,
+    /// A PEM file of CA certificates trusted besides the built-in roots.
+    pub ca_file: Option<PathBuf>,
 }
 
 /// How a client proves who it is. `Debug` shows no secret.
@@ -176,31 +177,9 @@ fn encode(text: &str) -> String {
     out
 }
 
-/// Checks a target before use: an http URL, a token, a collection, a limit.
+/// Checks a target before use: an http(s) URL, a token, a collection, a limit.
 fn check(target: &PullTarget) -> Result<(), UsageError> {
-    let uri: Uri = target
-        .api_root
-        .parse()
-        .map_err(|_| UsageError(format!("`{}` is not a URL", target.api_root)))?;
-    match uri.scheme_str() {
-        Some(s) if s.eq_ignore_ascii_case("http") => {}
-        _ => {
-            return Err(UsageError(format!(
-                "`{}`: only http:// API roots are supported (reach https through a local \
-                 TLS-originating proxy)",
-                target.api_root
-            )));
-        }
-    }
-    if uri.authority().is_none() {
-        return Err(UsageError(format!("`{}` has no host", target.api_root)));
-    }
-    if uri.authority().is_some_and(|a| a.as_str().contains('@')) {
-        return Err(UsageError(format!(
-            "`{}`: give credentials apart, not in the URL",
-            target.api_root
-        )));
-    }
+    feed_client::check_url(&target.api_root)?;
     if target.collection.trim().is_empty() {
         return Err(UsageError("a collection id is needed".to_owned()));
     }
@@ -218,7 +197,7 @@ struct Page {
 }
 
 async fn get_page(
-    client: &Client<HttpConnector, Full<Bytes>>,
+    client: &FeedClient,
     url: &str,
     authorization: &HeaderValue,
 ) -> anyhow::Result<Page> {
@@ -231,7 +210,7 @@ async fn get_page(
         let response = client
             .request(request)
             .await
-            .with_context(|| format!("GET {url}: no answer"))?;
+            .map_err(|e| anyhow::anyhow!("GET {url}: {}", feed_client::describe(&e)))?;
         let (parts, body) = response.into_parts();
         let body = Limited::new(body, MAX_PAGE_BYTES)
             .collect()
@@ -242,7 +221,12 @@ async fn get_page(
     };
     let (parts, body) = tokio::time::timeout(REQUEST_TIMEOUT, exchange)
         .await
-        .map_err(|_| anyhow::anyhow!("GET {url}: no answer within {REQUEST_TIMEOUT:?}"))??;
+        .map_err(|_| {
+            anyhow::anyhow!(
+                "GET {url}: timed out: no answer within {} s",
+                REQUEST_TIMEOUT.as_secs()
+            )
+        })??;
     if parts.status != StatusCode::OK {
         anyhow::bail!("GET {url}: {}", describe_answer(parts.status, &body));
     }
@@ -305,7 +289,7 @@ pub struct PulledPage {
 /// next.
 pub struct Pager<'t> {
     target: &'t PullTarget,
-    client: Client<HttpConnector, Full<Bytes>>,
+    client: FeedClient,
     authorization: HeaderValue,
     after: Option<String>,
     next: Option<String>,
@@ -315,11 +299,12 @@ pub struct Pager<'t> {
 
 impl<'t> Pager<'t> {
     /// A pager over the objects added after `added_after` (all when `None`).
-    pub fn new(target: &'t PullTarget, added_after: Option<&str>) -> Result<Pager<'t>, UsageError> {
+    /// An unusable target or CA file is a [`UsageError`].
+    pub fn new(target: &'t PullTarget, added_after: Option<&str>) -> anyhow::Result<Pager<'t>> {
         check(target)?;
         Ok(Pager {
             target,
-            client: Client::builder(TokioExecutor::new()).build_http(),
+            client: feed_client::client(target.ca_file.as_deref())?,
             authorization: target.credentials.header()?,
             after: added_after.map(str::to_owned),
             next: None,
@@ -380,22 +365,23 @@ impl<'t> Pager<'t> {
 /// The API root `url` names: `url` itself when it is an API root; when it is a
 /// discovery URL (its answer lists `api_roots`), its `default` API root or else the
 /// first listed one that holds `collection`. Relative API roots are taken relative to
-/// `url`.
+/// `url`; a plain-HTTP API root listed by an `https://` discovery URL is refused.
 pub async fn resolve_api_root(
     url: &str,
     collection: &str,
     credentials: &Credentials,
+    ca_file: Option<&Path>,
 ) -> anyhow::Result<String> {
     let probe = PullTarget {
         api_root: url.to_owned(),
         collection: collection.to_owned(),
         credentials: credentials.clone(),
         limit: 1,
+        ca_file: None,
     };
     check(&probe)?;
     let authorization = credentials.header()?;
-    let client: Client<HttpConnector, Full<Bytes>> =
-        Client::builder(TokioExecutor::new()).build_http();
+    let client = feed_client::client(ca_file)?;
     let answer = get_page(&client, url, &authorization).await?.envelope;
     let Some(roots) = answer.get("api_roots").and_then(Value::as_array) else {
         return Ok(url.to_owned());
@@ -404,8 +390,13 @@ pub async fn resolve_api_root(
     let candidates = default
         .into_iter()
         .chain(roots.iter().filter_map(Value::as_str));
+    let mut downgraded = None;
     for root in candidates {
         let root = join_url(url, root);
+        if feed_client::is_downgrade(url, &root) {
+            downgraded = Some(root);
+            continue;
+        }
         let collection_url = format!(
             "{}/collections/{}/",
             root.trim_end_matches('/'),
@@ -418,7 +409,13 @@ pub async fn resolve_api_root(
             return Ok(root);
         }
     }
-    anyhow::bail!("no API root listed by {url} holds collection {collection}")
+    match downgraded {
+        Some(root) => anyhow::bail!(
+            "no API root listed by {url} holds collection {collection} (refused {root}: plain \
+             HTTP from an https discovery URL)"
+        ),
+        None => anyhow::bail!("no API root listed by {url} holds collection {collection}"),
+    }
 }
 
 /// `reference` (absolute, absolute-path or relative) against `base`.
@@ -504,7 +501,7 @@ pub fn bundle_of(objects: &[Value]) -> Value {
 /// `watchfloor intel pull`.
 #[derive(Debug, clap::Args)]
 pub struct IntelPullArgs {
-    /// The TAXII API root (`http://host:8080/api/v1/taxii2/3/`).
+    /// The TAXII API root (`http://host:8080/api/v1/taxii2/3/`, or `https://…`).
     #[arg(value_name = "API_ROOT")]
     pub api_root: String,
     /// The collection id.
@@ -528,6 +525,10 @@ pub struct IntelPullArgs {
     /// until interrupted.
     #[arg(long, value_name = "SECS")]
     pub every: Option<u64>,
+    /// A PEM file of CA certificates trusted for https:// besides the built-in roots
+    /// (a server behind a private CA).
+    #[arg(long, value_name = "PEM")]
+    pub ca_file: Option<PathBuf>,
 }
 
 /// `watchfloor intel pull`: one pull written as a bundle, or polls on a schedule.
@@ -541,6 +542,7 @@ pub fn run(args: IntelPullArgs) -> anyhow::Result<()> {
         collection: args.collection,
         credentials: Credentials::Bearer(token),
         limit: args.limit,
+        ca_file: args.ca_file,
     };
     check(&target)?;
     let Some(every) = args.every else {
@@ -605,6 +607,9 @@ mod tests {
     use std::net::SocketAddr;
     use std::sync::Arc;
 
+    use hyper_util::client::legacy::Client;
+    use hyper_util::client::legacy::connect::HttpConnector;
+    use hyper_util::rt::TokioExecutor;
     use watchfloor_intel::import::{ImportContext, stix};
     use watchfloor_store::{Origin, Role, Store, TenantId, Timestamp};
 
@@ -684,6 +689,7 @@ mod tests {
                 collection: watchfloor_server::taxii::collection_id(self.tenant),
                 credentials: Credentials::Bearer(token.to_owned()),
                 limit,
+                ca_file: None,
             }
         }
     }
@@ -758,8 +764,16 @@ mod tests {
         bad.collection = "00000000-0000-4000-8000-000000000000".to_owned();
         let e = pull_collection(&bad, None).expect_err("unknown collection");
         assert!(format!("{e:#}").contains("404"), "{e:#}");
-        bad.api_root = "https://example.invalid/taxii2/".to_owned();
-        assert!(pull_collection(&bad, None).is_err());
+        bad.api_root = "ftp://example.invalid/taxii2/".to_owned();
+        let e = pull_collection(&bad, None).expect_err("not http");
+        assert!(e.is::<UsageError>(), "{e:#}");
+        bad.api_root = format!("http://{}/api/v1/taxii2/{}/", s.addr, s.tenant.0);
+        bad.ca_file = Some(PathBuf::from("/nonexistent/ca.pem"));
+        let e = pull_collection(&bad, None).expect_err("no CA file");
+        assert!(
+            e.is::<UsageError>() && format!("{e}").contains("ca.pem"),
+            "{e:#}"
+        );
     }
 
     #[test]
@@ -775,12 +789,18 @@ mod tests {
                 &discovery,
                 &target.collection,
                 &credentials,
+                None,
             ))
             .expect("resolved");
         assert_eq!(root, target.api_root);
         let same = s
             .runtime
-            .block_on(resolve_api_root(&root, &target.collection, &credentials))
+            .block_on(resolve_api_root(
+                &root,
+                &target.collection,
+                &credentials,
+                None,
+            ))
             .expect("an API root as it is");
         assert_eq!(same, root);
         let e = s
@@ -789,6 +809,7 @@ mod tests {
                 &discovery,
                 "00000000-0000-4000-8000-000000000000",
                 &credentials,
+                None,
             ))
             .expect_err("no such collection");
         assert!(format!("{e:#}").contains("holds collection"), "{e:#}");
@@ -826,6 +847,7 @@ mod tests {
             collection: "c-1".to_owned(),
             credentials: Credentials::Bearer("t".to_owned()),
             limit: 5,
+            ca_file: None,
         };
         assert_eq!(
             objects_url(&t, Some("2026-03-02T09:00:00+02:00"), Some("17.4")),

@@ -4,9 +4,11 @@
 //! A feed (`[[taxii]]` in the configuration, or `--taxii KEY=VALUE,…`) names a tenant
 //! (by name or id), a TAXII 2.1 discovery or API root URL, a collection, an interval
 //! (`every_minutes`, or `every_seconds`), and credentials: `token_file` (a bearer
-//! token) or `user` and `password_file` (basic authentication). The files are read at
-//! every poll, so a rotated secret is picked up; secrets never reach the log, whose
-//! lines name the feed by URL and collection only.
+//! token) or `user` and `password_file` (basic authentication). An `https://` URL is
+//! verified against the built-in roots and, when given, the CA certificates of
+//! `ca_file` (a PEM file). The files are read at every poll, so a rotated secret or CA
+//! is picked up; secrets never reach the log, whose lines name the feed by URL and
+//! collection only.
 //!
 //! One task per feed polls at start and then every interval. A poll pulls the objects
 //! added after the feed's mark, a page at a time ([`crate::taxii_client::Pager`]);
@@ -20,7 +22,8 @@
 //! replaces itself). After a poll that imported something the pipeline reloads the
 //! tenant's indicators ([`Command::ReloadIntel`]).
 //!
-//! A failed poll (unreachable, refused, not TAXII, bad JSON) is logged and tried again
+//! A failed poll (unreachable, refused, TLS or certificate refused, not TAXII, bad
+//! JSON) is logged with what failed and tried again
 //! at the next interval from the same mark; it never stops the server.
 
 use std::future::Future;
@@ -48,7 +51,7 @@ const AUDIT_FROM: &str = "taxii-poll";
 #[serde(deny_unknown_fields)]
 pub struct FeedConfig {
     pub tenant: TenantRef,
-    /// A TAXII 2.1 discovery or API root URL (`http://` only).
+    /// A TAXII 2.1 discovery or API root URL (`http://` or `https://`).
     pub url: String,
     pub collection: String,
     pub every_minutes: Option<u64>,
@@ -65,6 +68,8 @@ pub struct FeedConfig {
     pub confidence: Option<u8>,
     /// Objects per page asked for.
     pub limit: Option<u32>,
+    /// A PEM file of CA certificates trusted besides the built-in roots.
+    pub ca_file: Option<PathBuf>,
 }
 
 /// A tenant by id or by name.
@@ -107,6 +112,7 @@ pub struct FeedSpec {
     pub tlp: Tlp,
     pub confidence: u8,
     pub limit: u32,
+    pub ca_file: Option<PathBuf>,
 }
 
 /// A feed of a known tenant.
@@ -116,7 +122,7 @@ pub struct Feed {
     pub spec: FeedSpec,
 }
 
-/// Reads `--taxii tenant=acme,url=http://…,collection=…,every_minutes=60,token_file=…`:
+/// Reads `--taxii tenant=acme,url=https://…,collection=…,every_minutes=60,token_file=…`:
 /// the keys of a `[[taxii]]` table, comma-separated `key=value` pairs (a value made of
 /// digits is a number).
 pub fn parse_flag(text: &str) -> Result<FeedConfig, UsageError> {
@@ -143,11 +149,8 @@ impl FeedConfig {
     pub fn check(self, base: &Path) -> Result<FeedSpec, UsageError> {
         let name = format!("TAXII feed {} collection {}", self.url, self.collection);
         let bad = |why: &str| UsageError(format!("{name}: {why}"));
-        let host = http_host(&self.url).ok_or_else(|| {
-            bad(
-                "the URL must be http://HOST/… without credentials in it (reach https \
-                 through a local TLS-originating proxy)",
-            )
+        let host = feed_host(&self.url).ok_or_else(|| {
+            bad("the URL must be http://HOST/… or https://HOST/… without credentials in it")
         })?;
         if self.collection.trim().is_empty() || self.collection.chars().any(char::is_control) {
             return Err(bad("`collection` must name a collection"));
@@ -186,6 +189,10 @@ impl FeedConfig {
         if !file.is_file() {
             return Err(bad(&format!("no such file: {}", file.display())));
         }
+        let ca_file = self.ca_file.map(rel);
+        if let Some(ca) = &ca_file {
+            crate::feed_client::load_ca_file(ca).map_err(|e| bad(&e.0))?;
+        }
         let source = self.source.unwrap_or_else(|| format!("taxii:{host}"));
         if source.trim().is_empty()
             || source.chars().count() > 100
@@ -218,20 +225,22 @@ impl FeedConfig {
             tlp,
             confidence,
             limit,
+            ca_file,
         })
     }
 }
 
-/// The host of an `http://` URL without user information; `None` for anything else.
-fn http_host(url: &str) -> Option<&str> {
-    let scheme = url.get(..7)?;
-    if !scheme.eq_ignore_ascii_case("http://") {
-        return None;
-    }
-    let rest = &url[7..];
-    let authority = rest.split(['/', '?', '#']).next()?;
-    (!authority.is_empty() && !authority.contains('@') && url.parse::<hyper::Uri>().is_ok())
-        .then_some(authority)
+/// The host of an `http://` or `https://` URL without user information; `None` for
+/// anything else.
+fn feed_host(url: &str) -> Option<&str> {
+    let uri = crate::feed_client::check_url(url).ok()?;
+    let scheme_len = uri.scheme_str()?.len() + 3;
+    let authority = url
+        .trim()
+        .get(scheme_len..)?
+        .split(['/', '?', '#'])
+        .next()?;
+    (!authority.is_empty()).then_some(authority)
 }
 
 impl FeedSpec {
@@ -378,7 +387,13 @@ impl Poller {
         let api_root = match &self.api_root {
             Some(root) => root.clone(),
             None => {
-                let root = resolve_api_root(&spec.url, &spec.collection, &credentials).await?;
+                let root = resolve_api_root(
+                    &spec.url,
+                    &spec.collection,
+                    &credentials,
+                    spec.ca_file.as_deref(),
+                )
+                .await?;
                 self.api_root = Some(root.clone());
                 root
             }
@@ -388,6 +403,7 @@ impl Poller {
             collection: spec.collection.clone(),
             credentials,
             limit: spec.limit,
+            ca_file: spec.ca_file.clone(),
         };
         let feed = FeedImport {
             source: spec.source.clone(),
@@ -540,8 +556,28 @@ mod tests {
             "tenant=a,url=http://h/,collection=c,every_minutes=1,token_file=token,colour=red",
         );
         assert!(e.contains("colour"), "{e}");
-        let e = refused("tenant=a,url=https://h/,collection=c,every_minutes=1,token_file=token");
-        assert!(e.contains("http://"), "{e}");
+        let https = parse_flag(
+            "tenant=a,url=https://cti.example/taxii2/,collection=c,every_minutes=1,\
+             token_file=token",
+        )
+        .and_then(|c| c.check(&d))
+        .expect("https");
+        assert_eq!(
+            (https.source.as_str(), https.ca_file),
+            ("taxii:cti.example", None)
+        );
+        let e = refused("tenant=a,url=ftp://h/,collection=c,every_minutes=1,token_file=token");
+        assert!(e.contains("https://"), "{e}");
+        let e = refused(
+            "tenant=a,url=https://h/,collection=c,every_minutes=1,token_file=token,\
+             ca_file=missing.pem",
+        );
+        assert!(e.contains("CA file") && e.contains("no such file"), "{e}");
+        let e = refused(
+            "tenant=a,url=https://h/,collection=c,every_minutes=1,token_file=token,\
+             ca_file=token",
+        );
+        assert!(e.contains("no PEM certificate"), "{e}");
         let e = refused("tenant=a,url=http://u:p@h/,collection=c,every_minutes=1,token_file=token");
         assert!(e.contains("without credentials"), "{e}");
         let e = refused("tenant=a,url=http://h/,collection=c,token_file=token");

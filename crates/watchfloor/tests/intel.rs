@@ -1,10 +1,12 @@
 //! `watchfloor intel` and `hunt --intel` as a user meets them: imports into a store
-//! folder with their reports, counts, offline matching over logs, exports under TLP.
+//! folder with their reports (files, http:// and https:// feeds), counts, offline
+//! matching over logs, exports under TLP.
 
 mod common;
+mod tls;
 
 use std::io::{Read, Write};
-use std::net::TcpListener;
+use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -297,21 +299,18 @@ fn bad_inputs_are_named_and_the_rest_is_imported() {
     let out = watchfloor(&["intel", "import", s(&dir.join("nope.txt")), "--db", s(&db)]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("nope.txt"));
-    // HTTPS is refused with advice; the other inputs are imported, exit 1.
+    // A feed that cannot be reached is named with what failed; the other inputs are
+    // imported, exit 1.
+    let closed = TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .unwrap();
+    let unreachable = format!("https://{closed}/list.txt");
     let more = write(&dir, "more.txt", "more.example\n");
-    let out = watchfloor(&[
-        "intel",
-        "import",
-        "https://feeds.invalid/list.txt",
-        &more,
-        "--db",
-        s(&db),
-    ]);
+    let out = watchfloor(&["intel", "import", &unreachable, &more, "--db", s(&db)]);
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
-        stderr.contains("https://feeds.invalid/list.txt")
-            && stderr.contains("https is not supported"),
+        stderr.contains(&unreachable) && stderr.contains("connection refused"),
         "{stderr}"
     );
     assert!(String::from_utf8_lossy(&out.stdout).contains("5 indicators in"));
@@ -387,6 +386,103 @@ fn a_feed_is_fetched_over_http_with_the_given_attribution() {
     let (bundle, stderr) = ok(&out);
     assert!(!bundle.contains("phish.example"), "{bundle}");
     assert!(stderr.contains("exported 0 indicators"), "{stderr}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A plain-HTTP server answering every request with `body`, for the rest of the test.
+fn serve_text(body: &'static str) -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for mut stream in listener.incoming().flatten() {
+            let mut request = Vec::new();
+            let mut buf = [0u8; 1024];
+            while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                match stream.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => request.extend_from_slice(&buf[..n]),
+                }
+            }
+            let _ = write!(
+                stream,
+                "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: {}\r\n\
+                 Connection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    addr
+}
+
+#[test]
+fn a_feed_is_fetched_over_https_from_a_trusted_certificate_for_its_name_only() {
+    let dir = temp("https");
+    let db = dir.join("db");
+    let records = || std::fs::read_to_string(db.join("indicators.jsonl")).unwrap_or_default();
+    let plain = serve_text("# feed\nphish.example\n192.0.2.44\n");
+    let ours = tls::pki(&dir, "ca.pem", &["127.0.0.1"]);
+    let elsewhere = tls::pki(&dir, "other-ca.pem", &["other.example"]);
+    let url = format!("https://{}/list.txt", tls::proxy(&ours, plain));
+    let wrong_name = format!("https://{}/list.txt", tls::proxy(&elsewhere, plain));
+
+    // A CA the client was not given: untrusted, nothing imported.
+    let out = watchfloor(&["intel", "import", &url, "--db", s(&db)]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "GET {url}: TLS: the server's certificate is not trusted"
+        )),
+        "{stderr}"
+    );
+    assert_eq!(records().lines().count(), 0);
+
+    // A trusted CA, but a certificate for another name: refused as a name mismatch.
+    let out = watchfloor(&[
+        "intel",
+        "import",
+        &wrong_name,
+        "--db",
+        s(&db),
+        "--ca-file",
+        s(&elsewhere.ca_pem),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&wrong_name)
+            && stderr.contains("name mismatch")
+            && stderr.contains("not valid for 127.0.0.1 (it is for other.example)"),
+        "{stderr}"
+    );
+    assert_eq!(records().lines().count(), 0);
+
+    // The issuing CA given: imported.
+    let out = watchfloor(&[
+        "intel",
+        "import",
+        &url,
+        "--db",
+        s(&db),
+        "--ca-file",
+        s(&ours.ca_pem),
+    ]);
+    let (stdout, _) = ok(&out);
+    assert!(stdout.contains("2 taken (2 new"), "{stdout}");
+    assert!(records().contains("phish.example") && records().contains("192.0.2.44"));
+
+    // A CA file that is not one is a bad argument.
+    let out = watchfloor(&[
+        "intel",
+        "import",
+        &url,
+        "--db",
+        s(&db),
+        "--ca-file",
+        &plain.to_string(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("CA file"));
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -3,12 +3,17 @@
 //! A's discovery URL, every second) and a second feed with a wrong token. B's tenant
 //! gains A's indicators, polls that bring nothing import nothing, what A adds later
 //! arrives alone, a restarted B resumes from its saved mark, and the refused feed is
-//! logged by URL and collection without its token while the server goes on.
+//! logged by URL and collection without its token while the server goes on. Over
+//! HTTPS (a TLS proxy in front of A, its certificate from a CA made by the test),
+//! `intel pull` and `serve` pull with the CA given, and refuse an untrusted certificate
+//! or one for another name.
+
+mod tls;
 
 use std::io::{Read as _, Write as _};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -32,11 +37,15 @@ impl Drop for Cleanup {
     }
 }
 
-fn watchfloor(args: &[&str]) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_watchfloor"))
+fn run(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_watchfloor"))
         .args(args)
         .output()
-        .expect("run watchfloor");
+        .expect("run watchfloor")
+}
+
+fn watchfloor(args: &[&str]) -> String {
+    let out = run(args);
     assert!(out.status.success(), "{args:?}: {out:?}");
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
@@ -353,4 +362,114 @@ fn serve_polls_a_taxii_collection_into_a_tenant_and_resumes_after_a_restart() {
     let third = imports(b_addr, bravo, &b_token);
     assert_eq!(third.len(), 3, "{third:?}");
     assert!(third[2].contains("1 taken"), "{third:?}");
+}
+
+#[test]
+fn intel_pull_and_serve_reach_a_taxii_server_over_https() {
+    let dir = std::env::temp_dir().join(format!("watchfloor-taxii-https-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let mut cleanup = Cleanup(dir.clone(), Vec::new());
+
+    // Server A over plain HTTP, reached through TLS proxies: one with a certificate for
+    // 127.0.0.1, one with a certificate for another name.
+    let a_data = dir.join("a");
+    let (alpha, a_token) = tenant_and_token(&a_data, "alpha");
+    let a_addr = free_port();
+    let a_log = dir.join("a.log");
+    let a_path = a_data.to_str().expect("path");
+    cleanup.1.push(serve(
+        &["--data", a_path, "--listen", &a_addr.to_string()],
+        &a_log,
+    ));
+    wait_for("server A up", &a_log, || {
+        get_json(
+            a_addr,
+            &format!("/api/v1/tenants/{alpha}/intel/stats"),
+            &a_token,
+        )
+    });
+    import_into_a(a_addr, alpha, &a_token, "198.51.100.2\nsecure.example\n");
+    let ours = tls::pki(&dir, "ca.pem", &["127.0.0.1"]);
+    let elsewhere = tls::pki(&dir, "other-ca.pem", &["other.example"]);
+    let (https_a, wrong_a) = (tls::proxy(&ours, a_addr), tls::proxy(&elsewhere, a_addr));
+    let collection = watchfloor_server::taxii::collection_id(TenantId(alpha));
+    let ca = ours.ca_pem.to_str().expect("path");
+
+    // `intel pull` with the CA: a bundle of A's indicators.
+    let root = format!("https://{https_a}/api/v1/taxii2/{alpha}/");
+    let bundle = dir.join("bundle.json");
+    let pull = |root: &str, ca: Option<&str>| {
+        let mut args = vec![
+            "intel",
+            "pull",
+            root,
+            "--collection",
+            &collection,
+            "--token",
+            &a_token,
+            "--out",
+            bundle.to_str().expect("path"),
+        ];
+        args.extend(ca.map(|c| ["--ca-file", c]).into_iter().flatten());
+        run(&args)
+    };
+    let out = pull(&root, Some(ca));
+    assert!(out.status.success(), "{out:?}");
+    let pulled = std::fs::read_to_string(&bundle).expect("bundle");
+    assert!(
+        pulled.contains("198.51.100.2") && pulled.contains("secure.example"),
+        "{pulled}"
+    );
+
+    // Without it the certificate is not trusted; another name is refused even with its
+    // CA. The messages name the URL, never the token.
+    let out = pull(&root, None);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(&root) && stderr.contains("not trusted") && !stderr.contains(&a_token),
+        "{stderr}"
+    );
+    let wrong_root = format!("https://{wrong_a}/api/v1/taxii2/{alpha}/");
+    let out = pull(&wrong_root, elsewhere.ca_pem.to_str());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(&wrong_root) && stderr.contains("name mismatch"),
+        "{stderr}"
+    );
+
+    // `serve`: a feed through A's https discovery URL with the CA, and one whose
+    // certificate is for another name.
+    let b_data = dir.join("b");
+    let (bravo, b_token) = tenant_and_token(&b_data, "bravo");
+    std::fs::write(dir.join("a.token"), format!("{a_token}\n")).expect("token file");
+    let b_addr = free_port();
+    let config = dir.join("b.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "data = \"b\"\nlisten = \"{b_addr}\"\n\n\
+             [[taxii]]\ntenant = \"bravo\"\nurl = \"https://{https_a}/api/v1/taxii2/\"\n\
+             collection = \"{collection}\"\nevery_seconds = 1\ntoken_file = \"a.token\"\n\
+             ca_file = \"ca.pem\"\n\n\
+             [[taxii]]\ntenant = \"bravo\"\nurl = \"{wrong_root}\"\n\
+             collection = \"{collection}\"\nevery_seconds = 1\ntoken_file = \"a.token\"\n\
+             ca_file = \"other-ca.pem\"\n"
+        ),
+    )
+    .expect("config");
+    let b_log = dir.join("b.log");
+    cleanup
+        .1
+        .push(serve(&["--config", config.to_str().expect("path")], &b_log));
+    wait_for("A's indicators in B over https", &b_log, || {
+        values(b_addr, bravo, &b_token)
+            .filter(|v| *v == ["198.51.100.2".to_owned(), "secure.example".to_owned()])
+    });
+    let refused = format!("TAXII feed {wrong_root} collection {collection}");
+    wait_line(&b_log, 0, &refused, "name mismatch");
+    let log = std::fs::read_to_string(&b_log).unwrap_or_default();
+    assert!(!log.contains(&a_token), "{log}");
 }

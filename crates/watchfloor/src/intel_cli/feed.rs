@@ -1,11 +1,11 @@
-//! Reading one intelligence input (a file or an `http://` URL) through the importer its
+//! Reading one intelligence input (a file, or an `http://` or `https://` URL) through the importer its
 //! format calls for: STIX 2.x or MISP JSON (told apart by looking at it), CSV (by the
 //! `.csv` extension, columns found by their header names) or a plain list (anything
 //! else). A format given on the command line wins.
 
 use std::fs::File;
 use std::io::{BufRead, BufReader};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use clap::ValueEnum;
@@ -45,6 +45,8 @@ pub struct FeedOptions {
     /// The TLP and confidence of indicators whose document states none.
     pub tlp: Option<Tlp>,
     pub confidence: Option<u8>,
+    /// A PEM file of CA certificates trusted beside the built-in roots for `https://`.
+    pub ca_file: Option<PathBuf>,
 }
 
 /// What an input gave besides its indicators.
@@ -54,7 +56,7 @@ pub struct FeedRead {
     pub context: Vec<ContextObject>,
 }
 
-/// Reads `input` (a path, or an `http://` URL) and imports it, handing each indicator
+/// Reads `input` (a path, or an `http://` or `https://` URL) and imports it, handing each indicator
 /// to `sink` (lists and CSV files as they are read). Errors name the input.
 pub fn read_input(
     input: &str,
@@ -73,7 +75,7 @@ pub fn read_input(
         ctx.base.confidence = c.min(100);
     }
     if fetch::is_url(input) {
-        let body = fetch::fetch(input)?;
+        let body = fetch::fetch(input, options.ca_file.as_deref())?;
         let name = input.split(['?', '#']).next().unwrap_or(input);
         return import_reader(name, &body[..], options, &ctx, sink)
             .with_context(|| format!("reading {input}"));

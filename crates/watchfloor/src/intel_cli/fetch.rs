@@ -1,16 +1,15 @@
-//! Fetching a feed over plain HTTP: one GET, bounded in time and size.
-//!
-//! HTTPS is refused with a clear error for now (the binary carries no TLS stack yet):
-//! download the feed with a tool that speaks TLS and import the file.
+//! Fetching a feed over HTTP or HTTPS ([`crate::feed_client`]): one GET, bounded in
+//! time and size. Redirects are not followed: a 3xx is reported with its `Location`.
 
+use std::path::Path;
 use std::time::Duration;
 
 use anyhow::Context;
-use http_body_util::{BodyExt as _, Empty, Limited};
+use http_body_util::{BodyExt as _, Full, Limited};
 use hyper::body::Bytes;
-use hyper::{Request, Uri, header};
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::TokioExecutor;
+use hyper::{Request, header};
+
+use crate::feed_client;
 
 /// The largest feed fetched.
 pub const MAX_FEED_BYTES: usize = 512 << 20;
@@ -23,39 +22,28 @@ pub fn is_url(input: &str) -> bool {
     lower.starts_with("http://") || lower.starts_with("https://")
 }
 
-/// The body of `url` (`http://` only), after a 2xx answer.
-pub fn fetch(url: &str) -> anyhow::Result<Vec<u8>> {
-    if url
-        .trim_start()
-        .to_ascii_lowercase()
-        .starts_with("https://")
-    {
-        anyhow::bail!(
-            "{url}: https is not supported yet; download the feed (for example `curl -fsSLO {url}`) and import the file"
-        );
-    }
-    let uri: Uri = url
-        .trim()
-        .parse()
-        .with_context(|| format!("{url}: not a valid URL"))?;
+/// The body of `url` (`http://` or `https://`, certificates verified against the
+/// built-in roots and those of `ca_file`), after a 2xx answer.
+pub fn fetch(url: &str, ca_file: Option<&Path>) -> anyhow::Result<Vec<u8>> {
+    let uri = feed_client::check_url(url)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .context("starting the async runtime")?;
     runtime.block_on(async {
-        let client = Client::builder(TokioExecutor::new()).build_http::<Empty<Bytes>>();
+        let client = feed_client::client(ca_file)?;
         let request = Request::get(uri)
             .header(
                 header::USER_AGENT,
                 concat!("watchfloor/", env!("CARGO_PKG_VERSION")),
             )
-            .body(Empty::new())
+            .body(Full::new(Bytes::new()))
             .with_context(|| format!("{url}: building the request"))?;
         let exchange = async {
             let response = client
                 .request(request)
                 .await
-                .with_context(|| format!("GET {url}"))?;
+                .map_err(|e| anyhow::anyhow!("GET {url}: {}", feed_client::describe(&e)))?;
             let status = response.status();
             if !status.is_success() {
                 let location = response
@@ -82,7 +70,7 @@ pub fn fetch(url: &str) -> anyhow::Result<Vec<u8>> {
             .await
             .unwrap_or_else(|_| {
                 Err(anyhow::anyhow!(
-                    "GET {url}: no complete answer within {} s",
+                    "GET {url}: timed out: no complete answer within {} s",
                     FETCH_TIMEOUT.as_secs()
                 ))
             })
@@ -94,11 +82,20 @@ mod tests {
     use super::*;
 
     #[test]
-    fn https_is_refused_with_advice() {
+    fn urls_are_told_from_files_and_refusals_name_the_url() {
         assert!(is_url("https://feeds.example/list.txt"));
         assert!(is_url("HTTP://feeds.example/list.txt"));
         assert!(!is_url("feeds/list.txt"));
-        let e = fetch("https://feeds.example/list.txt").unwrap_err();
-        assert!(e.to_string().contains("https is not supported yet"), "{e}");
+        // A port nothing listens on: the connection is refused, and the message says so.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .expect("port");
+        let url = format!("https://127.0.0.1:{port}/list.txt");
+        let e = fetch(&url, None).expect_err("refused");
+        assert!(
+            e.to_string().contains(&url) && e.to_string().contains("connection refused"),
+            "{e:#}"
+        );
     }
 }
