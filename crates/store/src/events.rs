@@ -160,7 +160,7 @@ impl Needles {
 }
 
 const COLUMNS: &str = "id, tenant_id, received_at_ns, event_time_ns, host, user_name, source, \
-     format_hint, line, processed, decode_error";
+     format_hint, line, processed, decode_error, codec";
 
 /// The walk: the tenant's records in a time range, in time order, through the time
 /// index (no sort).
@@ -177,7 +177,8 @@ fn search_sql(newest_first: bool) -> String {
     )
 }
 
-fn event(r: &rusqlite::Row<'_>) -> Result<StoredEvent, StoreError> {
+/// The event of a row, its line already given back as received.
+fn event(r: &rusqlite::Row<'_>, line: Vec<u8>) -> Result<StoredEvent, StoreError> {
     Ok(StoredEvent {
         id: r.get(0)?,
         tenant: ids::tenant_from_sql(r.get(1)?)?,
@@ -187,7 +188,7 @@ fn event(r: &rusqlite::Row<'_>) -> Result<StoredEvent, StoreError> {
         user: r.get(5)?,
         source: r.get(6)?,
         format_hint: r.get(7)?,
-        line: r.get(8)?,
+        line,
         processed: r.get::<_, i64>(9)? != 0,
         decode_error: r.get(10)?,
     })
@@ -220,6 +221,7 @@ impl Store {
             q.processed_only,
         ])?;
         let mut needles = Needles::new(&q.contains);
+        let mut lines = self.codecs.decoder_for_read();
         let mut bytes = 0u64;
         let mut skipped = 0u32;
         while let Some(row) = rows.next()? {
@@ -228,12 +230,9 @@ impl Store {
                 break;
             }
             page.scanned += 1;
-            let line = row
-                .get_ref(8)?
-                .as_bytes()
-                .map_err(|_| StoreError::Corrupt("a record's line is not bytes"))?;
+            let line = lines.line(&conn, row.get(11)?, row.get(8)?)?;
             bytes = bytes.saturating_add(line.len() as u64);
-            if !needles.all_in(line) {
+            if !needles.all_in(&line) {
                 continue;
             }
             if skipped < q.offset {
@@ -244,7 +243,7 @@ impl Store {
                 page.has_more = true;
                 break;
             }
-            page.items.push(event(row)?);
+            page.items.push(event(row, line)?);
         }
         Ok(page)
     }

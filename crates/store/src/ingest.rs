@@ -8,6 +8,9 @@
 //! Ingest writes no audit record: records are data, not a change of configuration, and
 //! an audit row per batch would grow the append-only audit log with the data volume.
 //! Who sent a batch and from where stays on each row (`source`, `received_at`).
+//!
+//! Lines are stored compressed once the tenant has a dictionary (see `codec`); every
+//! read here gives them back as received.
 
 use rusqlite::{Connection, TransactionBehavior};
 use watchfloor_event::{TenantId, Timestamp};
@@ -45,6 +48,16 @@ pub struct IngestRecord {
     pub processed: bool,
 }
 
+/// How a tenant's records are stored ([`Store::record_storage`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RecordStorage {
+    pub records: u64,
+    /// Records stored compressed (the rest as received).
+    pub compressed: u64,
+    /// Bytes the stored lines take.
+    pub stored_bytes: u64,
+}
+
 fn check_hint(hint: Option<&str>) -> Result<(), StoreError> {
     let Some(hint) = hint else { return Ok(()) };
     let ok = !hint.is_empty()
@@ -72,7 +85,7 @@ fn check_lines(lines: &[&[u8]]) -> Result<(), StoreError> {
     Ok(())
 }
 
-type RawRecord = (i64, i64, i64, String, Option<String>, Vec<u8>, i64);
+type RawRecord = (i64, i64, i64, String, Option<String>, Vec<u8>, i64, i64);
 
 fn raw(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawRecord> {
     Ok((
@@ -83,11 +96,12 @@ fn raw(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawRecord> {
         r.get(4)?,
         r.get(5)?,
         r.get(6)?,
+        r.get(7)?,
     ))
 }
 
 fn from_raw(
-    (id, tenant, at, source, format_hint, line, processed): RawRecord,
+    (id, tenant, at, source, format_hint, line, processed, _codec): RawRecord,
 ) -> Result<IngestRecord, StoreError> {
     Ok(IngestRecord {
         id,
@@ -105,21 +119,22 @@ fn insert_all(
     tenant: TenantId,
     source: &str,
     format_hint: Option<&str>,
-    lines: &[&[u8]],
+    lines: &[(i64, Vec<u8>)],
     now: Timestamp,
 ) -> Result<i64, StoreError> {
     let mut stmt = conn.prepare_cached(
-        "INSERT INTO ingest (tenant_id, received_at_ns, source, format_hint, line)
-         VALUES (?1, ?2, ?3, ?4, ?5)",
+        "INSERT INTO ingest (tenant_id, received_at_ns, source, format_hint, line, codec)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     )?;
     let mut first = None;
-    for line in lines {
+    for (codec, line) in lines {
         stmt.execute((
             ids::tenant_to_sql(tenant),
             now.as_nanos(),
             source,
             format_hint,
             line,
+            codec,
         ))?;
         first.get_or_insert(conn.last_insert_rowid());
     }
@@ -148,8 +163,19 @@ impl Store {
         let mut conn = self.conn();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         tenant::require(&tx, "tenant", tenant)?;
-        let first_id = insert_all(&tx, tenant, source, format_hint, lines, now)?;
-        tx.commit()?;
+        let written = self
+            .codecs
+            .compress(&tx, tenant, lines, now)
+            .and_then(|stored| insert_all(&tx, tenant, source, format_hint, &stored, now))
+            .and_then(|first| tx.commit().map(|()| first).map_err(StoreError::from));
+        let first_id = match written {
+            Ok(first) => first,
+            Err(e) => {
+                // A dictionary trained for this batch went with it.
+                self.codecs.forget(tenant);
+                return Err(e);
+            }
+        };
         Ok(AppendReceipt {
             first_id,
             count: lines.len(),
@@ -167,12 +193,36 @@ impl Store {
         let limit = limit.min(MAX_PENDING_LIMIT);
         let conn = self.conn();
         let mut stmt = conn.prepare_cached(
-            "SELECT id, tenant_id, received_at_ns, source, format_hint, line, processed
+            "SELECT id, tenant_id, received_at_ns, source, format_hint, line, processed, codec
              FROM ingest WHERE tenant_id = ?1 AND id > ?2 AND processed = 0
              ORDER BY id LIMIT ?3",
         )?;
         let rows = stmt.query_map((ids::tenant_to_sql(tenant), after_id, limit), raw)?;
-        rows.map(|r| from_raw(r?)).collect()
+        let mut lines = self.codecs.decoder_for_read();
+        rows.map(|r| {
+            let mut row = r?;
+            row.5 = lines.line(&conn, row.7, std::mem::take(&mut row.5))?;
+            from_raw(row)
+        })
+        .collect()
+    }
+
+    /// How `tenant`'s records are stored: how many, how many of them compressed, and
+    /// the bytes their lines take in the database.
+    pub fn record_storage(&self, tenant: TenantId) -> Result<RecordStorage, StoreError> {
+        let conn = self.reader();
+        let (records, compressed, bytes): (i64, i64, i64) = conn.query_row(
+            "SELECT COUNT(*), COALESCE(SUM(codec != 0), 0), COALESCE(SUM(length(line)), 0)
+             FROM ingest WHERE tenant_id = ?1",
+            [ids::tenant_to_sql(tenant)],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )?;
+        let n = |v: i64| u64::try_from(v).map_err(|_| StoreError::Corrupt("negative count"));
+        Ok(RecordStorage {
+            records: n(records)?,
+            compressed: n(compressed)?,
+            stored_bytes: n(bytes)?,
+        })
     }
 
     /// How many records `tenant` has stored, processed or not.

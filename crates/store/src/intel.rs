@@ -499,7 +499,8 @@ fn add_sightings(
 
 /// The walk of a tenant's records in (time, id) order, from a cursor, through the time
 /// index (no sort).
-const SCAN_SQL: &str = "SELECT id, COALESCE(event_time_ns, received_at_ns), host, line, user_name
+const SCAN_SQL: &str = "SELECT id, COALESCE(event_time_ns, received_at_ns), host, line, user_name,
+            codec
      FROM ingest
      WHERE tenant_id = ?1
        AND COALESCE(event_time_ns, received_at_ns) BETWEEN ?2 AND ?3
@@ -870,13 +871,14 @@ impl Store {
             limit,
         ])?;
         let mut out = Vec::new();
+        let mut lines = self.codecs.decoder_for_read();
         collect(&mut rows, |r| {
             out.push(ScanRecord {
                 id: r.get(0)?,
                 time: Timestamp(r.get(1)?),
                 host: r.get(2)?,
                 user: r.get(4)?,
-                line: r.get(3)?,
+                line: lines.line(&conn, r.get(5)?, r.get(3)?)?,
             });
             Ok(())
         })?;

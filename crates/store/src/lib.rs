@@ -42,6 +42,7 @@
 mod access;
 mod alerts;
 mod audit;
+mod codec;
 mod error;
 mod events;
 mod ids;
@@ -66,6 +67,7 @@ pub use alerts::{
     MAX_FILTER_CHARS, MAX_PAGE_LIMIT, MAX_REASON_CHARS, Page, StoredAlert, StoredAlertSummary,
 };
 pub use audit::{Actor, AuditAction, AuditEntry, AuditPage, AuditQuery, Origin};
+pub use codec::TRAIN_AFTER as COMPRESS_AFTER_RECORDS;
 pub use error::{StoreError, TokenRejection};
 pub use events::{
     EventPage, EventQuery, MAX_CONTAINS, MAX_EVENT_LIMIT, MAX_SCAN_BYTES, MAX_SCAN_ROWS,
@@ -78,6 +80,7 @@ pub use incidents::{
 };
 pub use ingest::{
     AppendReceipt, IngestRecord, MAX_FORMAT_HINT_CHARS, MAX_PENDING_LIMIT, MAX_RECORD_BYTES,
+    RecordStorage,
 };
 pub use intel::{
     AddedCursor, AddedPage, AddedQuery, ContextRow, IndicatorPage, IndicatorQuery, IndicatorRow,

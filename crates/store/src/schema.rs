@@ -246,6 +246,19 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (record_id, indicator_id)
     ) STRICT, WITHOUT ROWID;
     "#,
+    // 7: raw records compressed at rest (see `codec`): each row's `codec` is 0 for a
+    // record stored as received, else the `line_dicts` id of the zstd dictionary it was
+    // compressed with. Rows written before stay as they are.
+    r#"
+    ALTER TABLE ingest ADD COLUMN codec INTEGER NOT NULL DEFAULT 0;
+    CREATE TABLE line_dicts (
+        id             INTEGER PRIMARY KEY,
+        tenant_id      INTEGER NOT NULL REFERENCES tenants(id),
+        created_at_ns  INTEGER NOT NULL,
+        dict           BLOB NOT NULL
+    ) STRICT;
+    CREATE INDEX line_dicts_by_tenant ON line_dicts(tenant_id, id);
+    "#,
 ];
 
 /// Sets the per-connection pragmas. `file` is false for in-memory databases, which

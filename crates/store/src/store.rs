@@ -40,6 +40,8 @@ pub struct Store {
     readers: Vec<Mutex<Connection>>,
     /// Where the next read starts looking for a free reader.
     next_reader: AtomicUsize,
+    /// The zstd dictionaries raw records are compressed with, prepared.
+    pub(crate) codecs: crate::codec::Codecs,
     pub(crate) login_policy: LoginPolicy,
     /// An argon2id hash of a random password, verified against when a login does not
     /// exist so that unknown and known logins take the same time to refuse.
@@ -87,6 +89,7 @@ impl Store {
             conn: Mutex::new(conn),
             readers: Vec::new(),
             next_reader: AtomicUsize::new(0),
+            codecs: crate::codec::Codecs::default(),
             login_policy: LoginPolicy::default(),
             decoy_hash: OnceLock::new(),
         })

@@ -2,6 +2,7 @@
 //! event search and retention. One binary, a module per concern (`tests/pipeline/`).
 
 mod batches;
+mod compression;
 mod config;
 mod events;
 mod persistence;
