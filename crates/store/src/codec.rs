@@ -17,8 +17,11 @@
 //! - If training fails (too few or too uniform samples), the tenant's records stay as
 //!   received and training is tried again once it has twice as many.
 //!
-//! Prepared dictionaries are cached in memory per tenant (compression, under the
-//! writer's lock) and per id (decompression, for every connection).
+//! Prepared dictionaries are cached in memory per tenant (compression) and per id
+//! (decompression, for every connection). With its tenant's dictionary cached, an
+//! append compresses before it takes the writer's lock; a dictionary trained in an
+//! append is cached only once that append has committed, so no row ever names a
+//! dictionary that rolled back.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -120,17 +123,55 @@ fn train(conn: &Connection, tenant: TenantId, batch: &[&[u8]]) -> Option<Vec<u8>
     zstd::dict::from_samples(&samples, DICT_BYTES).ok()
 }
 
+/// A trained dictionary not yet committed: the caller publishes it
+/// ([`Codecs::publish`]) once the append that stored it has committed, so no other
+/// append compresses with a dictionary that could still roll back.
+pub(crate) struct Trained(TenantId, i64, Arc<EncoderDictionary<'static>>);
+
+/// Each line's codec and stored bytes.
+pub(crate) type StoredLines = Vec<(i64, Vec<u8>)>;
+
+fn compress_with(id: i64, dict: &EncoderDictionary<'_>, lines: &[&[u8]]) -> StoredLines {
+    let mut cctx = zstd::zstd_safe::CCtx::create();
+    let mut out = Vec::with_capacity(lines.len());
+    for line in lines {
+        let mut small = Vec::with_capacity(zstd::zstd_safe::compress_bound(line.len()));
+        match cctx.compress_using_cdict(&mut small, line, dict.as_cdict()) {
+            Ok(_) if small.len() < line.len() => out.push((id, small)),
+            _ => out.push((RAW, line.to_vec())),
+        }
+    }
+    out
+}
+
+fn as_received(lines: &[&[u8]]) -> StoredLines {
+    lines.iter().map(|l| (RAW, l.to_vec())).collect()
+}
+
 impl Codecs {
+    /// Compresses `lines` if `tenant`'s dictionary is known already; needs no
+    /// connection, so ingest does it before taking the writer's lock.
+    pub(crate) fn compress_known(&self, tenant: TenantId, lines: &[&[u8]]) -> Option<StoredLines> {
+        let plans = self.plans.lock().unwrap_or_else(PoisonError::into_inner);
+        let Some(Plan::Dictionary(id, dict)) = plans.get(&tenant) else {
+            return None;
+        };
+        let (id, dict) = (*id, Arc::clone(dict));
+        drop(plans);
+        Some(compress_with(id, &dict, lines))
+    }
+
     /// Compresses `lines` for `tenant`, training its dictionary first when it is due.
-    /// Returns each line's codec and stored bytes. Runs under the writer's lock, in
-    /// the append's transaction (a dictionary trained here is stored with the batch).
+    /// Returns each line's codec and stored bytes, and the dictionary trained here, if
+    /// any, to publish after the commit. Runs under the writer's lock, in the append's
+    /// transaction (a dictionary trained here is stored with the batch).
     pub(crate) fn compress(
         &self,
         conn: &Connection,
         tenant: TenantId,
         lines: &[&[u8]],
         now: Timestamp,
-    ) -> Result<Vec<(i64, Vec<u8>)>, StoreError> {
+    ) -> Result<(StoredLines, Option<Trained>), StoreError> {
         let mut plans = self.plans.lock().unwrap_or_else(PoisonError::into_inner);
         if let std::collections::hash_map::Entry::Vacant(slot) = plans.entry(tenant) {
             let stored: Option<(i64, Vec<u8>)> = conn
@@ -146,53 +187,41 @@ impl Codecs {
                 None => Plan::TrainAt(TRAIN_AFTER),
             });
         }
-        if let Some(Plan::TrainAt(at)) = plans.get(&tenant) {
-            let at = *at;
-            let have = tenant_records(conn, tenant, at)?;
-            if have + lines.len() as u64 >= at {
-                let plan = match train(conn, tenant, lines) {
-                    Some(dict) => {
-                        conn.prepare_cached(
-                            "INSERT INTO line_dicts (tenant_id, created_at_ns, dict)
-                             VALUES (?1, ?2, ?3)",
-                        )?
-                        .execute((
-                            ids::tenant_to_sql(tenant),
-                            now.as_nanos(),
-                            &dict,
-                        ))?;
-                        let id = conn.last_insert_rowid();
-                        Plan::Dictionary(id, Arc::new(EncoderDictionary::copy(&dict, LEVEL)))
-                    }
-                    None => Plan::TrainAt(at.saturating_mul(2)),
-                };
-                plans.insert(tenant, plan);
+        let at = match plans.get(&tenant) {
+            Some(Plan::Dictionary(id, dict)) => {
+                let (id, dict) = (*id, Arc::clone(dict));
+                drop(plans);
+                return Ok((compress_with(id, &dict, lines), None));
             }
-        }
-        let Some(Plan::Dictionary(id, dict)) = plans.get(&tenant) else {
-            return Ok(lines.iter().map(|l| (RAW, l.to_vec())).collect());
+            Some(Plan::TrainAt(at)) => *at,
+            None => return Ok((as_received(lines), None)),
         };
-        let (id, dict) = (*id, Arc::clone(dict));
-        drop(plans);
-        let mut cctx = zstd::zstd_safe::CCtx::create();
-        let mut out = Vec::with_capacity(lines.len());
-        for line in lines {
-            let mut small = Vec::with_capacity(zstd::zstd_safe::compress_bound(line.len()));
-            match cctx.compress_using_cdict(&mut small, line, dict.as_cdict()) {
-                Ok(_) if small.len() < line.len() => out.push((id, small)),
-                _ => out.push((RAW, line.to_vec())),
-            }
+        let have = tenant_records(conn, tenant, at)?;
+        if have + (lines.len() as u64) < at {
+            return Ok((as_received(lines), None));
         }
-        Ok(out)
+        let Some(dict) = train(conn, tenant, lines) else {
+            plans.insert(tenant, Plan::TrainAt(at.saturating_mul(2)));
+            return Ok((as_received(lines), None));
+        };
+        drop(plans);
+        conn.prepare_cached(
+            "INSERT INTO line_dicts (tenant_id, created_at_ns, dict) VALUES (?1, ?2, ?3)",
+        )?
+        .execute((ids::tenant_to_sql(tenant), now.as_nanos(), &dict))?;
+        let id = conn.last_insert_rowid();
+        let prepared = Arc::new(EncoderDictionary::copy(&dict, LEVEL));
+        let out = compress_with(id, &prepared, lines);
+        Ok((out, Some(Trained(tenant, id, prepared))))
     }
 
-    /// Forgets what was cached for a rolled-back append (a dictionary trained in it
-    /// was not stored).
-    pub(crate) fn forget(&self, tenant: TenantId) {
+    /// Makes a dictionary trained by a committed append the tenant's.
+    pub(crate) fn publish(&self, trained: Trained) {
+        let Trained(tenant, id, dict) = trained;
         self.plans
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .remove(&tenant);
+            .insert(tenant, Plan::Dictionary(id, dict));
     }
 
     /// A decoder of stored records, for one read (it keeps a zstd context).

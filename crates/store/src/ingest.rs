@@ -160,22 +160,20 @@ impl Store {
         validate::source(source)?;
         check_hint(format_hint)?;
         check_lines(lines)?;
+        // With the tenant's dictionary known, compress before taking the writer's lock.
+        let known = self.codecs.compress_known(tenant, lines);
         let mut conn = self.conn();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         tenant::require(&tx, "tenant", tenant)?;
-        let written = self
-            .codecs
-            .compress(&tx, tenant, lines, now)
-            .and_then(|stored| insert_all(&tx, tenant, source, format_hint, &stored, now))
-            .and_then(|first| tx.commit().map(|()| first).map_err(StoreError::from));
-        let first_id = match written {
-            Ok(first) => first,
-            Err(e) => {
-                // A dictionary trained for this batch went with it.
-                self.codecs.forget(tenant);
-                return Err(e);
-            }
+        let (stored, trained) = match known {
+            Some(stored) => (stored, None),
+            None => self.codecs.compress(&tx, tenant, lines, now)?,
         };
+        let first_id = insert_all(&tx, tenant, source, format_hint, &stored, now)?;
+        tx.commit()?;
+        if let Some(trained) = trained {
+            self.codecs.publish(trained);
+        }
         Ok(AppendReceipt {
             first_id,
             count: lines.len(),
@@ -184,6 +182,10 @@ impl Store {
 
     /// Up to `limit` (at most [`MAX_PENDING_LIMIT`]) of `tenant`'s unprocessed records
     /// with ids above `after_id`, oldest first.
+    ///
+    /// Read on a read-only connection, beside the writer: stored records never change,
+    /// and only the pipeline marks them processed, so its own reads cannot be stale
+    /// for what it decides.
     pub fn pending_records(
         &self,
         tenant: TenantId,
@@ -191,7 +193,7 @@ impl Store {
         limit: u32,
     ) -> Result<Vec<IngestRecord>, StoreError> {
         let limit = limit.min(MAX_PENDING_LIMIT);
-        let conn = self.conn();
+        let conn = self.reader();
         let mut stmt = conn.prepare_cached(
             "SELECT id, tenant_id, received_at_ns, source, format_hint, line, processed, codec
              FROM ingest WHERE tenant_id = ?1 AND id > ?2 AND processed = 0

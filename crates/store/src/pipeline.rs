@@ -607,7 +607,7 @@ impl Store {
     /// How many records of all tenants wait for the pipeline (a count over the small
     /// index of pending records only).
     pub fn pending_total(&self) -> Result<u64, StoreError> {
-        let conn = self.conn();
+        let conn = self.reader();
         let n: i64 = conn
             .prepare_cached(
                 "SELECT COUNT(*) FROM ingest INDEXED BY ingest_pending WHERE processed = 0",
@@ -623,7 +623,7 @@ impl Store {
     /// of such tenants, not with the backlog (`SELECT DISTINCT` read every pending
     /// entry: ≈ 50 ms at half a million, on every pipeline round).
     pub fn tenants_with_pending(&self) -> Result<Vec<TenantId>, StoreError> {
-        let conn = self.conn();
+        let conn = self.reader();
         let mut stmt = conn.prepare_cached(
             "SELECT MIN(tenant_id) FROM ingest INDEXED BY ingest_pending
              WHERE processed = 0 AND tenant_id > ?1",
