@@ -247,13 +247,37 @@ impl Default for AlertQuery {
     }
 }
 
+/// How far a list counts the items that match: counting costs a walk over every one
+/// of them, on every page, so beyond this many a list says "at least".
+pub const MAX_COUNT: u64 = 10_000;
+
 /// One page of a list, and how many items match in all.
 #[derive(Clone, Debug, Serialize)]
 pub struct Page<T> {
     pub items: Vec<T>,
+    /// How many match, up to [`MAX_COUNT`].
     pub total: u64,
+    /// More than [`MAX_COUNT`] match: `total` is a lower bound.
+    pub total_capped: bool,
     pub limit: u32,
     pub offset: u32,
+}
+
+/// Counts the rows `from_filter` (`FROM … WHERE …`) selects, up to [`MAX_COUNT`]:
+/// the count and whether there are more.
+pub(crate) fn count_capped(
+    conn: &Connection,
+    from_filter: &str,
+    params: &[&dyn rusqlite::ToSql],
+) -> Result<(u64, bool), StoreError> {
+    let n: i64 = conn
+        .prepare_cached(&format!(
+            "SELECT COUNT(*) FROM (SELECT 1 {from_filter} LIMIT {})",
+            MAX_COUNT + 1
+        ))?
+        .query_row(params, |r| r.get(0))?;
+    let n = u64_from_sql(n, "negative count")?;
+    Ok((n.min(MAX_COUNT), n > MAX_COUNT))
 }
 
 /// A page of alerts, without their documents.
@@ -530,6 +554,7 @@ impl Store {
         let empty = Page {
             items: Vec::new(),
             total: 0,
+            total_capped: false,
             limit: q.limit,
             offset: q.offset,
         };
@@ -557,9 +582,7 @@ impl Store {
         let mut conn = self.reader();
         // One snapshot for the count and the page.
         let tx = conn.transaction()?;
-        let total: i64 = tx
-            .prepare_cached(&format!("SELECT COUNT(*) FROM alerts {FILTER}"))?
-            .query_row(params, |r| r.get(0))?;
+        let (total, total_capped) = count_capped(&tx, &format!("FROM alerts {FILTER}"), params)?;
         let mut stmt = tx.prepare_cached(&list_sql(q.sort, q.desc))?;
         let mut all: Vec<&dyn rusqlite::ToSql> = params.to_vec();
         all.push(&q.limit);
@@ -568,7 +591,8 @@ impl Store {
         let items = rows.map(|r| from_raw(r?)).collect::<Result<Vec<_>, _>>()?;
         Ok(Page {
             items,
-            total: u64_from_sql(total, "negative count")?,
+            total,
+            total_capped,
             limit: q.limit,
             offset: q.offset,
         })

@@ -378,6 +378,7 @@ impl Store {
             return Ok(Page {
                 items: Vec::new(),
                 total: 0,
+                total_capped: false,
                 limit: q.limit,
                 offset: q.offset,
             });
@@ -395,9 +396,8 @@ impl Store {
         let mut conn = self.reader();
         // One snapshot for the count and the page.
         let tx = conn.transaction()?;
-        let total: i64 = tx
-            .prepare_cached(&format!("SELECT COUNT(*) FROM incidents {FILTER}"))?
-            .query_row(params, |r| r.get(0))?;
+        let (total, total_capped) =
+            crate::alerts::count_capped(&tx, &format!("FROM incidents {FILTER}"), params)?;
         let mut stmt = tx.prepare_cached(&format!(
             "SELECT {columns} FROM incidents {FILTER}
              ORDER BY {column} {dir}, id {dir} LIMIT ?7 OFFSET ?8"
@@ -412,7 +412,8 @@ impl Store {
         }
         Ok(Page {
             items,
-            total: u64_from_sql(total, "negative count")?,
+            total,
+            total_capped,
             limit: q.limit,
             offset: q.offset,
         })

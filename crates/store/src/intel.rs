@@ -607,9 +607,7 @@ impl Store {
         let mut conn = self.reader();
         // One snapshot for the count and the page.
         let tx = conn.transaction()?;
-        let total: i64 = tx
-            .prepare_cached(&format!("SELECT COUNT(*) {LIST_FILTER}"))?
-            .query_row(params, |r| r.get(0))?;
+        let (total, total_capped) = crate::alerts::count_capped(&tx, LIST_FILTER, params)?;
         let mut stmt = tx.prepare_cached(&format!(
             "SELECT {COLUMNS} {LIST_FILTER} ORDER BY id LIMIT ?6 OFFSET ?7"
         ))?;
@@ -624,7 +622,8 @@ impl Store {
         })?;
         Ok(Page {
             items,
-            total: u64_from_sql(total, "negative count")?,
+            total,
+            total_capped,
             limit: q.limit,
             offset: q.offset,
         })

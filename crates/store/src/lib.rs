@@ -63,7 +63,7 @@ mod validate;
 
 pub use access::{Access, Principal};
 pub use alerts::{
-    AlertChange, AlertPage, AlertQuery, AlertSort, AlertStatus, DEFAULT_PAGE_LIMIT,
+    AlertChange, AlertPage, AlertQuery, AlertSort, AlertStatus, DEFAULT_PAGE_LIMIT, MAX_COUNT,
     MAX_FILTER_CHARS, MAX_PAGE_LIMIT, MAX_REASON_CHARS, Page, StoredAlert, StoredAlertSummary,
 };
 pub use audit::{Actor, AuditAction, AuditEntry, AuditPage, AuditQuery, Origin};

@@ -704,3 +704,52 @@ fn incidents_list_read_and_change() {
         [incident("incident.close"), incident("incident.reopen")]
     );
 }
+
+#[test]
+fn long_lists_count_up_to_a_bound_and_still_page() {
+    let (store, tenant) = store_with_tenant();
+    let n = watchfloor_store::MAX_COUNT + 50;
+    let alerts: Vec<AlertRow> = (1..=n).map(|i| alert(i, "low", 1, 0, i as i64)).collect();
+    commit(
+        &store,
+        tenant,
+        BatchCommit {
+            alerts,
+            ..BatchCommit::default()
+        },
+        1,
+    );
+    let q = AlertQuery {
+        limit: 10,
+        ..AlertQuery::default()
+    };
+    let page = store.alerts(tenant, &q).expect("page");
+    assert_eq!(
+        (page.total, page.total_capped),
+        (watchfloor_store::MAX_COUNT, true)
+    );
+    assert_eq!(ids(&page.items)[0], n, "newest first, from the index");
+    // Past the counted bound, pages still come.
+    let far = store
+        .alerts(
+            tenant,
+            &AlertQuery {
+                offset: (n - 5) as u32,
+                ..q.clone()
+            },
+        )
+        .expect("far page");
+    assert_eq!(ids(&far.items), [5, 4, 3, 2, 1]);
+    // A filter matching fewer is counted exactly.
+    let few = store
+        .alerts(
+            tenant,
+            &AlertQuery {
+                host: Some("host1".to_owned()),
+                since: Some(at(n as i64 - 100)),
+                ..q
+            },
+        )
+        .expect("filtered");
+    assert_eq!((few.total, few.total_capped), (50, false));
+}
