@@ -55,8 +55,8 @@ pub use routes::{API_PREFIX, AccessKind, HttpMethod, Operation, RouteSpec, opena
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
 pub use ingest::{
-    INGEST_BODY_IDLE_TIMEOUT, INGEST_BODY_TIMEOUT, MAX_INFLATED_BYTES, MAX_INGEST_BODY_BYTES,
-    MAX_INGEST_RECORDS,
+    INGEST_BODY_IDLE_TIMEOUT, INGEST_BODY_TIMEOUT, MAX_BACKLOG, MAX_INFLATED_BYTES,
+    MAX_INGEST_BODY_BYTES, MAX_INGEST_RECORDS,
 };
 
 /// How long a client may take to send a request's head (request line and headers),

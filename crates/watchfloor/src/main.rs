@@ -14,6 +14,7 @@ mod demo;
 mod feed_client;
 mod hunt;
 mod intel_cli;
+mod malloc_arenas;
 mod play;
 mod quality;
 mod range;
@@ -29,6 +30,14 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let args = cli::Cli::parse();
+    if matches!(
+        args.command,
+        cli::Command::Serve(_)
+            | cli::Command::Demo(_)
+            | cli::Command::Bench(cli::BenchCommand::Serve(_))
+    ) {
+        malloc_arenas::limit_for_server();
+    }
     let result = match args.command {
         cli::Command::Hunt(hunt_args) => hunt::HuntConfig::from_args(hunt_args).and_then(hunt::run),
         cli::Command::Demo(args) => demo::run(args),

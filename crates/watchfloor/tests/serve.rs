@@ -163,6 +163,22 @@ fn serve_reads_its_config_file_and_reloads_changed_rules() {
     let titles = wait_for(1);
     assert_eq!(titles, ["Security event log cleared"]);
     assert!(log_text().contains("1 rules"), "{}", log_text());
+    // The server runs with two malloc arenas, in the process that was started.
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        let pid = cleanup
+            .1
+            .as_ref()
+            .map(std::process::Child::id)
+            .expect("child");
+        let environ = std::fs::read(format!("/proc/{pid}/environ")).expect("environ");
+        assert!(
+            environ
+                .split(|&b| b == 0)
+                .any(|v| v == b"MALLOC_ARENA_MAX=2"),
+            "the server's environment lacks MALLOC_ARENA_MAX=2"
+        );
+    }
 
     // A rule file added to the folder is picked up without a restart.
     std::fs::copy(rule("lsass_memory_read.yml"), rules.join("b.yml")).expect("copy rule");
