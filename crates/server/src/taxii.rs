@@ -44,6 +44,7 @@ use axum::http::{HeaderMap, HeaderName, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
+use watchfloor_intel::export::stix::{indicator_pattern, tlp2_marking_id};
 use watchfloor_intel::{Kind, Tlp};
 use watchfloor_store::{
     Access, AddedCursor, AddedPage, AddedQuery, MAX_INTEL_PAGE, StoredIndicator, TenantId,
@@ -68,30 +69,6 @@ pub const DATE_ADDED_LAST: &str = "x-taxii-date-added-last";
 
 const NOT_ACCEPTABLE: &str =
     "this route answers application/taxii+json;version=2.1 only (Accept names neither it nor */*)";
-
-/// The TLP 2.0 marking definitions by level (as the intel crate's importer reads them).
-const TLP2_MARKINGS: [(Tlp, &str); 5] = [
-    (
-        Tlp::Clear,
-        "marking-definition--94868c89-83c2-464b-929b-a1a8aa3c8487",
-    ),
-    (
-        Tlp::Green,
-        "marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb",
-    ),
-    (
-        Tlp::Amber,
-        "marking-definition--55d920b0-5e8b-4f79-9ee9-91f868d9b421",
-    ),
-    (
-        Tlp::AmberStrict,
-        "marking-definition--939a9414-2ddd-4d32-a0cd-375ea402b003",
-    ),
-    (
-        Tlp::Red,
-        "marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1",
-    ),
-];
 
 /// A UUID (version 8, RFC 9562: name-based on SHA-256) of `parts`, so the same inputs
 /// always give the same id.
@@ -381,38 +358,6 @@ fn indicators_wanted(f: &Filters) -> bool {
             .is_none_or(|v| v.iter().any(|v| v == "2.1"))
 }
 
-/// The TLP 2.0 marking definition of `tlp`.
-fn marking_of(tlp: Tlp) -> &'static str {
-    TLP2_MARKINGS
-        .iter()
-        .find(|(t, _)| *t == tlp)
-        .map_or(TLP2_MARKINGS[2].1, |(_, id)| id)
-}
-
-/// The STIX pattern matching `value` of `kind`; `None` for JA3, which has no STIX
-/// object.
-fn pattern(kind: Kind, value: &str) -> Option<String> {
-    let escaped = value.replace('\\', "\\\\").replace('\'', "\\'");
-    let (path, op) = match kind {
-        Kind::Ipv4 => ("ipv4-addr:value", "="),
-        Kind::Ipv6 => ("ipv6-addr:value", "="),
-        Kind::Cidr if value.contains(':') => ("ipv6-addr:value", "ISSUBSET"),
-        Kind::Cidr => ("ipv4-addr:value", "ISSUBSET"),
-        Kind::Domain => ("domain-name:value", "="),
-        Kind::Url => ("url:value", "="),
-        Kind::Email => ("email-addr:value", "="),
-        Kind::Md5 => ("file:hashes.MD5", "="),
-        Kind::Sha1 => ("file:hashes.'SHA-1'", "="),
-        Kind::Sha256 => ("file:hashes.'SHA-256'", "="),
-        Kind::UserAgent => (
-            "network-traffic:extensions.'http-request-ext'.request_header.'User-Agent'",
-            "=",
-        ),
-        Kind::Ja3 => return None,
-    };
-    Some(format!("[{path} {op} '{escaped}']"))
-}
-
 /// The STIX id of `tenant`'s indicator object for `row`.
 fn indicator_id(tenant: TenantId, row: &StoredIndicator) -> String {
     let t = tenant.0.to_string();
@@ -436,7 +381,7 @@ pub(crate) fn stix_indicator(
     let shared: Vec<AttributionDoc> = visible(row, ceiling);
     let strictest = shared.iter().map(|a| a.tlp).max()?;
     let kind: Kind = row.kind.parse().ok()?;
-    let pattern = pattern(kind, &row.value)?;
+    let pattern = indicator_pattern(kind, &row.value)?;
     let attributions: Vec<_> = shared.iter().map(AttributionDoc::to_attribution).collect();
     let created = row.first_seen.min(row.added_at);
     let valid_from = attributions
@@ -507,7 +452,7 @@ pub(crate) fn stix_indicator(
         "valid_from": taxii_time(valid_from, 3),
         "confidence": confidence,
         "external_references": references,
-        "object_marking_refs": [marking_of(strictest)],
+        "object_marking_refs": [tlp2_marking_id(strictest)],
     });
     if let Value::Object(m) = &mut o {
         if let Some(end) = valid_until {
@@ -671,7 +616,14 @@ mod tests {
     #[test]
     fn markings_are_the_ones_the_importer_reads() {
         use watchfloor_intel::import::stix::TLP_MARKING_DEFINITIONS;
-        for (tlp, id) in TLP2_MARKINGS {
+        for tlp in [
+            Tlp::Clear,
+            Tlp::Green,
+            Tlp::Amber,
+            Tlp::AmberStrict,
+            Tlp::Red,
+        ] {
+            let id = tlp2_marking_id(tlp);
             assert!(TLP_MARKING_DEFINITIONS.contains(&(id, tlp)), "{tlp:?} {id}");
         }
     }
@@ -696,14 +648,14 @@ mod tests {
     #[test]
     fn patterns_quote_their_values() {
         assert_eq!(
-            pattern(Kind::Url, "http://x.example/it's\\").as_deref(),
+            indicator_pattern(Kind::Url, "http://x.example/it's\\").as_deref(),
             Some(r"[url:value = 'http://x.example/it\'s\\']")
         );
         assert_eq!(
-            pattern(Kind::Cidr, "10.0.0.0/8").as_deref(),
+            indicator_pattern(Kind::Cidr, "10.0.0.0/8").as_deref(),
             Some("[ipv4-addr:value ISSUBSET '10.0.0.0/8']")
         );
-        assert_eq!(pattern(Kind::Ja3, &"a".repeat(32)), None);
+        assert_eq!(indicator_pattern(Kind::Ja3, &"a".repeat(32)), None);
     }
 
     #[test]

@@ -97,26 +97,27 @@ pub fn tlp2_marking_definition(tlp: Tlp) -> Value {
 }
 
 /// The STIX pattern matching `value` (normalised) of `kind`, or `None` for a kind
-/// standard STIX cannot express (JA3). Networks use the address's `value`, which STIX
-/// allows to be a CIDR block.
+/// standard STIX cannot express (JA3). A network is `ISSUBSET` its CIDR block: any
+/// address inside it matches, as the indicator means.
 pub fn indicator_pattern(kind: Kind, value: &str) -> Option<String> {
-    let path = match kind {
-        Kind::Ipv4 => "ipv4-addr:value",
-        Kind::Ipv6 => "ipv6-addr:value",
-        Kind::Cidr if value.contains(':') => "ipv6-addr:value",
-        Kind::Cidr => "ipv4-addr:value",
-        Kind::Domain => "domain-name:value",
-        Kind::Url => "url:value",
-        Kind::Email => "email-addr:value",
-        Kind::Md5 => "file:hashes.MD5",
-        Kind::Sha1 => "file:hashes.'SHA-1'",
-        Kind::Sha256 => "file:hashes.'SHA-256'",
-        Kind::UserAgent => {
-            "network-traffic:extensions.'http-request-ext'.request_header.'User-Agent'"
-        }
+    let (path, op) = match kind {
+        Kind::Ipv4 => ("ipv4-addr:value", "="),
+        Kind::Ipv6 => ("ipv6-addr:value", "="),
+        Kind::Cidr if value.contains(':') => ("ipv6-addr:value", "ISSUBSET"),
+        Kind::Cidr => ("ipv4-addr:value", "ISSUBSET"),
+        Kind::Domain => ("domain-name:value", "="),
+        Kind::Url => ("url:value", "="),
+        Kind::Email => ("email-addr:value", "="),
+        Kind::Md5 => ("file:hashes.MD5", "="),
+        Kind::Sha1 => ("file:hashes.'SHA-1'", "="),
+        Kind::Sha256 => ("file:hashes.'SHA-256'", "="),
+        Kind::UserAgent => (
+            "network-traffic:extensions.'http-request-ext'.request_header.'User-Agent'",
+            "=",
+        ),
         Kind::Ja3 => return None,
     };
-    Some(format!("[{path} = '{}']", escape_literal(value)))
+    Some(format!("[{path} {op} '{}']", escape_literal(value)))
 }
 
 /// A STIX pattern string literal's body: `\` and `'` escaped.
@@ -648,11 +649,11 @@ mod tests {
         assert_eq!(p(Kind::Ipv4, "10.0.0.1"), "[ipv4-addr:value = '10.0.0.1']");
         assert_eq!(
             p(Kind::Cidr, "10.0.0.0/8"),
-            "[ipv4-addr:value = '10.0.0.0/8']"
+            "[ipv4-addr:value ISSUBSET '10.0.0.0/8']"
         );
         assert_eq!(
             p(Kind::Cidr, "2001:db8::/32"),
-            "[ipv6-addr:value = '2001:db8::/32']"
+            "[ipv6-addr:value ISSUBSET '2001:db8::/32']"
         );
         assert_eq!(p(Kind::Sha1, "ab"), "[file:hashes.'SHA-1' = 'ab']");
         assert_eq!(
