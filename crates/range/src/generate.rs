@@ -216,9 +216,13 @@ fn audit_serials(
     }
 }
 
-/// Writes a run to `dir`: one file per stream and `labels.jsonl`, which lists every
+/// The organisation's asset inventory beside a run's files.
+pub const ASSETS_FILE: &str = "assets.csv";
+
+/// Writes a run to `dir`: one file per stream; `labels.jsonl`, which lists every
 /// malicious record (file, line, step, action, technique, stage) and, last, a totals
-/// record per file; records not listed are benign.
+/// record per file (records not listed are benign); and the asset inventory
+/// ([`ASSETS_FILE`]).
 pub fn write(s: &Scenario, seed: u64, dir: &Path) -> Result<Summary, GenerateError> {
     let io = |path: &Path| {
         let path = path.display().to_string();
@@ -286,5 +290,7 @@ pub fn write(s: &Scenario, seed: u64, dir: &Path) -> Result<Summary, GenerateErr
         }
     }
     labels.flush().map_err(io(&labels_path))?;
+    let assets_path = dir.join(ASSETS_FILE);
+    std::fs::write(&assets_path, crate::inventory::assets_csv(s)).map_err(io(&assets_path))?;
     Ok(summary)
 }

@@ -5,7 +5,8 @@
 //! A [`scenario::Scenario`] (YAML) describes the organisation, its background activity
 //! and the campaign; [`generate`] turns it, for a seed, into [`emit::Emitted`] records in
 //! the formats the decoders read, each labelled benign or with its campaign step;
-//! [`score`] compares detections against those labels. [`linux`] models the programs
+//! [`score`] compares detections against those labels; [`inventory`] writes the
+//! organisation's asset inventory for the analysis engine. [`linux`] models the programs
 //! Linux hosts start, which their audit logs record, for the background and the
 //! campaign alike.
 
@@ -14,6 +15,7 @@ pub mod background;
 pub mod emit;
 pub mod generate;
 pub mod grade;
+pub mod inventory;
 pub mod linux;
 pub mod net;
 pub mod scenario;

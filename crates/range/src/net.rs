@@ -183,6 +183,12 @@ fn status_text(code: u16) -> &'static str {
     }
 }
 
+/// The web server's access log line, Apache's `vhost_combined`: the virtual host
+/// (`%v:%p`, the site's name and port) before the combined format.
+pub fn site_access_line(time: i64, h: &Http<'_>) -> String {
+    format!("{}:{} {}", h.host, h.sport, access_line(time, h, "", false))
+}
+
 /// The combined access log line of a web server or proxy. A proxy logs the absolute
 /// URL (`http://host/path`) as the request target.
 pub fn access_line(time: i64, h: &Http<'_>, user: &str, proxy: bool) -> String {

@@ -3,7 +3,8 @@
 //!
 //! [`Assets`] is read from CSV or JSON text (never from disk) and answers lookups by
 //! host name — full or short ("WS01" finds "ws01.corp.local"), case-insensitive — and by
-//! IP address. Bad rows are reported with their line (CSV) or entry (JSON) and the field
+//! IP address. A host may carry aliases (other names it goes by, such as the sites a
+//! web server serves), which find it like its name does. Bad rows are reported with their line (CSV) or entry (JSON) and the field
 //! at fault, and skipped; the rest of the inventory still loads. [`Criticality`] scales
 //! the score of alerts on an asset.
 
@@ -69,6 +70,10 @@ pub struct Asset {
     pub owner: Option<String>,
     pub criticality: Criticality,
     pub tags: Vec<String>,
+    /// Other names of the host: its FQDN or short name as other logs write them, the
+    /// web sites it serves (a web server's access log names its virtual host).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub aliases: Vec<String>,
 }
 
 /// Where in the inventory text a problem is.
@@ -144,6 +149,7 @@ struct Columns {
     owner: Option<usize>,
     criticality: Option<usize>,
     tags: Option<usize>,
+    aliases: Option<usize>,
 }
 
 impl Columns {
@@ -156,6 +162,7 @@ impl Columns {
                 "owner" => &mut columns.owner,
                 "criticality" => &mut columns.criticality,
                 "tags" => &mut columns.tags,
+                "aliases" | "alias" => &mut columns.aliases,
                 _ => continue,
             };
             slot.get_or_insert(index);
@@ -213,6 +220,18 @@ fn split_tags(text: &str) -> Vec<String> {
     tags
 }
 
+/// Host names separated by ';', ',' or blanks.
+fn split_names(text: &str) -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
+    for name in text.split([';', ',', ' ', '\t']) {
+        let name = name.trim();
+        if !name.is_empty() && !names.iter().any(|n| n.eq_ignore_ascii_case(name)) {
+            names.push(name.to_owned());
+        }
+    }
+    names
+}
+
 fn bad_criticality(text: &str) -> String {
     format!("{text:?} is not low, medium, high, critical or 1-4")
 }
@@ -236,7 +255,7 @@ impl Assets {
 
     /// CSV with a header row; columns (any order, case-insensitive): host|hostname|name,
     /// ip|ips (several separated by ';' or ' '), owner, criticality, tags
-    /// (';'-separated). Bad rows are reported (line number, field, reason) and skipped;
+    /// (';'-separated), aliases (other names of the host, ';' or ' ' separated). Bad rows are reported (line number, field, reason) and skipped;
     /// the rest load.
     pub fn from_csv(text: &str) -> (Assets, Vec<AssetError>) {
         let text = text.strip_prefix('\u{feff}').unwrap_or(text);
@@ -327,6 +346,12 @@ impl Assets {
                         self.by_ip.remove(ip);
                     }
                 }
+                for alias in &old.aliases {
+                    let alias = normalise_host(alias);
+                    if self.by_name.get(&alias) == Some(&index) && Some(&alias) != key.as_ref() {
+                        self.by_name.remove(&alias);
+                    }
+                }
                 index
             }
             None => {
@@ -355,7 +380,26 @@ impl Assets {
             for ip in &asset.ips {
                 self.by_ip.insert(*ip, index);
             }
+            // An alias never takes a name another asset already holds.
+            for alias in &asset.aliases {
+                let alias = normalise_host(alias);
+                if !alias.is_empty() {
+                    self.by_name.entry(alias).or_insert(index);
+                }
+            }
         }
+    }
+
+    /// The inventory's own name for a host known by `host` (its name, short name, an
+    /// alias, or an address, as network sensors name the machine they saw), in the form
+    /// detections carry host names (lower-case); `None` when the inventory does not
+    /// know the host or has no name for it.
+    pub fn canonical_host(&self, host: &str) -> Option<String> {
+        let asset = match parse_ip(host) {
+            Some(_) => self.by_ip(host)?,
+            None => self.by_host(host)?,
+        };
+        Some(normalise_host(asset.name.as_deref()?))
     }
 
     /// The asset of a host name: the full name, or the short name before the first '.'
@@ -437,6 +481,9 @@ fn asset_from_record(
         criticality,
         tags: cell(record, columns.tags)
             .map(split_tags)
+            .unwrap_or_default(),
+        aliases: cell(record, columns.aliases)
+            .map(split_names)
             .unwrap_or_default(),
     };
     if asset.name.is_none() && asset.ips.is_empty() {
@@ -541,6 +588,30 @@ fn asset_from_json(entry: &Value, at: Location) -> Result<Asset, AssetError> {
                             }
                         }
                         tags
+                    }
+                    other => {
+                        return Err(field(
+                            key,
+                            format!("expected a string or an array, found {}", json_kind(other)),
+                        ));
+                    }
+                };
+            }
+            "aliases" | "alias" => {
+                asset.aliases = match value {
+                    Value::String(text) => split_names(text),
+                    Value::Array(items) => {
+                        let mut names = Vec::new();
+                        for item in items {
+                            let name = item.as_str().ok_or_else(|| {
+                                field(
+                                    key,
+                                    format!("expected name strings, found {}", json_kind(item)),
+                                )
+                            })?;
+                            names.extend(split_names(name));
+                        }
+                        names
                     }
                     other => {
                         return Err(field(
@@ -684,6 +755,55 @@ db.corp.local,10.0.2.1
             assets.by_ip("10.1.1.2").map(|a| a.criticality),
             Some(Criticality::High)
         );
+    }
+
+    #[test]
+    fn aliases_find_their_host_and_never_take_another_name() {
+        let csv = "host,ip,aliases\n\
+                   web01.shop.example,192.168.60.10,shop.example; www.shop.example\n\
+                   mail.shop.example,192.168.60.25,web01.shop.example smtp.shop.example\n";
+        let (assets, errors) = Assets::from_csv(csv);
+        assert!(errors.is_empty(), "{errors:?}");
+        assert_eq!(
+            assets.canonical_host("WWW.shop.example.").as_deref(),
+            Some("web01.shop.example")
+        );
+        assert_eq!(
+            assets.canonical_host("web01").as_deref(),
+            Some("web01.shop.example")
+        );
+        // The mail server's alias names the web server, which keeps its name.
+        assert_eq!(
+            assets.canonical_host("web01.shop.example").as_deref(),
+            Some("web01.shop.example")
+        );
+        assert_eq!(
+            assets.canonical_host("smtp.shop.example").as_deref(),
+            Some("mail.shop.example")
+        );
+        assert_eq!(assets.canonical_host("unknown.example"), None);
+        assert_eq!(
+            assets.canonical_host("192.168.60.10").as_deref(),
+            Some("web01.shop.example")
+        );
+        assert_eq!(assets.canonical_host("192.168.60.11"), None);
+
+        let (json, errors) = Assets::from_json(
+            r#"[{"host": "WEB02", "aliases": ["b2b.example", 7]},
+                {"host": "WEB03", "aliases": "b2c.example"}]"#,
+        )
+        .unwrap();
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert!(errors[0].to_string().contains("aliases"), "{}", errors[0]);
+        assert_eq!(json.canonical_host("b2c.example").as_deref(), Some("web03"));
+
+        // Replacing an asset drops the old asset's aliases.
+        let mut assets = assets;
+        assets.insert(Asset {
+            name: Some("web01.shop.example".into()),
+            ..Asset::default()
+        });
+        assert_eq!(assets.canonical_host("www.shop.example"), None);
     }
 
     #[test]

@@ -458,6 +458,7 @@ impl Triage {
         self.detections += 1;
         self.latest = Some(self.latest.map_or(d.time, |t| t.max(d.time)));
         d.entities.normalize();
+        let renamed = self.canonicalise_host(&mut d);
         if let Some(rule) = self.suppressions.check(&d) {
             let by = SuppressedBy::Suppression {
                 id: rule.id,
@@ -527,7 +528,7 @@ impl Triage {
             self.touch_alert(id);
             return Outcome::Merged(id);
         }
-        let id = self.new_alert(d, &key);
+        let id = self.new_alert(d, &key, renamed);
         self.by_fingerprint.insert(key, id);
         self.touch_alert(id);
         self.group(id);
@@ -545,7 +546,19 @@ impl Triage {
         });
     }
 
-    fn new_alert(&mut self, d: Detection, key: &str) -> u64 {
+    /// Names the detection's host as the asset inventory does, so one machine is one
+    /// entity whichever name a log gives it (`WEB01`, `web01.corp.example`, the site
+    /// its access log names); returns the name the detection carried when it changed.
+    fn canonicalise_host(&self, d: &mut Detection) -> Option<String> {
+        let host = d.entities.host.as_deref()?;
+        let canonical = self.assets.canonical_host(host)?;
+        if canonical == host {
+            return None;
+        }
+        d.entities.host.replace(canonical)
+    }
+
+    fn new_alert(&mut self, d: Detection, key: &str, renamed: Option<String>) -> u64 {
         self.last_alert += 1;
         let id = self.last_alert;
         let mut log = DecisionLog::default();
@@ -564,6 +577,13 @@ impl Triage {
                 self.fingerprint_fields_text(&d)
             ),
         );
+        if let (Some(from), Some(host)) = (renamed, &d.entities.host) {
+            log.push(
+                d.time,
+                DecisionKind::Enriched,
+                format!("host {from} is {host} in the asset inventory"),
+            );
+        }
         // ATT&CK enrichment: techniques from the tags with their names, stages from the
         // tactic tags, else from the techniques' tactics in the catalog.
         let tags = parse_sigma_tags(&d.tags);

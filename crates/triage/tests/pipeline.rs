@@ -211,6 +211,52 @@ fn shared_indicator_links_hosts_into_one_incident() {
 }
 
 #[test]
+fn the_asset_inventory_names_one_machine_one_entity() {
+    let mut t = Triage::new(TriageConfig::default());
+    let (assets, errors) = watchfloor_triage::assets::Assets::from_csv(
+        "host,ip,aliases\nweb01.shop.example,192.168.60.10,shop.example\n",
+    );
+    assert!(errors.is_empty());
+    t.set_assets(assets);
+    // The access log names the site it serves, auditd the short host name.
+    let mut web = det(
+        "sqli",
+        Level::High,
+        "shop.example",
+        0,
+        &["attack.initial-access"],
+    );
+    web.entities.src_ip = Some("203.0.113.150".into());
+    web.entities.indicators = vec!["203.0.113.150".into()];
+    t.observe(web);
+    t.observe(det(
+        "recon",
+        Level::High,
+        "WEB01",
+        90,
+        &["attack.discovery"],
+    ));
+    t.observe(det("other", Level::High, "web02", 95, &[]));
+    let incidents: Vec<_> = t.incidents().collect();
+    assert_eq!(incidents.len(), 2, "{incidents:#?}");
+    let web01 = incidents
+        .iter()
+        .find(|i| i.hosts == vec!["web01.shop.example"])
+        .unwrap_or_else(|| panic!("{incidents:#?}"));
+    assert_eq!(web01.detections, 2);
+    let renamed = t
+        .alerts()
+        .into_iter()
+        .find(|a| a.rule_id == "sqli")
+        .unwrap()
+        .log
+        .entries
+        .iter()
+        .any(|e| e.reason == "host shop.example is web01.shop.example in the asset inventory");
+    assert!(renamed);
+}
+
+#[test]
 fn incidents_opened_separately_merge_when_an_indicator_links_them() {
     let mut t = Triage::new(TriageConfig::default());
     t.observe(det("x", Level::High, "ws01", 0, &[]));

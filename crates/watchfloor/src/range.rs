@@ -53,6 +53,12 @@ fn run_scenario(args: RangeRunArgs) -> anyhow::Result<()> {
         println!("  {n:>9}  {file}");
     }
     println!("  labels: {}", args.out.join("labels.jsonl").display());
+    println!(
+        "  assets: {}",
+        args.out
+            .join(watchfloor_range::generate::ASSETS_FILE)
+            .display()
+    );
     Ok(())
 }
 

@@ -107,11 +107,7 @@ pub(super) fn session(
         sent += 120 + req.uri.len() as u64 + req.user_agent.len() as u64;
         received += 180 + req.bytes;
         let served = t + ctx.rng.random_range(2..60) * MS;
-        lines.push((
-            served,
-            Stream::WebAccess,
-            net::access_line(served, &h, "", false),
-        ));
+        lines.push((served, Stream::WebAccess, net::site_access_line(served, &h)));
         lines.push((t, Stream::ZeekHttp, net::zeek_http(t, &uid, &h)));
         let flow = Flow {
             src: &actor,

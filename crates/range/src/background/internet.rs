@@ -273,7 +273,7 @@ fn visitor(ctx: &mut Ctx<'_>, org: &Org, c: &Clock, web: &Srv, site: &str) {
             response_bytes: 162,
             content_type: "text/html",
         };
-        ctx.emit(t, Stream::WebAccess, net::access_line(t, &h, "", false));
+        ctx.emit(t, Stream::WebAccess, net::site_access_line(t, &h));
         ctx.emit(t, Stream::ZeekHttp, net::zeek_http(t, &uid, &h));
         let flow = Flow {
             src: &ip,
@@ -333,7 +333,7 @@ fn visitor(ctx: &mut Ctx<'_>, org: &Org, c: &Clock, web: &Srv, site: &str) {
             content_type: hit.content_type,
         };
         let tt = t.min(last);
-        ctx.emit(tt, Stream::WebAccess, net::access_line(tt, &h, "", false));
+        ctx.emit(tt, Stream::WebAccess, net::site_access_line(tt, &h));
         up += 450 + hit.uri.len() as u64;
         down += hit.bytes + 300;
         if html && hit.status < 400 && hit.method == "GET" {

@@ -201,15 +201,23 @@ fn combined_shape(line: &str) -> Option<(&str, &str, u16)> {
 }
 
 #[test]
-fn access_logs_have_the_combined_shape() {
+fn access_logs_have_the_combined_shape_and_the_proxy_no_vhost() {
     let s = phishing();
     let records = benign(&s, s.seed);
     let mut statuses = BTreeMap::new();
     for r in &records {
         match r.stream {
             Stream::WebAccess => {
+                // vhost_combined: the site and port, then the combined format.
+                let (vhost, line) = r.line.split_once(' ').unwrap();
+                assert!(
+                    vhost == "www.tanaka-trading.example:443"
+                        || vhost == "www.tanaka-trading.example:80",
+                    "{}",
+                    r.line
+                );
                 let (user, target, status) =
-                    combined_shape(&r.line).unwrap_or_else(|| panic!("shape: {}", r.line));
+                    combined_shape(line).unwrap_or_else(|| panic!("shape: {}", r.line));
                 assert_eq!(user, "-");
                 assert!(target.starts_with('/'), "{}", r.line);
                 *statuses.entry(status).or_insert(0usize) += 1;

@@ -42,11 +42,9 @@ fn web_reconnaissance() {
 
     let access = p.lines("webscan", Stream::WebAccess);
     assert!(access.len() >= 300);
-    assert!(
-        access
-            .iter()
-            .all(|l| l.starts_with("203.0.113.150 ") && l.contains("Nikto/2.1.6"))
-    );
+    assert!(access.iter().all(
+        |l| l.starts_with("shop.kaede.example:80 203.0.113.150 ") && l.contains("Nikto/2.1.6")
+    ));
     for probe in [
         "/.git/config",
         "/wp-admin/",
