@@ -148,6 +148,7 @@ fn run_server(args: &DemoArgs, scenario: Scenario, dir: &Path) -> anyhow::Result
             base_url: format!("http://{bound}"),
             token: ready_cast.token.clone(),
             tenant: Some(ready_cast.tenant),
+            ca_file: None,
         };
         let live = live.clone();
         std::thread::spawn(move || {

@@ -1,5 +1,6 @@
 //! The HTTP client of intelligence feeds and TAXII (`intel import URL`, `intel pull`,
-//! `serve`'s `[[taxii]]` feeds): `http://` and `https://`, HTTP/1.1.
+//! `serve`'s `[[taxii]]` feeds) and of `range play`: `http://` and `https://`,
+//! HTTP/1.1.
 //!
 //! TLS is rustls with the ring provider. Server certificates are always verified:
 //! against Mozilla's root store compiled into the binary (`webpki-roots`, so a minimal

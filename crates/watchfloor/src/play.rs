@@ -18,8 +18,8 @@
 //! been stored already, so a flaky network can duplicate records; a 5xx answer stores
 //! nothing (the server appends a batch all or none).
 //!
-//! Plain HTTP only: to reach a server behind TLS, run a local TLS-originating proxy
-//! (stunnel, nginx, …) and play into its plain-HTTP side.
+//! `http://` and `https://` (the feed client's TLS: rustls, the server's certificate
+//! always verified against the built-in roots and `--ca-file`).
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -29,9 +29,8 @@ use http_body_util::{BodyExt as _, Full, Limited};
 use hyper::body::Bytes;
 use hyper::header::{self, HeaderMap, HeaderValue};
 use hyper::{Request, StatusCode, Uri};
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
+
+use crate::feed_client::FeedClient;
 use watchfloor_decode::Format;
 use watchfloor_event::TenantId;
 use watchfloor_range::emit::{Emitted, Stream, iso_millis};
@@ -69,11 +68,15 @@ pub struct RangePlayArgs {
     /// The scenario (YAML).
     #[arg(value_name = "SCENARIO")]
     pub scenario: PathBuf,
-    /// The server's base URL (`http://127.0.0.1:8080`; a trailing `/api/v1` is
-    /// accepted). Plain http only: for a server behind TLS, play into a local
-    /// TLS-originating proxy.
+    /// The server's base URL (`http://127.0.0.1:8080` or `https://soc.example`; a
+    /// trailing `/api/v1` is accepted). Over https the server's certificate is always
+    /// verified: against the built-in roots and `--ca-file`.
     #[arg(long = "to", value_name = "URL")]
     pub to: String,
+    /// PEM file of CA certificates to trust besides the built-in roots, for a server
+    /// behind a private CA.
+    #[arg(long, value_name = "FILE")]
+    pub ca_file: Option<PathBuf>,
     /// An API token that may write to the tenant (`wf_…`); default: the
     /// WATCHFLOOR_TOKEN environment variable, which keeps it out of process listings.
     #[arg(long, value_name = "TOKEN")]
@@ -104,6 +107,8 @@ pub struct Target {
     pub token: String,
     /// The tenant; `None`: the token's own (`POST /api/v1/ingest`).
     pub tenant: Option<TenantId>,
+    /// CA certificates trusted besides the built-in roots (https only).
+    pub ca_file: Option<PathBuf>,
 }
 
 /// How far a play has come, reported after every batch the server accepted.
@@ -191,28 +196,22 @@ pub fn ingest_form(stream: Stream) -> IngestForm {
     }
 }
 
-/// A base URL checked and normalised to `http://AUTHORITY[/prefix]` (no trailing slash,
-/// a trailing `/api/v1` removed).
+/// A base URL checked and normalised to `http[s]://AUTHORITY[/prefix]` (no trailing
+/// slash, a trailing `/api/v1` removed).
 pub fn normalise_base_url(url: &str) -> Result<String, UsageError> {
     let text = url.trim();
     let uri: Uri = text
         .parse()
         .map_err(|_| UsageError(format!("--to `{text}` is not a URL (http://HOST:PORT)")))?;
-    match uri.scheme_str() {
-        Some("http") => {}
-        Some(s) if s.eq_ignore_ascii_case("https") => {
-            return Err(UsageError(format!(
-                "--to `{text}`: https is not supported yet; play into plain http (the \
-                 server's own address) or through a local TLS-originating proxy"
-            )));
-        }
-        Some(s) if s.eq_ignore_ascii_case("http") => {}
+    let scheme = match uri.scheme_str() {
+        Some(s) if s.eq_ignore_ascii_case("http") => "http",
+        Some(s) if s.eq_ignore_ascii_case("https") => "https",
         _ => {
             return Err(UsageError(format!(
-                "--to `{text}` must be an http:// URL (http://HOST:PORT)"
+                "--to `{text}` must be an http:// or https:// URL (http://HOST:PORT)"
             )));
         }
-    }
+    };
     let authority = uri
         .authority()
         .ok_or_else(|| UsageError(format!("--to `{text}` has no host (http://HOST:PORT)")))?;
@@ -223,7 +222,7 @@ pub fn normalise_base_url(url: &str) -> Result<String, UsageError> {
     }
     let path = uri.path().trim_end_matches('/');
     let path = path.strip_suffix("/api/v1").unwrap_or(path);
-    Ok(format!("http://{authority}{path}"))
+    Ok(format!("{scheme}://{authority}{path}"))
 }
 
 /// The ingest URL for a normalised base: per tenant, or the token's own tenant.
@@ -543,7 +542,7 @@ fn batches(
 
 /// The HTTP side: one client (keep-alive), the base URL and the credentials.
 struct Sender {
-    client: Client<HttpConnector, Full<Bytes>>,
+    client: FeedClient,
     base: String,
     tenant: Option<TenantId>,
     authorization: HeaderValue,
@@ -569,7 +568,8 @@ impl Sender {
             .map_err(|_| UsageError("the token holds characters a header cannot carry".into()))?;
         authorization.set_sensitive(true);
         Ok(Sender {
-            client: Client::builder(TokioExecutor::new()).build_http(),
+            client: crate::feed_client::client(target.ca_file.as_deref())
+                .map_err(|e| UsageError(format!("{e:#}")))?,
             base,
             tenant: target.tenant,
             authorization,
@@ -723,13 +723,36 @@ enum PostError {
 
 impl From<hyper_util::client::legacy::Error> for PostError {
     fn from(e: hyper_util::client::legacy::Error) -> PostError {
-        let why = root_cause(&e);
+        let why = if is_tls(&e) {
+            crate::feed_client::describe(&e)
+        } else {
+            root_cause(&e)
+        };
         if e.is_connect() {
             PostError::Connect(why)
         } else {
             PostError::Other(why)
         }
     }
+}
+
+/// Whether a TLS error is among the causes (a certificate refused, a handshake failed).
+fn is_tls(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cause = Some(e);
+    while let Some(c) = cause {
+        if c.downcast_ref::<rustls::Error>().is_some() {
+            return true;
+        }
+        // An I/O error's `source` skips the error it wraps; look at that one too.
+        cause = match c
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+        {
+            Some(inner) => Some(inner as &(dyn std::error::Error + 'static)),
+            None => c.source(),
+        };
+    }
+    false
 }
 
 /// The innermost cause of an error, which names what went wrong at the socket
@@ -779,6 +802,7 @@ pub fn run(args: RangePlayArgs) -> anyhow::Result<()> {
         base_url: args.to.clone(),
         token,
         tenant: args.tenant.map(TenantId),
+        ca_file: args.ca_file.clone(),
     };
     let base = normalise_base_url(&target.base_url)?;
     let shown = ingest_url(&base, target.tenant, None);
@@ -958,8 +982,10 @@ mod tests {
         assert_eq!(ok("http://h:1/"), Ok("http://h:1".into()));
         assert_eq!(ok(" http://h:1/api/v1/ "), Ok("http://h:1".into()));
         assert_eq!(ok("http://h/wf/api/v1"), Ok("http://h/wf".into()));
-        let https = ok("https://soc.example:443").unwrap_err();
-        assert!(https.contains("https is not supported"), "{https}");
+        assert_eq!(
+            ok("HTTPS://soc.example:8443/api/v1"),
+            Ok("https://soc.example:8443".into())
+        );
         for bad in [
             "127.0.0.1:8080",
             "ftp://h",

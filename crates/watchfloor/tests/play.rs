@@ -11,6 +11,8 @@ use watchfloor_range::emit::Stream;
 use watchfloor_range::scenario::Scenario;
 use watchfloor_store::{Origin, Role, Store, TenantId, Timestamp};
 
+mod tls;
+
 const SCENARIO: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/../../scenarios/web-sqli-customer-theft.yml"
@@ -263,17 +265,62 @@ fn refusals_are_clear_errors() {
         "{stderr}"
     );
 
-    // https, a bad speed: usage errors.
-    let out = play(
-        &[
-            &["--to", "https://127.0.0.1:1", "--token", &bad],
-            &common[..],
-        ]
-        .concat(),
-    );
+    // Another scheme, a bad speed: usage errors.
+    let out = play(&[&["--to", "ftp://127.0.0.1:1", "--token", &bad], &common[..]].concat());
     assert_code(&out, 2);
-    assert!(text(&out.stderr).contains("https"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("https://"),
+        "{}",
+        text(&out.stderr)
+    );
     let out = play(&["--to", &url, "--token", &bad, "--speed", "-1"]);
     assert_code(&out, 2);
+    server.runtime.shutdown_timeout(Duration::from_secs(5));
+}
+
+#[test]
+fn plays_over_https_to_a_trusted_certificate_only() {
+    let server = server("https");
+    let (tenant, token) = tenant_and_token(&server.store, "Acme", Role::Analyst);
+    let dir = server._dir.0.clone();
+    let ours = tls::pki(&dir, "ca.pem", &["127.0.0.1"]);
+    let elsewhere = tls::pki(&dir, "other-ca.pem", &["other.example"]);
+    let tenant_arg = tenant.0.to_string();
+    let ca = ours.ca_pem.to_str().expect("path").to_owned();
+    let common = [
+        "--token",
+        token.as_str(),
+        "--tenant",
+        tenant_arg.as_str(),
+        "--speed",
+        "0",
+        "--duration",
+        DURATION,
+    ];
+
+    // A certificate for another name, even from a trusted CA, is refused before
+    // anything is sent.
+    let wrong = format!("https://{}", tls::proxy(&elsewhere, server.addr));
+    let other_ca = elsewhere.ca_pem.to_str().expect("path").to_owned();
+    let out = play(&[&["--to", &wrong, "--ca-file", &other_ca], &common[..]].concat());
+    assert_code(&out, 1);
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("certificate"), "{stderr}");
+    // Without the CA file the private CA is not trusted.
+    let https = format!("https://{}", tls::proxy(&ours, server.addr));
+    let out = play(&[&["--to", &https], &common[..]].concat());
+    assert_code(&out, 1);
+    assert!(
+        text(&out.stderr).contains("certificate"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(server.store.count_records(tenant).expect("count"), 0);
+
+    let out = play(&[&["--to", &https, "--ca-file", &ca], &common[..]].concat());
+    assert_code(&out, 0);
+    let (records, _) = sent(&text(&out.stdout));
+    assert_eq!(records, generated().0.len() as u64);
+    assert_eq!(server.store.count_records(tenant).expect("count"), records);
     server.runtime.shutdown_timeout(Duration::from_secs(5));
 }
