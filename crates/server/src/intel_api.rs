@@ -469,7 +469,10 @@ fn check_source(source: &str) -> Result<(), AppError> {
 
 /// The body, up to [`MAX_IMPORT_BODY_BYTES`] (413 past it), within the ingest body
 /// time limit (408).
-async fn read_body(body: RawBody, timeouts: crate::Timeouts) -> Result<Vec<u8>, AppError> {
+pub(crate) async fn read_body(
+    body: RawBody,
+    timeouts: crate::Timeouts,
+) -> Result<Vec<u8>, AppError> {
     let limited = Limited::new(body, MAX_IMPORT_BODY_BYTES);
     match tokio::time::timeout(timeouts.ingest_body, limited.collect()).await {
         Err(_) => Err(AppError::Timeout(

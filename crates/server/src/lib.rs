@@ -20,6 +20,7 @@
 //! CSRF token); programs with `Authorization: Bearer` (see [`auth`]). Behind the API runs
 //! the live pipeline ([`live`]): stored records in, alerts and incidents out.
 
+mod assets_api;
 pub mod auth;
 mod cases;
 mod error;

@@ -23,6 +23,8 @@
 //!   when it starts and again on [`Command::ReloadIntel`] (after an import); the
 //!   sightings the pipeline counts on them are written back to the store at most every
 //!   [`SIGHTINGS_EVERY`] and at stop;
+//! - each tenant's analysis engine runs with the tenant's asset inventory from the
+//!   store, loaded when it starts and again on [`Command::ReloadAssets`];
 //! - a retro-hunt's hits ([`Command::RetroHunt`]) go through the tenant's analysis
 //!   engine between batches and are committed like a batch (no records marked), with
 //!   the (record, indicator) pairs they took; live batches commit the pairs they
@@ -50,6 +52,7 @@ use watchfloor_store::{
     ProcessedRecord, Sighting, Store, StoreError, TenantId, Timestamp,
 };
 use watchfloor_triage::Triage;
+use watchfloor_triage::assets::Assets;
 use watchfloor_triage::detection::Level;
 use watchfloor_triage::suppress::Expr;
 
@@ -152,6 +155,8 @@ pub enum Command {
     ReplaceRules(Arc<RuleBook>),
     /// The tenant's indicators changed in the store.
     ReloadIntel(TenantId),
+    /// The tenant's asset inventory changed in the store.
+    ReloadAssets(TenantId),
     /// A retro-hunt's hits, to take through the tenant's analysis engine as detections
     /// (see [`crate::retro`]).
     RetroHunt(RetroJob),
@@ -362,6 +367,7 @@ impl Worker {
                 Command::ReloadSuppressions(t) => self.reload_suppressions(t),
                 Command::ReloadRuleSettings(t) => self.reload_rule_settings(t),
                 Command::ReloadIntel(t) => self.reload_intel(t),
+                Command::ReloadAssets(t) => self.reload_assets(t),
                 Command::RetroHunt(job) => self.retro_hunt(job),
                 Command::ReplaceRules(book) => {
                     self.config.rules = Arc::clone(&book);
@@ -449,7 +455,8 @@ impl Worker {
             let loaded = self
                 .reload_suppressions(tenant)
                 .and_then(|()| self.reload_rule_settings(tenant))
-                .and_then(|()| self.reload_intel(tenant));
+                .and_then(|()| self.reload_intel(tenant))
+                .and_then(|()| self.reload_assets(tenant));
             if let Err(e) = loaded {
                 self.tenants.remove(&tenant);
                 return Err(e);
@@ -489,6 +496,23 @@ impl Worker {
                 ),
             }
         }
+        Ok(())
+    }
+
+    /// Gives the tenant's analysis engine its asset inventory from the store (none: an
+    /// empty one). Rows the parser refuses were reported when the inventory was given;
+    /// the rest apply.
+    fn reload_assets(&mut self, tenant: TenantId) -> Result<(), StoreError> {
+        let Some(state) = self.tenants.get_mut(&tenant) else {
+            return Ok(());
+        };
+        let assets = match self.store.asset_inventory(tenant)? {
+            Some(inventory) => crate::assets_api::parse(inventory.format, &inventory.body)
+                .map(|(assets, _)| assets)
+                .unwrap_or_default(),
+            None => Assets::default(),
+        };
+        state.processor.triage_mut().set_assets(assets);
         Ok(())
     }
 

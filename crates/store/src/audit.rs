@@ -74,6 +74,7 @@ pub enum AuditAction {
     RetentionPurge,
     IntelImport,
     IntelRetroHunt,
+    AssetsReplace,
 }
 
 impl AuditAction {
@@ -102,6 +103,7 @@ impl AuditAction {
             AuditAction::RetentionPurge => "retention.purge",
             AuditAction::IntelImport => "intel.import",
             AuditAction::IntelRetroHunt => "intel.retro-hunt",
+            AuditAction::AssetsReplace => "assets.replace",
         }
     }
 }

@@ -41,6 +41,7 @@
 
 mod access;
 mod alerts;
+mod assets;
 mod audit;
 mod codec;
 mod error;
@@ -66,6 +67,7 @@ pub use alerts::{
     AlertChange, AlertPage, AlertQuery, AlertSort, AlertStatus, DEFAULT_PAGE_LIMIT, MAX_COUNT,
     MAX_FILTER_CHARS, MAX_PAGE_LIMIT, MAX_REASON_CHARS, Page, StoredAlert, StoredAlertSummary,
 };
+pub use assets::{AssetInventory, InventoryFormat, MAX_INVENTORY_BYTES};
 pub use audit::{Actor, AuditAction, AuditEntry, AuditPage, AuditQuery, Origin};
 pub use codec::TRAIN_AFTER as COMPRESS_AFTER_RECORDS;
 pub use error::{StoreError, TokenRejection};

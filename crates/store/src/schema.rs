@@ -259,6 +259,16 @@ const MIGRATIONS: &[&str] = &[
     ) STRICT;
     CREATE INDEX line_dicts_by_tenant ON line_dicts(tenant_id, id);
     "#,
+    // 8: each tenant's asset inventory, the document as given (see `assets`).
+    r#"
+    CREATE TABLE asset_inventories (
+        tenant_id      INTEGER PRIMARY KEY REFERENCES tenants(id),
+        format         TEXT NOT NULL CHECK (format IN ('csv', 'json')),
+        body           TEXT NOT NULL,
+        assets         INTEGER NOT NULL,
+        updated_at_ns  INTEGER NOT NULL
+    ) STRICT;
+    "#,
 ];
 
 /// Sets the per-connection pragmas. `file` is false for in-memory databases, which

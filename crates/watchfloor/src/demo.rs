@@ -149,6 +149,7 @@ fn run_server(args: &DemoArgs, scenario: Scenario, dir: &Path) -> anyhow::Result
             token: ready_cast.token.clone(),
             tenant: Some(ready_cast.tenant),
             ca_file: None,
+            send_assets: true,
         };
         let live = live.clone();
         std::thread::spawn(move || {

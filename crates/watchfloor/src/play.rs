@@ -96,6 +96,10 @@ pub struct RangePlayArgs {
     /// are an error).
     #[arg(long, value_name = "DURATION")]
     pub duration: Option<String>,
+    /// Do not give the tenant the organisation's asset inventory first (it is sent, as
+    /// `range run` writes it to `assets.csv`, when `--tenant` names the tenant).
+    #[arg(long)]
+    pub no_assets: bool,
 }
 
 /// Where records go.
@@ -109,6 +113,9 @@ pub struct Target {
     pub tenant: Option<TenantId>,
     /// CA certificates trusted besides the built-in roots (https only).
     pub ca_file: Option<PathBuf>,
+    /// Replace the tenant's asset inventory with the organisation's before playing
+    /// (needs `tenant`).
+    pub send_assets: bool,
 }
 
 /// How far a play has come, reported after every batch the server accepted.
@@ -156,6 +163,8 @@ pub struct PlaySummary {
     /// Records accepted per stream, for the streams that had any, in [`Stream::ALL`]
     /// order.
     pub per_stream: Vec<(Stream, u64)>,
+    /// Assets of the organisation's inventory the server took, when it was sent.
+    pub assets: Option<u64>,
 }
 
 /// How one stream is sent to the ingest endpoint.
@@ -439,6 +448,12 @@ pub fn play(
         .context("starting the async runtime")?;
     // An empty batch checks the address, token and tenant before anything is generated.
     runtime.block_on(sender.check())?;
+    let assets = match (target.send_assets, target.tenant) {
+        (true, Some(tenant)) => Some(runtime.block_on(
+            sender.send_inventory(tenant, watchfloor_range::inventory::assets_csv(scenario)),
+        )?),
+        _ => None,
+    };
 
     let window = window_nanos(speed);
     let mut state = Progress {
@@ -512,6 +527,7 @@ pub fn play(
             .filter(|(_, n)| *n > 0)
             .map(|(s, n)| (*s, n))
             .collect(),
+        assets,
     })
 }
 
@@ -642,6 +658,29 @@ impl Sender {
             retries += 1;
             tokio::time::sleep(pause).await;
         }
+    }
+
+    /// Replaces the tenant's asset inventory with `csv`; returns the assets the server
+    /// took.
+    async fn send_inventory(&self, tenant: TenantId, csv: String) -> anyhow::Result<u64> {
+        let url = format!(
+            "{}/api/v1/tenants/{}/assets?format=csv",
+            self.base, tenant.0
+        );
+        let answer = self
+            .post(&url, "text/csv", Bytes::from(csv))
+            .await
+            .map_err(|e| self.transport_error(&url, &e))?;
+        if !answer.status.is_success() {
+            return Err(self
+                .refusal(&url, &answer)
+                .context("sending the organisation's asset inventory (--no-assets skips it)"));
+        }
+        let value: serde_json::Value = serde_json::from_slice(&answer.body)
+            .with_context(|| format!("POST {url}: the answer is not JSON"))?;
+        value["assets"]
+            .as_u64()
+            .ok_or_else(|| anyhow::anyhow!("POST {url}: the answer does not count the assets"))
     }
 
     async fn post(&self, url: &str, content_type: &str, body: Bytes) -> Result<Answer, PostError> {
@@ -803,6 +842,7 @@ pub fn run(args: RangePlayArgs) -> anyhow::Result<()> {
         token,
         tenant: args.tenant.map(TenantId),
         ca_file: args.ca_file.clone(),
+        send_assets: !args.no_assets,
     };
     let base = normalise_base_url(&target.base_url)?;
     let shown = ingest_url(&base, target.tenant, None);
@@ -842,6 +882,11 @@ pub fn run(args: RangePlayArgs) -> anyhow::Result<()> {
     );
     for (stream, n) in &summary.per_stream {
         println!("  {n:>9}  {}", stream.file_name());
+    }
+    match summary.assets {
+        Some(n) => println!("  asset inventory: {n} assets"),
+        None if args.no_assets => {}
+        None => println!("  asset inventory: not sent (it needs --tenant)"),
     }
     Ok(())
 }

@@ -116,10 +116,15 @@ fn sent(stdout: &str) -> (u64, u64) {
 
 /// What the scenario generates: every record as (format hint, line), sorted, and how
 /// many are malicious.
-fn generated() -> (Vec<(String, Vec<u8>)>, u64) {
+fn scenario() -> Scenario {
     let text = std::fs::read_to_string(SCENARIO).expect("scenario");
     let mut scenario = Scenario::from_yaml(SCENARIO, &text).expect("parses");
     scenario.duration = DURATION.to_owned();
+    scenario
+}
+
+fn generated() -> (Vec<(String, Vec<u8>)>, u64) {
+    let scenario = scenario();
     let hint = |s: Stream| match s {
         Stream::LinuxAuth => "syslog",
         Stream::Firewall => "cef",
@@ -191,6 +196,20 @@ fn plays_every_record_into_the_store() {
     );
     // Every record arrived once, as generated, with the format hint of its stream.
     assert!(stored(&server.store, tenant) == expected);
+    // The organisation's asset inventory went first.
+    let hosts = scenario().organisation.hosts.len() as u64;
+    let inventory = server
+        .store
+        .asset_inventory(tenant)
+        .expect("read")
+        .expect("the inventory was sent");
+    assert_eq!(inventory.assets, hosts);
+    assert!(inventory.body.contains("shop.kaede.example"));
+    assert!(
+        text(&out.stdout).contains(&format!("asset inventory: {hosts} assets")),
+        "{}",
+        text(&out.stdout)
+    );
     for stream in [&out.stdout, &out.stderr] {
         assert!(!text(stream).contains(&token), "the token was printed");
     }
@@ -203,7 +222,7 @@ fn plays_every_record_into_the_store() {
         .args(["range", "play", SCENARIO, "--to"])
         .arg(format!("http://{}/api/v1", server.addr))
         .args(["--tenant", &paced.0.to_string()])
-        .args(["--speed", "36000", "--duration", DURATION])
+        .args(["--speed", "36000", "--duration", DURATION, "--no-assets"])
         .env("WATCHFLOOR_TOKEN", &paced_token)
         .output()
         .expect("run watchfloor");
@@ -211,6 +230,7 @@ fn plays_every_record_into_the_store() {
     assert!(started.elapsed() >= Duration::from_millis(450));
     assert_eq!(sent(&text(&out.stdout)).0, records);
     assert_eq!(server.store.count_records(paced).expect("count"), records);
+    assert_eq!(server.store.asset_inventory(paced).expect("read"), None);
     server.runtime.shutdown_timeout(Duration::from_secs(5));
 }
 

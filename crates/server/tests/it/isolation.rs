@@ -30,7 +30,8 @@ fn case(operation: &str) -> Option<Option<String>> {
         "listAlerts" | "getAlert" | "acknowledgeAlert" | "reopenAlert" | "listIncidents"
         | "getIncident" | "reopenIncident" | "streamIncidents" | "listSuppressions"
         | "deleteSuppression" | "listRules" | "enableRule" | "disableRule" | "searchEvents"
-        | "metrics" => Some(None),
+        | "metrics" | "listAssets" => Some(None),
+        "replaceAssets" => body(json!([{"host": "planted-by-a", "criticality": "low"}])),
         "assignAlert" | "assignIncident" => body(json!({"assignee": null})),
         "closeAlert" | "closeIncident" | "suppressAlert" => body(json!({"reason": "noise"})),
         "createSuppression" => body(json!({"expr": "host = x", "reason": "noise"})),

@@ -2,6 +2,7 @@
 //! `bad_input`'s slow clients, which need the real server on a loopback port).
 
 mod api;
+mod assets;
 mod bad_input;
 mod ingest;
 mod intel;

@@ -140,6 +140,16 @@ fn plant_findings(store: &Store, tenant: TenantId, mark: &str) {
         .create_suppression(tenant, &suppression, &origin())
         .expect("suppression");
     plant_indicator(store, tenant, mark);
+    let inventory = format!("host,ip,owner\n{mark}-host,192.0.2.77,{mark}-owner\n");
+    store
+        .replace_asset_inventory(
+            tenant,
+            watchfloor_store::InventoryFormat::Csv,
+            &inventory,
+            1,
+            &origin(),
+        )
+        .expect("inventory");
 }
 
 /// An indicator naming `mark` (value, source and description), shared at TLP:GREEN so

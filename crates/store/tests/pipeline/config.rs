@@ -310,3 +310,46 @@ fn rules_switch_per_tenant_and_raise_the_version() {
         Err(StoreError::NotFound { .. })
     ));
 }
+
+#[test]
+fn asset_inventories_are_replaced_per_tenant_with_audit() {
+    use watchfloor_store::InventoryFormat;
+    let store = store();
+    let acme = add_tenant(&store, "acme");
+    let globex = add_tenant(&store, "globex");
+    let ana = add_user(&store, "ana", Role::Analyst, &[acme]);
+    assert_eq!(store.asset_inventory(acme).expect("read"), None);
+    let start = audit_log(&store).len();
+
+    let csv = "host,ip\nweb01.acme.example,192.0.2.10\n";
+    store
+        .replace_asset_inventory(acme, InventoryFormat::Csv, csv, 1, &by(&ana, 10))
+        .expect("replace");
+    let json = r#"[{"host": "web01.acme.example"}, {"host": "db01.acme.example"}]"#;
+    store
+        .replace_asset_inventory(acme, InventoryFormat::Json, json, 2, &by(&ana, 11))
+        .expect("replace");
+    let got = store.asset_inventory(acme).expect("read").expect("stored");
+    assert_eq!(
+        (got.format, got.body.as_str(), got.assets, got.updated_at),
+        (InventoryFormat::Json, json, 2, at(11))
+    );
+    assert_eq!(store.asset_inventory(globex).expect("read"), None);
+    let replaced = ("assets.replace".to_owned(), "assets".to_owned(), Some(acme));
+    assert_eq!(actions_since(&store, start), [replaced.clone(), replaced]);
+    let last = audit_log(&store).pop().expect("audit");
+    assert_eq!(last.detail.as_deref(), Some("2 assets (json)"));
+
+    let missing =
+        store.replace_asset_inventory(TenantId(999), InventoryFormat::Csv, csv, 1, &cli(12));
+    assert!(
+        matches!(missing, Err(StoreError::NotFound { .. })),
+        "{missing:?}"
+    );
+    let huge = "x".repeat(watchfloor_store::MAX_INVENTORY_BYTES + 1);
+    let too_big = store.replace_asset_inventory(acme, InventoryFormat::Csv, &huge, 0, &cli(13));
+    assert!(
+        matches!(too_big, Err(StoreError::Invalid { field: "body", .. })),
+        "{too_big:?}"
+    );
+}
