@@ -50,7 +50,7 @@ const fn known(shortname: &'static str, id: &'static str, stage: Stage) -> Known
 }
 
 /// The enterprise tactics, then the ICS ones (whose shortnames partly repeat them).
-const KNOWN_TACTICS: [KnownTactic; 26] = [
+const KNOWN_TACTICS: [KnownTactic; 28] = [
     known("reconnaissance", "TA0043", Stage::Reconnaissance),
     known("resource-development", "TA0042", Stage::Reconnaissance),
     known("initial-access", "TA0001", Stage::Intrusion),
@@ -58,6 +58,11 @@ const KNOWN_TACTICS: [KnownTactic; 26] = [
     known("persistence", "TA0003", Stage::Execution),
     known("privilege-escalation", "TA0004", Stage::PrivilegeEscalation),
     known("defense-evasion", "TA0005", Stage::DefenseEvasion),
+    // ATT&CK v18 split Defense Evasion in two: Stealth keeps TA0005, Defense
+    // Impairment (disabling logging, security tools, firewalls) is TA0112. Both are the
+    // kill chain's defense-evasion stage.
+    known("stealth", "TA0005", Stage::DefenseEvasion),
+    known("defense-impairment", "TA0112", Stage::DefenseEvasion),
     known("credential-access", "TA0006", Stage::CredentialAccess),
     known("discovery", "TA0007", Stage::Discovery),
     known("lateral-movement", "TA0008", Stage::LateralMovement),
@@ -121,8 +126,9 @@ impl Stage {
     /// tactic ids ("TA0005"), case-insensitive.
     ///
     /// reconnaissance and resource-development → Reconnaissance; initial-access →
-    /// Intrusion; execution and persistence → Execution; the other enterprise tactics to
-    /// the stage of the same name. The ICS tactics map likewise (evasion → DefenseEvasion,
+    /// Intrusion; execution and persistence → Execution; defense-evasion and the two
+    /// tactics ATT&CK v18 split it into, stealth and defense-impairment →
+    /// DefenseEvasion; the other enterprise tactics to the stage of the same name. The ICS tactics map likewise (evasion → DefenseEvasion,
     /// impair-process-control and inhibit-response-function → Impact).
     pub fn from_tactic(tactic: &str) -> Option<Stage> {
         known_tactic(tactic).map(|t| t.stage)
@@ -615,6 +621,26 @@ mod tests {
         assert_eq!(parent_id("T1059.001"), Some("T1059"));
         assert_eq!(parent_id("T1059"), None);
         assert_eq!(parent_id(".001"), None);
+    }
+
+    #[test]
+    fn the_tactics_defense_evasion_was_split_into_are_its_stage() {
+        let info = parse_sigma_tags(&[
+            "attack.stealth",
+            "attack.t1202",
+            "attack.defense-impairment",
+            "attack.t1686.003",
+        ]);
+        assert_eq!(info.stages, vec![Stage::DefenseEvasion]);
+        assert_eq!(info.tactics, vec!["stealth", "defense-impairment"]);
+        assert_eq!(info.techniques, vec!["T1202", "T1686.003"]);
+        for spelling in ["Defense Impairment", "TA0112", "stealth", "TA0005"] {
+            assert_eq!(
+                Stage::from_tactic(spelling),
+                Some(Stage::DefenseEvasion),
+                "{spelling}"
+            );
+        }
     }
 
     #[test]

@@ -137,6 +137,7 @@ fn shipped_scenarios_against_the_sigmahq_rules() {
             assert!(hosts(incident).contains("fs01.corp.example"));
             for stage in [
                 "intrusion",
+                "defense evasion",
                 "credential access",
                 "lateral movement",
                 "exfiltration",
@@ -153,7 +154,12 @@ fn shipped_scenarios_against_the_sigmahq_rules() {
             assert_eq!(attacker.len(), 1, "{incidents:#?}");
             let incident = attacker[0];
             assert_eq!(incident["entity"], "web01.kaede.example");
-            for stage in ["intrusion", "credential access", "discovery"] {
+            for stage in [
+                "intrusion",
+                "defense evasion",
+                "credential access",
+                "discovery",
+            ] {
                 assert!(chain(incident).contains(stage), "{}", chain(incident));
             }
             assert!(incident["detections"].as_u64().unwrap() > 400, "{incident}");
