@@ -78,6 +78,26 @@ impl FromStr for AlertStatus {
 /// One alert as stored.
 #[derive(Clone, Debug, Serialize)]
 pub struct StoredAlert {
+    /// Its columns, as lists show them (serialized in place).
+    #[serde(flatten)]
+    pub summary: StoredAlertSummary,
+    /// The analysis engine's alert, as the JSON it wrote; serialized in place.
+    pub doc: Box<RawValue>,
+}
+
+impl std::ops::Deref for StoredAlert {
+    type Target = StoredAlertSummary;
+
+    fn deref(&self) -> &StoredAlertSummary {
+        &self.summary
+    }
+}
+
+/// One alert as a list shows it: every column of [`StoredAlert`] but the analysis
+/// engine's document (≈ 4 KB an alert), which only the single alert carries
+/// ([`Store::get_alert`], [`Store::incident_alerts`]).
+#[derive(Clone, Debug, Serialize)]
+pub struct StoredAlertSummary {
     /// Assigned by the pipeline, per tenant, increasing; never reused.
     pub id: u64,
     #[serde(serialize_with = "wire::tenant")]
@@ -103,79 +123,11 @@ pub struct StoredAlert {
     /// The last change by the pipeline or an analyst.
     #[serde(serialize_with = "wire::time")]
     pub updated_at: Timestamp,
-    /// The analysis engine's alert (entities, techniques, samples, decision log), as
-    /// the JSON it wrote; serialized in place.
-    pub doc: Box<RawValue>,
-}
-
-/// One alert as a list shows it: every column of [`StoredAlert`] but the analysis
-/// engine's document (≈ 4 KB an alert), which only the single alert carries
-/// ([`Store::get_alert`], [`Store::incident_alerts`]).
-#[derive(Clone, Debug, Serialize)]
-pub struct StoredAlertSummary {
-    pub id: u64,
-    #[serde(serialize_with = "wire::tenant")]
-    pub tenant: TenantId,
-    pub rule_id: String,
-    pub title: String,
-    /// `informational`, `low`, `medium`, `high` or `critical`.
-    pub level: String,
-    pub score: f64,
-    pub host: Option<String>,
-    pub user: Option<String>,
-    /// Detections folded into this alert.
-    pub count: u64,
-    #[serde(serialize_with = "wire::time")]
-    pub first_seen: Timestamp,
-    #[serde(serialize_with = "wire::time")]
-    pub last_seen: Timestamp,
-    pub incident_id: Option<u64>,
-    pub status: AlertStatus,
-    pub assignee: Option<UserId>,
-    pub close_reason: Option<String>,
-    #[serde(serialize_with = "wire::time")]
-    pub updated_at: Timestamp,
 }
 
 impl StoredAlertSummary {
     fn with_doc(self, doc: Box<RawValue>) -> StoredAlert {
-        let StoredAlertSummary {
-            id,
-            tenant,
-            rule_id,
-            title,
-            level,
-            score,
-            host,
-            user,
-            count,
-            first_seen,
-            last_seen,
-            incident_id,
-            status,
-            assignee,
-            close_reason,
-            updated_at,
-        } = self;
-        StoredAlert {
-            id,
-            tenant,
-            rule_id,
-            title,
-            level,
-            score,
-            host,
-            user,
-            count,
-            first_seen,
-            last_seen,
-            incident_id,
-            status,
-            assignee,
-            close_reason,
-            updated_at,
-            doc,
-        }
+        StoredAlert { summary: self, doc }
     }
 }
 

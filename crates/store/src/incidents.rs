@@ -66,32 +66,19 @@ impl FromStr for IncidentStatus {
 /// One incident as stored.
 #[derive(Clone, Debug, Serialize)]
 pub struct StoredIncident {
-    /// Assigned by the pipeline, per tenant, increasing; never reused.
-    pub id: u64,
-    #[serde(serialize_with = "wire::tenant")]
-    pub tenant: TenantId,
-    pub title: String,
-    /// `informational`, `low`, `medium`, `high` or `critical`.
-    pub severity: String,
-    pub score: f64,
-    /// The entity it opened on (a host, address or user).
-    pub entity: String,
-    /// The kill-chain stages seen, in order, as text.
-    pub stage_chain: String,
-    #[serde(serialize_with = "wire::time")]
-    pub first_seen: Timestamp,
-    #[serde(serialize_with = "wire::time")]
-    pub last_seen: Timestamp,
-    pub alert_count: u64,
-    /// Detections folded into its alerts.
-    pub detections: u64,
-    pub status: IncidentStatus,
-    pub assignee: Option<UserId>,
-    pub close_reason: Option<String>,
-    #[serde(serialize_with = "wire::time")]
-    pub updated_at: Timestamp,
-    /// The analysis engine's incident as the JSON it wrote; serialized in place.
+    /// Its columns, as lists show them (serialized in place).
+    #[serde(flatten)]
+    pub summary: StoredIncidentSummary,
+    /// The analysis engine's incident, as the JSON it wrote; serialized in place.
     pub doc: Box<RawValue>,
+}
+
+impl std::ops::Deref for StoredIncident {
+    type Target = StoredIncidentSummary;
+
+    fn deref(&self) -> &StoredIncidentSummary {
+        &self.summary
+    }
 }
 
 /// One incident as a list shows it: every column of [`StoredIncident`] but the
@@ -99,6 +86,7 @@ pub struct StoredIncident {
 /// ([`Store::get_incident`], or [`Store::incidents_with_docs`] for an export).
 #[derive(Clone, Debug, Serialize)]
 pub struct StoredIncidentSummary {
+    /// Assigned by the pipeline, per tenant, increasing; never reused.
     pub id: u64,
     #[serde(serialize_with = "wire::tenant")]
     pub tenant: TenantId,
@@ -126,41 +114,7 @@ pub struct StoredIncidentSummary {
 
 impl StoredIncidentSummary {
     fn with_doc(self, doc: Box<RawValue>) -> StoredIncident {
-        let StoredIncidentSummary {
-            id,
-            tenant,
-            title,
-            severity,
-            score,
-            entity,
-            stage_chain,
-            first_seen,
-            last_seen,
-            alert_count,
-            detections,
-            status,
-            assignee,
-            close_reason,
-            updated_at,
-        } = self;
-        StoredIncident {
-            id,
-            tenant,
-            title,
-            severity,
-            score,
-            entity,
-            stage_chain,
-            first_seen,
-            last_seen,
-            alert_count,
-            detections,
-            status,
-            assignee,
-            close_reason,
-            updated_at,
-            doc,
-        }
+        StoredIncident { summary: self, doc }
     }
 }
 
