@@ -459,12 +459,7 @@ impl Triage {
         self.latest = Some(self.latest.map_or(d.time, |t| t.max(d.time)));
         d.entities.normalize();
         let renamed = self.canonicalise_host(&mut d);
-        if let Some(rule) = self.suppressions.check(&d) {
-            let by = SuppressedBy::Suppression {
-                id: rule.id,
-                reason: rule.reason.clone(),
-                owner: rule.owner.clone(),
-            };
+        if let Some(by) = self.suppressed_by(&d, renamed.as_deref()) {
             self.record_suppressed(&d, by);
             return Outcome::Suppressed;
         }
@@ -544,6 +539,23 @@ impl Triage {
             reference: d.reference.clone(),
             by,
         });
+    }
+
+    /// The suppression rule that holds `d` back, if any: one written for the host's
+    /// inventory name or for the name the detection carried (`original`) alike.
+    fn suppressed_by(&mut self, d: &Detection, original: Option<&str>) -> Option<SuppressedBy> {
+        let by = |rule: &crate::suppress::Suppression| SuppressedBy::Suppression {
+            id: rule.id,
+            reason: rule.reason.clone(),
+            owner: rule.owner.clone(),
+        };
+        if let Some(rule) = self.suppressions.check(d) {
+            return Some(by(rule));
+        }
+        let original = original?;
+        let mut as_carried = d.clone();
+        as_carried.entities.host = Some(original.to_owned());
+        self.suppressions.check(&as_carried).map(by)
     }
 
     /// Names the detection's host as the asset inventory does, so one machine is one

@@ -254,6 +254,32 @@ fn the_asset_inventory_names_one_machine_one_entity() {
         .iter()
         .any(|e| e.reason == "host shop.example is web01.shop.example in the asset inventory");
     assert!(renamed);
+
+    // A suppression written for either name holds the host's detections back.
+    t.suppressions_mut().add(
+        TenantId(0),
+        Expr::parse("host = web01 and rule = recon").unwrap(),
+        "ana",
+        "patch window",
+        Timestamp(0),
+        None,
+    );
+    t.suppressions_mut().add(
+        TenantId(0),
+        Expr::parse("host = web01.shop.example and rule = sqli").unwrap(),
+        "ana",
+        "scanner we run",
+        Timestamp(0),
+        None,
+    );
+    assert_eq!(
+        t.observe(det("recon", Level::High, "WEB01", 100, &[])),
+        Outcome::Suppressed
+    );
+    assert_eq!(
+        t.observe(det("sqli", Level::High, "shop.example", 101, &[])),
+        Outcome::Suppressed
+    );
 }
 
 #[test]

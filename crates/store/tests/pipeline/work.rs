@@ -504,7 +504,10 @@ fn alert_changes_follow_the_workflow_and_are_audited() {
         "{err:?}"
     );
     let a = change(AlertChange::Reopen, 17).expect("reopen");
-    assert_eq!((a.status, a.close_reason.as_deref()), (AlertStatus::Open, None));
+    assert_eq!(
+        (a.status, a.close_reason.as_deref()),
+        (AlertStatus::Open, None)
+    );
     assert_eq!(a.assignee, Some(ana.id));
     change(AlertChange::Reopen, 18).expect("reopen open: no change");
     assert_eq!(store.get_alert(acme, 1).expect("alert").updated_at, at(17));
