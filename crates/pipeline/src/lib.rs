@@ -1,5 +1,7 @@
 //! Events to incidents, shared by `hunt` and the server.
 //!
+//! - [`beacon`] finds machines calling an outside destination at regular intervals
+//!   (command-and-control check-ins) in the connections the logs record;
 //! - [`rules`] loads Sigma rule files into compiled rules and a correlation engine (the
 //!   only module here that reads files);
 //! - [`detect`] evaluates the rules on decoded events and turns each match into a
@@ -16,6 +18,7 @@
 //!   rows, at the records' times, which [`live::Processor::retro`] takes through the
 //!   tenant's analysis engine.
 
+pub mod beacon;
 pub mod correlate;
 pub mod detect;
 pub mod entities;

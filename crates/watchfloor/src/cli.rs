@@ -425,6 +425,11 @@ pub struct HuntArgs {
     /// (`.csv`) or a plain list, one value per line.
     #[arg(long, value_name = "FILE")]
     pub intel: Vec<PathBuf>,
+    /// Also look for beaconing: a machine calling the same outside destination at
+    /// regular intervals (Sysmon network connections, Zeek conn, Suricata flows,
+    /// firewalls, proxy requests), reported as detections of rule `beacon-analysis`
+    #[arg(long)]
+    pub beacons: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

@@ -294,5 +294,6 @@ fn config(logs: &Path, rules: Option<&Path>) -> HuntConfig {
         incidents: rules.is_some(),
         triage_files: Default::default(),
         intel: Vec::new(),
+        beacons: false,
     }
 }

@@ -522,3 +522,75 @@ fn range_runs_are_reproducible_and_scored() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("bad-scenario.yml"));
 }
+
+/// A proxy log line: `client` asks the proxy to connect to `target` at `minute:second`
+/// past 09:00.
+fn proxy_connect(client: &str, target: &str, seconds: u32) -> String {
+    let (h, m, s) = (9 + seconds / 3600, seconds / 60 % 60, seconds % 60);
+    format!(
+        "{client} - mtanaka [02/Mar/2026:{h:02}:{m:02}:{s:02} +0000] \"CONNECT {target} HTTP/1.1\" 200 5224 \"-\" \"Mozilla/5.0\""
+    )
+}
+
+#[test]
+fn hunt_finds_beaconing_in_a_proxy_log_when_asked() {
+    let dir = temp("beacons");
+    std::fs::create_dir_all(&dir).unwrap();
+    let log = dir.join("proxy.log");
+    let mut lines = Vec::new();
+    // An implant every 5 minutes, ±20 %, and a person's irregular browsing.
+    let jitter = [
+        0, 40, -35, 55, -20, 10, -60, 25, 45, -5, -50, 30, 15, -40, 60, -25,
+    ];
+    // People read in bursts: a few requests, then minutes to most of an hour away.
+    let reading = [
+        5, 8, 1200, 3, 640, 2, 2400, 15, 900, 4, 60, 1800, 7, 300, 2, 3000, 10, 45, 1500, 6,
+    ];
+    let (mut t, mut u) = (0i64, 0i64);
+    for (j, r) in jitter.iter().zip(reading.iter().cycle()).cycle().take(20) {
+        lines.push(proxy_connect(
+            "10.0.0.7",
+            "cdn-update.example:443",
+            t as u32,
+        ));
+        lines.push(proxy_connect("10.0.0.8", "news.example:443", u as u32));
+        t += 300 + j;
+        u += r;
+    }
+    std::fs::write(&log, lines.join("\n") + "\n").unwrap();
+    let log = log.to_str().unwrap();
+
+    let out = watchfloor(&[
+        "hunt",
+        log,
+        "--beacons",
+        "--format",
+        "jsonl",
+        "--no-progress",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let found: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(found.len(), 1, "{found:#?}");
+    let b = &found[0];
+    assert_eq!(b["rule_id"], "beacon-analysis");
+    assert_eq!(b["level"], "medium");
+    assert_eq!(b["entities"]["src_ip"], "10.0.0.7");
+    assert_eq!(b["entities"]["indicators"][0], "cdn-update.example");
+    // Reported at the call that made an hour of regular calls: the 13th or 14th, which
+    // are lines 25 or 27 of the log (the implant's calls are the odd lines).
+    let record = b["record"].as_u64().unwrap();
+    assert!(record == 25 || record == 27, "{b}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("beacon analysis: 1 beacons"));
+
+    // Without the flag there is no beacon analysis.
+    let out = watchfloor(&["hunt", log, "--format", "jsonl", "--no-progress"]);
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("beacon-analysis"));
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -11,7 +11,7 @@ pub use incidents::{TriageFiles, analyse, engine as triage_engine};
 pub use output::write_detections;
 pub use watchfloor_pipeline::detect::DetectionRow;
 use watchfloor_pipeline::intel_match::IntelMatcher;
-use watchfloor_pipeline::{correlate, detect};
+use watchfloor_pipeline::{beacon, correlate, detect};
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -42,6 +42,8 @@ pub struct HuntConfig {
     pub triage_files: TriageFiles,
     /// Indicator files every event is matched against.
     pub intel: Vec<PathBuf>,
+    /// Whether connections are analysed for beaconing.
+    pub beacons: bool,
 }
 
 impl HuntConfig {
@@ -98,6 +100,7 @@ impl HuntConfig {
                 config: args.triage_config,
             },
             intel: args.intel,
+            beacons: args.beacons,
         })
     }
 }
@@ -161,7 +164,7 @@ pub fn run(config: HuntConfig) -> anyhow::Result<()> {
             Some(IntelMatcher::new(Arc::new(intel), table.clone()))
         }
     };
-    let detecting = engine.is_some() || intel.is_some();
+    let detecting = engine.is_some() || intel.is_some() || config.beacons;
     // The analysis engine's context files are read before the work starts, so a bad
     // path fails fast.
     let triage = if detecting {
@@ -196,6 +199,22 @@ pub fn run(config: HuntConfig) -> anyhow::Result<()> {
                 .into_iter()
                 .map(|(_, row)| row),
         );
+    }
+    if config.beacons {
+        let connections = std::mem::take(&mut outcome.connections);
+        let seen = connections.len();
+        let (found, _) = beacon::find_beacons(connections, &beacon::BeaconConfig::default());
+        if outcome.connections_dropped > 0 {
+            eprintln!(
+                "warning: beacon analysis took the first {seen} connections read; {} more were not analysed",
+                outcome.connections_dropped
+            );
+        }
+        eprintln!(
+            "beacon analysis: {} beacons among {seen} outgoing connections",
+            found.len()
+        );
+        detections.extend(found.iter().map(beacon::Beacon::row));
     }
     progress.finish();
     let triage = match triage {
@@ -291,6 +310,7 @@ pub fn detect_paths(
         incidents: false,
         triage_files: TriageFiles::default(),
         intel: Vec::new(),
+        beacons: false,
     };
     let files = files::expand(paths);
     let progress = progress::Progress::new(false, files.files.len() as u64);
@@ -347,6 +367,7 @@ pub fn match_paths(
         incidents: false,
         triage_files: TriageFiles::default(),
         intel: Vec::new(),
+        beacons: false,
     };
     let files = files::expand(paths);
     let progress = progress::Progress::new(false, files.files.len() as u64);

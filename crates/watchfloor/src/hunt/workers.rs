@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use watchfloor_decode::{
     DecodeContext, DecodeError, DecodeErrorKind, FileDecoder, Sink, StreamReport,
@@ -13,6 +13,7 @@ use watchfloor_event::{Event, FieldCache, FieldTable, LogSource, Timestamp};
 
 use super::HuntConfig;
 use super::progress::Progress;
+use watchfloor_pipeline::beacon::{BeaconConfig, BeaconFields, Connection};
 use watchfloor_pipeline::detect::{CorrelationInput, DetectionRow, Detector};
 use watchfloor_pipeline::intel_match::{IntelMatcher, IntelScratch};
 use watchfloor_sigma::engine::Engine;
@@ -38,6 +39,10 @@ pub struct Outcome {
     pub detections: Vec<(u32, DetectionRow)>,
     /// Matches of rules that correlations use, for the correlation pass.
     pub correlation_inputs: Vec<CorrelationInput>,
+    /// Outgoing connections, for beacon analysis (when asked for), up to the
+    /// analysis's bound; those past it are counted.
+    pub connections: Vec<Connection>,
+    pub connections_dropped: u64,
 }
 
 impl Outcome {
@@ -73,6 +78,11 @@ pub fn decode_all(
     let now = Timestamp::now();
     let next = AtomicUsize::new(0);
     let threads = config.threads.min(files.len()).max(1);
+    let beacon_fields = config.beacons.then(|| BeaconFields::new(table));
+    let beacon_fields = beacon_fields.as_ref();
+    let room = AtomicUsize::new(BeaconConfig::default().max_connections);
+    let dropped = AtomicU64::new(0);
+    let budget = (&room, &dropped);
     let mut per_file: Vec<Option<FileResult>> = Vec::new();
     per_file.resize_with(files.len(), || None);
     let results = std::thread::scope(|scope| {
@@ -92,6 +102,7 @@ pub fn decode_all(
                         let mut sink =
                             HuntSink::new(progress, config.max_errors_shown, detector.as_mut());
                         sink.intel = intel.map(|m| (m, &mut scratch, now));
+                        sink.beacon = beacon_fields.map(|f| (f, budget));
                         let reports = decoder.decode_path(path, &mut sink);
                         progress.file_done();
                         done.push((index, sink.finish(reports)));
@@ -108,11 +119,15 @@ pub fn decode_all(
     for (index, result) in results {
         per_file[index] = Some(result);
     }
-    let mut outcome = Outcome::default();
-    for (streams, errors, detections, inputs) in per_file.into_iter().flatten() {
+    let mut outcome = Outcome {
+        connections_dropped: dropped.load(Ordering::Relaxed),
+        ..Outcome::default()
+    };
+    for (streams, errors, detections, inputs, connections) in per_file.into_iter().flatten() {
         outcome.streams.extend(streams);
         outcome.detections.extend(detections);
         outcome.correlation_inputs.extend(inputs);
+        outcome.connections.extend(connections);
         let room = config.max_errors_shown.saturating_sub(outcome.errors.len());
         outcome.errors.extend(errors.into_iter().take(room));
     }
@@ -131,6 +146,7 @@ type FileResult = (
     Vec<DecodeError>,
     Vec<(u32, DetectionRow)>,
     Vec<CorrelationInput>,
+    Vec<Connection>,
 );
 
 /// Per-file sink: counts events by stream and logsource, keeps the first errors, runs
@@ -141,6 +157,10 @@ struct HuntSink<'p, 'd, 'e> {
     /// The indicator matcher, this thread's buffers, and the time undated events are
     /// matched at.
     intel: Option<(&'e IntelMatcher, &'d mut IntelScratch, Timestamp)>,
+    /// Set when connections are collected for beacon analysis: the fields, the room
+    /// left for connections (shared by the workers) and those dropped past it.
+    beacon: Option<(&'e BeaconFields, (&'e AtomicUsize, &'e AtomicU64))>,
+    connections: Vec<Connection>,
     detections: Vec<(u32, DetectionRow)>,
     correlation_inputs: Vec<CorrelationInput>,
     streams: HashMap<Arc<str>, StreamStats>,
@@ -159,6 +179,8 @@ impl<'p, 'd, 'e> HuntSink<'p, 'd, 'e> {
             progress,
             detector,
             intel: None,
+            beacon: None,
+            connections: Vec::new(),
             detections: Vec::new(),
             correlation_inputs: Vec::new(),
             streams: HashMap::new(),
@@ -191,6 +213,7 @@ impl<'p, 'd, 'e> HuntSink<'p, 'd, 'e> {
             self.errors,
             self.detections,
             self.correlation_inputs,
+            self.connections,
         )
     }
 
@@ -209,6 +232,18 @@ impl Sink for HuntSink<'_, '_, '_> {
         }
         if let Some((matcher, scratch, now)) = self.intel.as_mut() {
             matcher.detect(ev, *now, scratch, &mut self.detections);
+        }
+        if let Some((fields, (room, dropped))) = self.beacon
+            && let Some(connection) = fields.connection(ev)
+        {
+            let taken = room
+                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1))
+                .is_ok();
+            if taken {
+                self.connections.push(connection);
+            } else {
+                dropped.fetch_add(1, Ordering::Relaxed);
+            }
         }
         let stats = match self.streams.get_mut(&ev.source.name) {
             Some(s) => s,
