@@ -4,14 +4,17 @@
 //! flows, firewalls, and web proxies' absolute-URL or `CONNECT` requests).
 //!
 //! [`BeaconFields::connection`] reads one event as a [`Connection`] (source, outside
-//! destination, when, which record); [`find_beacons`] takes every connection of a hunt
-//! and returns one [`Beacon`] per (source, destination) pair whose calls became regular:
+//! destination, when, which record); a [`BeaconTracker`] takes them as they come (the
+//! server's pipeline) and [`find_beacons`] a whole hunt; both give one [`Beacon`] per
+//! (source, destination) pair whose calls became regular:
 //! at least [`BeaconConfig::min_connections`] calls over [`BeaconConfig::min_span_s`],
 //! the median gap at least [`BeaconConfig::min_interval_s`], and the gaps' median
 //! absolute deviation at most [`BeaconConfig::max_jitter`] of the median (an implant's
 //! ±30 % jitter gives 0.15; people browsing, 0.5 and more). A destination that many
 //! sources call is infrastructure (updates, telemetry), not a command server: pairs
-//! whose destination more than [`BeaconConfig::max_sources`] sources call are left out.
+//! whose destination more than [`BeaconConfig::max_sources`] sources have called are
+//! left out. Memory is bounded: the latest [`WINDOW`] calls per pair, and at most
+//! [`BeaconConfig::max_pairs`] pairs and destinations (the quietest are forgotten).
 //! Destinations inside the organisation (private, loopback, link-local addresses) are
 //! never considered. The beacon is reported at the call that made the pattern clear,
 //! with that call's record, so time to detect is honest.
@@ -20,7 +23,7 @@
 //! tagged command and control (T1071), with the destination as an indicator so the
 //! analysis engine links the machines that call it.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Arc;
 
@@ -51,8 +54,12 @@ pub struct BeaconConfig {
     pub max_jitter: f64,
     /// Destinations called by more sources than this are left out.
     pub max_sources: usize,
-    /// Connections kept in all; beyond, the latest ones are dropped and counted.
+    /// Connections a batch analysis ([`find_beacons`]) takes; beyond, the latest ones
+    /// are dropped and counted.
     pub max_connections: usize,
+    /// (source, destination) pairs and destinations a [`BeaconTracker`] remembers;
+    /// beyond, those quiet longest are forgotten.
+    pub max_pairs: usize,
 }
 
 impl Default for BeaconConfig {
@@ -64,6 +71,7 @@ impl Default for BeaconConfig {
             max_jitter: 0.2,
             max_sources: 3,
             max_connections: 5_000_000,
+            max_pairs: 100_000,
         }
     }
 }
@@ -144,11 +152,9 @@ impl BeaconFields {
         }
     }
 
-    /// `ev` as an outgoing call to an outside destination, or `None`.
+    /// `ev` as an outgoing call to an outside destination, or `None`. Its time is
+    /// the event's (0 when the event has none: the caller supplies one or skips it).
     pub fn connection(&self, ev: &Event) -> Option<Connection> {
-        if ev.time == Timestamp::default() {
-            return None;
-        }
         let ls = &ev.logsource;
         let category = ls.category.as_deref();
         let product = ls.product.as_deref();
@@ -280,66 +286,143 @@ fn regularity(times: &[i64]) -> Option<(f64, f64)> {
     Some((m, median(&mut deviations) / m))
 }
 
-/// The beacons among `connections` (any order), in time order. Returns them and how
-/// many connections were dropped past [`BeaconConfig::max_connections`].
+/// One (source, destination) pair's latest calls.
+#[derive(Debug, Default)]
+struct Pair {
+    /// Call times, oldest first, at most [`WINDOW`] + 1.
+    times: std::collections::VecDeque<i64>,
+    calls: usize,
+    first_ns: i64,
+    last_ns: i64,
+    /// Reported already: a pair is a beacon once.
+    reported: bool,
+}
+
+/// Who calls a destination (up to one more than [`BeaconConfig::max_sources`]).
+#[derive(Debug, Default)]
+struct Callers {
+    sources: Vec<String>,
+    last_ns: i64,
+}
+
+/// Beacon analysis over a stream of connections, in (roughly) time order, with bounded
+/// memory: the server's pipeline feeds it batch after batch; [`find_beacons`] feeds it a
+/// whole hunt sorted by time.
+#[derive(Debug, Default)]
+pub struct BeaconTracker {
+    cfg: BeaconConfig,
+    pairs: HashMap<(String, String), Pair>,
+    callers: HashMap<String, Callers>,
+    /// Pairs and destinations forgotten to stay within `max_pairs`.
+    pub forgotten: u64,
+}
+
+impl BeaconTracker {
+    pub fn new(cfg: BeaconConfig) -> Self {
+        BeaconTracker {
+            cfg,
+            ..Default::default()
+        }
+    }
+
+    /// Takes one call; returns the beacon it makes clear, once per pair.
+    pub fn observe(&mut self, c: &Connection) -> Option<Beacon> {
+        let callers = self.callers.entry(c.dst.clone()).or_default();
+        callers.last_ns = callers.last_ns.max(c.time_ns);
+        if callers.sources.len() <= self.cfg.max_sources && !callers.sources.contains(&c.src) {
+            callers.sources.push(c.src.clone());
+        }
+        let shared = callers.sources.len() > self.cfg.max_sources;
+        let pair = self
+            .pairs
+            .entry((c.src.clone(), c.dst.clone()))
+            .or_insert_with(|| Pair {
+                first_ns: c.time_ns,
+                ..Pair::default()
+            });
+        let found = pair.take(c, &self.cfg, shared);
+        if self.pairs.len() > self.cfg.max_pairs || self.callers.len() > self.cfg.max_pairs {
+            self.forget();
+        }
+        found
+    }
+
+    /// Forgets the quietest quarter of the pairs and destinations.
+    fn forget(&mut self) {
+        let keep = self.cfg.max_pairs - self.cfg.max_pairs / 4;
+        if self.pairs.len() > keep {
+            let mut last: Vec<i64> = self.pairs.values().map(|p| p.last_ns).collect();
+            let cut = last.len() - keep;
+            let (_, &mut bound, _) = last.select_nth_unstable(cut);
+            let before = self.pairs.len();
+            self.pairs.retain(|_, p| p.last_ns > bound);
+            self.forgotten += (before - self.pairs.len()) as u64;
+        }
+        if self.callers.len() > keep {
+            let mut last: Vec<i64> = self.callers.values().map(|c| c.last_ns).collect();
+            let cut = last.len() - keep;
+            let (_, &mut bound, _) = last.select_nth_unstable(cut);
+            let before = self.callers.len();
+            self.callers.retain(|_, c| c.last_ns > bound);
+            self.forgotten += (before - self.callers.len()) as u64;
+        }
+    }
+}
+
+impl Pair {
+    fn take(&mut self, c: &Connection, cfg: &BeaconConfig, shared: bool) -> Option<Beacon> {
+        // One call logged twice within a second is one call; calls arriving out of
+        // order take their place.
+        let at = self.times.partition_point(|&t| t <= c.time_ns);
+        let near = |t: &i64| (c.time_ns - t).abs() < SECOND;
+        if self.times.get(at.wrapping_sub(1)).is_some_and(near)
+            || self.times.get(at).is_some_and(near)
+        {
+            return None;
+        }
+        self.times.insert(at, c.time_ns);
+        if self.times.len() > WINDOW + 1 {
+            self.times.pop_front();
+        }
+        self.calls += 1;
+        self.first_ns = self.first_ns.min(c.time_ns);
+        self.last_ns = self.last_ns.max(c.time_ns);
+        if self.reported || shared || self.calls < cfg.min_connections {
+            return None;
+        }
+        let times: Vec<i64> = self.times.iter().copied().collect();
+        let span = (times[times.len() - 1] - times[0]) as f64 / SECOND as f64;
+        if times.len() < cfg.min_connections || span < cfg.min_span_s {
+            return None;
+        }
+        let (interval, jitter) = regularity(&times)?;
+        if interval < cfg.min_interval_s || jitter > cfg.max_jitter {
+            return None;
+        }
+        self.reported = true;
+        Some(Beacon {
+            at: c.clone(),
+            first_ns: self.first_ns,
+            connections: self.calls,
+            median_interval_s: interval,
+            jitter,
+        })
+    }
+}
+
+/// The beacons among `connections` (any order), in time order: the connections go
+/// through a [`BeaconTracker`] sorted by time, so a hunt reports what the server's
+/// pipeline would. Returns them and how many connections were dropped past
+/// [`BeaconConfig::max_connections`].
 pub fn find_beacons(mut connections: Vec<Connection>, cfg: &BeaconConfig) -> (Vec<Beacon>, u64) {
     connections.sort_by_key(|c| c.time_ns);
     let dropped = connections.len().saturating_sub(cfg.max_connections) as u64;
     connections.truncate(cfg.max_connections);
-    let mut callers: HashMap<&str, HashSet<&str>> = HashMap::new();
-    for c in &connections {
-        callers.entry(&c.dst).or_default().insert(&c.src);
-    }
-    let mut pairs: HashMap<(&str, &str), Vec<usize>> = HashMap::new();
-    for (i, c) in connections.iter().enumerate() {
-        if callers
-            .get(c.dst.as_str())
-            .is_some_and(|s| s.len() <= cfg.max_sources)
-        {
-            pairs.entry((&c.src, &c.dst)).or_default().push(i);
-        }
-    }
-    let mut found = Vec::new();
-    for calls in pairs.values() {
-        // One call logged twice within a second is one call.
-        let mut kept: Vec<usize> = Vec::with_capacity(calls.len());
-        for &i in calls {
-            let t = connections[i].time_ns;
-            if kept
-                .last()
-                .is_none_or(|&j| t - connections[j].time_ns >= SECOND)
-            {
-                kept.push(i);
-            }
-        }
-        if kept.len() < cfg.min_connections {
-            continue;
-        }
-        let times: Vec<i64> = kept.iter().map(|&i| connections[i].time_ns).collect();
-        for k in cfg.min_connections.max(2) - 1..times.len() {
-            let window = &times[(k + 1).saturating_sub(WINDOW)..=k];
-            let span = (window[window.len() - 1] - window[0]) as f64 / SECOND as f64;
-            if window.len() < cfg.min_connections || span < cfg.min_span_s {
-                continue;
-            }
-            let Some((interval, jitter)) = regularity(window) else {
-                continue;
-            };
-            if interval >= cfg.min_interval_s && jitter <= cfg.max_jitter {
-                found.push(Beacon {
-                    at: connections[kept[k]].clone(),
-                    first_ns: times[0],
-                    connections: k + 1,
-                    median_interval_s: interval,
-                    jitter,
-                });
-                break;
-            }
-        }
-    }
-    found.sort_by(|a, b| {
-        (a.at.time_ns, &a.at.src, &a.at.dst).cmp(&(b.at.time_ns, &b.at.src, &b.at.dst))
-    });
+    let mut tracker = BeaconTracker::new(cfg.clone());
+    let found = connections
+        .iter()
+        .filter_map(|c| tracker.observe(c))
+        .collect();
     (found, dropped)
 }
 
@@ -510,6 +593,35 @@ mod tests {
         let (found, dropped) = find_beacons(calls, &cfg);
         assert!(found.is_empty());
         assert_eq!(dropped, 110);
+    }
+
+    #[test]
+    fn the_tracker_takes_calls_out_of_order_and_stays_bounded() {
+        let mut d = Draw(5);
+        let mut calls = periodic("ws01", "c2.example", 300.0, 0.2, 40, &mut d);
+        // Two streams of one batch arrive interleaved, not sorted.
+        calls.swap(3, 9);
+        calls.swap(20, 21);
+        let mut tracker = BeaconTracker::new(BeaconConfig::default());
+        let found: Vec<Beacon> = calls.iter().filter_map(|c| tracker.observe(c)).collect();
+        assert_eq!(found.len(), 1, "reported once: {found:#?}");
+
+        let cfg = BeaconConfig {
+            max_pairs: 8,
+            ..BeaconConfig::default()
+        };
+        let mut tracker = BeaconTracker::new(cfg);
+        for i in 0..100 {
+            tracker.observe(&call("ws01", &format!("site{i}.example"), i, 1));
+        }
+        assert!(tracker.pairs.len() <= 8 && tracker.callers.len() <= 8);
+        assert!(tracker.forgotten >= 184, "{}", tracker.forgotten);
+        // The latest are the ones kept.
+        assert!(
+            tracker
+                .pairs
+                .contains_key(&("ws01".into(), "site99.example".into()))
+        );
     }
 
     #[test]

@@ -23,7 +23,10 @@
 //!   (record, indicator) pair is reported ([`BatchOutcome::indicator_hits`]) so a later
 //!   retro-hunt does not count it twice;
 //! - a retro-hunt's hits ([`Processor::retro`]) go through the same analysis engine as
-//!   indicator detections at their records' times, between batches.
+//!   indicator detections at their records' times, between batches;
+//! - every outgoing connection to an outside destination goes through the tenant's
+//!   beacon analysis ([`crate::beacon::BeaconTracker`], bounded), which reports a
+//!   regular caller once as a `beacon-analysis` detection with the batch's others.
 
 use std::collections::{HashMap, HashSet};
 use std::io::Cursor;
@@ -40,6 +43,7 @@ use watchfloor_sigma::rule::Correlation;
 use watchfloor_triage::suppress::SuppressedBy;
 use watchfloor_triage::{Changes, Outcome, Triage};
 
+use crate::beacon::{BeaconConfig, BeaconFields, BeaconTracker};
 use crate::correlate;
 use crate::detect::{CorrelationInput, DetectionRow, Detector};
 use crate::entities::EntityFields;
@@ -202,6 +206,9 @@ pub struct Processor {
     intel: Option<Arc<Intel>>,
     intel_matcher: Option<IntelMatcher>,
     intel_scratch: IntelScratch,
+    /// Beacon analysis over the tenant's connections, batch after batch.
+    beacon_fields: BeaconFields,
+    beacons: BeaconTracker,
     buffer: Vec<u8>,
 }
 
@@ -230,6 +237,7 @@ impl Processor {
         triage.track_changes();
         let (correlation, correlated) = book.correlation_engine();
         let entity_fields = EntityFields::new(book.table());
+        let beacon_fields = BeaconFields::new(book.table());
         Processor {
             tenant,
             book,
@@ -242,6 +250,8 @@ impl Processor {
             intel: None,
             intel_matcher: None,
             intel_scratch: IntelScratch::default(),
+            beacon_fields,
+            beacons: BeaconTracker::new(BeaconConfig::default()),
             buffer: Vec::new(),
         }
     }
@@ -410,6 +420,7 @@ impl Processor {
                 .intel_matcher
                 .as_ref()
                 .map(|m| (m, &mut self.intel_scratch)),
+            beacon: (&self.beacon_fields, &mut self.beacons),
             rows,
             indicator_hits: &mut out.indicator_hits,
             keep: Vec::new(),
@@ -484,6 +495,7 @@ struct GroupSink<'a, 'e> {
     correlation: Option<&'a mut CorrelationEngine>,
     correlations: &'a [Correlation],
     intel: Option<(&'a IntelMatcher, &'a mut IntelScratch)>,
+    beacon: (&'a BeaconFields, &'a mut BeaconTracker),
     rows: &'a mut Vec<(u32, DetectionRow)>,
     indicator_hits: &'a mut Vec<RecordHit>,
     keep: Vec<CorrelationInput>,
@@ -567,6 +579,15 @@ impl Sink for GroupSink<'_, '_> {
                         value: hit.value.clone(),
                     });
                 }
+            }
+        }
+        let (fields, tracker) = &mut self.beacon;
+        if let Some(mut call) = fields.connection(ev) {
+            if call.time_ns == 0 {
+                call.time_ns = received.0;
+            }
+            if let Some(beacon) = tracker.observe(&call) {
+                self.rows.push((u32::MAX, beacon.row()));
             }
         }
     }

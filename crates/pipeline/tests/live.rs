@@ -295,3 +295,43 @@ detection:
     assert_eq!(out.evicted, 1, "counted per batch");
     assert_eq!(p.correlation_evicted(), 2);
 }
+
+/// A proxy's log line: `client` asks to connect to `target`, `seconds` after 09:00.
+fn proxy_connect(client: &str, target: &str, seconds: i64) -> String {
+    let (h, m, s) = (9 + seconds / 3600, seconds / 60 % 60, seconds % 60);
+    format!(
+        "{client} - ana [02/Mar/2026:{h:02}:{m:02}:{s:02} +0000] \"CONNECT {target} HTTP/1.1\" 200 5224 \"-\" \"Mozilla/5.0\""
+    )
+}
+
+#[test]
+fn beaconing_across_batches_becomes_one_alert() {
+    let mut p = processor();
+    let jitter = [0, 40, -35, 55, -20, 10, -60, 25, 45, -5];
+    let mut t = 0;
+    let mut beacon_alerts = Vec::new();
+    // Ten batches of three calls each: no batch holds an hour of calls.
+    for batch in 0..10 {
+        let mut lines = Vec::new();
+        for call in 0..3 {
+            lines.push((
+                Some("access"),
+                proxy_connect("10.0.0.7", "cdn-update.example:443", t),
+            ));
+            t += 300 + jitter[(batch * 3 + call) % jitter.len()];
+        }
+        let out = p.process(&records(&lines, 1 + batch as i64 * 3));
+        assert_eq!(out.decode_errors, 0);
+        for id in out.changes.alerts {
+            let alert = p.triage().alert(id).expect("alert in memory");
+            if alert.rule_id == "beacon-analysis" {
+                beacon_alerts.push((batch, id, alert.count));
+            }
+        }
+    }
+    // The pattern is clear at the 13th call (an hour of calls), in the fifth batch;
+    // reported once.
+    assert_eq!(beacon_alerts.len(), 1, "{beacon_alerts:?}");
+    assert_eq!(beacon_alerts[0].0, 4);
+    assert_eq!(beacon_alerts[0].2, 1);
+}

@@ -206,16 +206,23 @@ fn introduce(bound: SocketAddr, cast: &Cast, scenario: &Scenario, speed: f64) {
         "   Playing:  {} ({}), {pace}\n",
         scenario.name, scenario.duration
     );
-    println!("== Incidents as the pipeline opens and escalates them\n");
+    println!("== Incidents as the pipeline opens, escalates and advances them\n");
 }
 
-/// Prints a line per opened or escalated incident.
+/// Prints a line per incident opened, escalated, or advanced to a new kill-chain stage.
 fn spawn_announcer(live: LiveHandle) {
     let mut rx = live.subscribe();
     tokio::spawn(async move {
+        let mut chains: std::collections::HashMap<(u32, u64), String> = Default::default();
         loop {
             match rx.recv().await {
-                Ok(n) if n.change != "updated" => {
+                Ok(n) => {
+                    let before = chains.insert((n.tenant, n.id), n.stage_chain.clone());
+                    let change = match n.change {
+                        "updated" if before.is_some_and(|b| b != n.stage_chain) => "advanced",
+                        "updated" => continue,
+                        other => other,
+                    };
                     let stages = if n.stage_chain.is_empty() {
                         String::new()
                     } else {
@@ -224,13 +231,12 @@ fn spawn_announcer(live: LiveHandle) {
                     println!(
                         "[incident #{:<3} {:<9}] {:<8} {}  ({} alerts){stages}",
                         n.id,
-                        n.change,
+                        change,
                         n.severity.to_uppercase(),
                         n.title,
                         n.alerts,
                     );
                 }
-                Ok(_) => {}
                 Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
                 Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
             }

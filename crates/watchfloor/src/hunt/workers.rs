@@ -234,6 +234,7 @@ impl Sink for HuntSink<'_, '_, '_> {
             matcher.detect(ev, *now, scratch, &mut self.detections);
         }
         if let Some((fields, (room, dropped))) = self.beacon
+            && ev.time != Timestamp::default()
             && let Some(connection) = fields.connection(ev)
         {
             let taken = room
