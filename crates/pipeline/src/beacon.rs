@@ -16,7 +16,8 @@
 //! left out. Memory is bounded: the latest [`WINDOW`] calls per pair, and at most
 //! [`BeaconConfig::max_pairs`] pairs and destinations (the quietest are forgotten).
 //! Destinations inside the organisation (private, loopback, link-local addresses) are
-//! never considered. The beacon is reported at the call that made the pattern clear,
+//! never considered, nor callers outside it (a machine is named by its host name, or
+//! else must have an inside address). The beacon is reported at the call that made the pattern clear,
 //! with that call's record, so time to detect is honest.
 //!
 //! [`Beacon::row`] makes the detection row: rule `beacon-analysis`, level medium,
@@ -186,6 +187,11 @@ impl BeaconFields {
         }
         let src_ip = first(ev, &self.src_ip);
         let src = host.clone().or_else(|| src_ip.clone())?;
+        // Calls come from inside: an outside caller of the organisation's public
+        // servers (a monitoring service, a scanner) is not an implant.
+        if host.is_none() && is_outside(&src) {
+            return None;
+        }
         Some(Connection {
             time_ns: ev.time.0,
             src: src.to_ascii_lowercase(),
@@ -311,8 +317,11 @@ struct Callers {
 #[derive(Debug, Default)]
 pub struct BeaconTracker {
     cfg: BeaconConfig,
-    pairs: HashMap<(String, String), Pair>,
+    /// By [`pair_key`].
+    pairs: HashMap<String, Pair>,
     callers: HashMap<String, Callers>,
+    /// The key being looked up, reused so a known pair costs no allocation.
+    key: String,
     /// Pairs and destinations forgotten to stay within `max_pairs`.
     pub forgotten: u64,
 }
@@ -327,20 +336,27 @@ impl BeaconTracker {
 
     /// Takes one call; returns the beacon it makes clear, once per pair.
     pub fn observe(&mut self, c: &Connection) -> Option<Beacon> {
-        let callers = self.callers.entry(c.dst.clone()).or_default();
+        if !self.callers.contains_key(c.dst.as_str()) {
+            self.callers.insert(c.dst.clone(), Callers::default());
+        }
+        let callers = self.callers.get_mut(c.dst.as_str())?;
         callers.last_ns = callers.last_ns.max(c.time_ns);
         if callers.sources.len() <= self.cfg.max_sources && !callers.sources.contains(&c.src) {
             callers.sources.push(c.src.clone());
         }
         let shared = callers.sources.len() > self.cfg.max_sources;
-        let pair = self
-            .pairs
-            .entry((c.src.clone(), c.dst.clone()))
-            .or_insert_with(|| Pair {
+        pair_key(&mut self.key, &c.src, &c.dst);
+        if !self.pairs.contains_key(self.key.as_str()) {
+            let pair = Pair {
                 first_ns: c.time_ns,
                 ..Pair::default()
-            });
-        let found = pair.take(c, &self.cfg, shared);
+            };
+            self.pairs.insert(self.key.clone(), pair);
+        }
+        let found = self
+            .pairs
+            .get_mut(self.key.as_str())
+            .and_then(|pair| pair.take(c, &self.cfg, shared));
         if self.pairs.len() > self.cfg.max_pairs || self.callers.len() > self.cfg.max_pairs {
             self.forget();
         }
@@ -367,6 +383,16 @@ impl BeaconTracker {
             self.forgotten += (before - self.callers.len()) as u64;
         }
     }
+}
+
+/// Writes the map key of a (source, destination) pair into `key`: the source's length,
+/// a colon, the source, then the destination, so no two pairs share a key.
+fn pair_key(key: &mut String, src: &str, dst: &str) {
+    use std::fmt::Write as _;
+    key.clear();
+    let _ = write!(key, "{}:", src.len());
+    key.push_str(src);
+    key.push_str(dst);
 }
 
 impl Pair {
@@ -617,11 +643,7 @@ mod tests {
         assert!(tracker.pairs.len() <= 8 && tracker.callers.len() <= 8);
         assert!(tracker.forgotten >= 184, "{}", tracker.forgotten);
         // The latest are the ones kept.
-        assert!(
-            tracker
-                .pairs
-                .contains_key(&("ws01".into(), "site99.example".into()))
-        );
+        assert!(tracker.pairs.contains_key("4:ws01site99.example"));
     }
 
     #[test]
