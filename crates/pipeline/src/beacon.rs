@@ -15,7 +15,9 @@
 //! whose destination more than [`BeaconConfig::max_sources`] sources have called are
 //! left out. Memory is bounded: the latest [`WINDOW`] calls per pair, and at most
 //! [`BeaconConfig::max_pairs`] pairs and destinations (the quietest are forgotten).
-//! Destinations inside the organisation (private, loopback, link-local addresses) are
+//! Calls to DNS, NTP and NetBIOS ports are not looked at: those protocols are
+//! periodic by design. Destinations inside the organisation (private, loopback,
+//! link-local addresses) are
 //! never considered, nor callers outside it (a machine is named by its host name, or
 //! else must have an inside address). The beacon is reported at the call that made the pattern clear,
 //! with that call's record, so time to detect is honest.
@@ -34,6 +36,10 @@ use watchfloor_event::{Event, FieldId, FieldTable, Timestamp, Value};
 use watchfloor_triage::detection::Entities;
 
 use crate::detect::DetectionRow;
+
+/// Destination ports whose protocols call out on a schedule by design: DNS, NTP,
+/// NetBIOS name and datagram services.
+const SERVICE_PORTS: [u16; 4] = [53, 123, 137, 138];
 
 /// The rule id beacon detections carry (suppressions and fingerprints use it).
 pub const BEACON_RULE_ID: &str = "beacon-analysis";
@@ -111,6 +117,7 @@ pub struct BeaconFields {
     src_ip: Vec<FieldId>,
     dst_ip: Vec<FieldId>,
     dst_name: FieldId,
+    dst_port: Vec<FieldId>,
     initiated: FieldId,
     method: FieldId,
     uri: FieldId,
@@ -147,6 +154,7 @@ impl BeaconFields {
                 ],
             ),
             dst_name: table.intern("DestinationHostname"),
+            dst_port: ids(table, &["DestinationPort", "dest_port", "id.resp_p", "dpt"]),
             initiated: table.intern("Initiated"),
             method: table.intern("cs-method"),
             uri: table.intern("cs-uri"),
@@ -156,6 +164,13 @@ impl BeaconFields {
     /// `ev` as an outgoing call to an outside destination, or `None`. Its time is
     /// the event's (0 when the event has none: the caller supplies one or skips it).
     pub fn connection(&self, ev: &Event) -> Option<Connection> {
+        // Name resolution, time and NetBIOS are periodic by design.
+        if first(ev, &self.dst_port)
+            .and_then(|p| p.parse::<u16>().ok())
+            .is_some_and(|p| SERVICE_PORTS.contains(&p))
+        {
+            return None;
+        }
         let ls = &ev.logsource;
         let category = ls.category.as_deref();
         let product = ls.product.as_deref();

@@ -335,3 +335,51 @@ fn beaconing_across_batches_becomes_one_alert() {
     assert_eq!(beacon_alerts[0].0, 4);
     assert_eq!(beacon_alerts[0].2, 1);
 }
+
+/// A Zeek `conn` record, `seconds` after 2026-03-02 09:00 UTC.
+fn zeek_conn(orig: &str, resp: &str, port: u16, seconds: i64) -> String {
+    serde_json::json!({
+        "_path": "conn",
+        "ts": 1_772_442_000.0 + seconds as f64,
+        "uid": format!("C{seconds}{port}"),
+        "id.orig_h": orig,
+        "id.orig_p": 50_000,
+        "id.resp_h": resp,
+        "id.resp_p": port,
+        "proto": if port == 123 { "udp" } else { "tcp" },
+    })
+    .to_string()
+}
+
+#[test]
+fn beacon_analysis_skips_time_service_and_outside_callers() {
+    let mut p = processor();
+    let jitter = [0, 40, -35, 55, -20, 10, -60, 25, 45, -5];
+    let mut lines = Vec::new();
+    let mut t = 0;
+    for i in 0..20 {
+        // An implant, a time client and a monitoring service polling the web site.
+        lines.push((Some("json"), zeek_conn("10.0.0.7", "203.0.113.9", 443, t)));
+        lines.push((
+            Some("json"),
+            zeek_conn("10.0.0.8", "198.51.100.123", 123, t),
+        ));
+        lines.push((
+            Some("json"),
+            zeek_conn("198.51.100.77", "192.0.2.80", 443, t + 3),
+        ));
+        t += 300 + jitter[i % jitter.len()];
+    }
+    let out = p.process(&records(&lines, 1));
+    assert_eq!(out.decode_errors, 0);
+    let beacons: Vec<String> = out
+        .changes
+        .alerts
+        .iter()
+        .filter_map(|&id| p.triage().alert(id))
+        .filter(|a| a.rule_id == "beacon-analysis")
+        .map(|a| format!("{:?}", a.entities))
+        .collect();
+    assert_eq!(beacons.len(), 1, "{beacons:?}");
+    assert!(beacons[0].contains("203.0.113.9"), "{beacons:?}");
+}
