@@ -408,7 +408,7 @@ pub struct HuntArgs {
     /// of objects, or a .tar.gz of them (repeatable).
     #[arg(long, value_name = "PATH")]
     pub attack: Vec<PathBuf>,
-    /// Asset inventory (.csv or .json): host or address → owner, criticality, tags.
+    /// Asset inventory (.csv or .json): host or address → owner, criticality, tags, aliases (other names of the host).
     #[arg(long, value_name = "FILE")]
     pub assets: Option<PathBuf>,
     /// MISP warninglists (a list.json or a folder of them): known-benign values.
