@@ -24,7 +24,8 @@
 //!   sightings the pipeline counts on them are written back to the store at most every
 //!   [`SIGHTINGS_EVERY`] and at stop;
 //! - each tenant's analysis engine runs with the tenant's asset inventory from the
-//!   store, loaded when it starts and again on [`Command::ReloadAssets`];
+//!   store, loaded when it starts and again on [`Command::ReloadAssets`] (a tenant never
+//!   given one keeps the engine's own, `serve --assets`);
 //! - a retro-hunt's hits ([`Command::RetroHunt`]) go through the tenant's analysis
 //!   engine between batches and are committed like a batch (no records marked), with
 //!   the (record, indicator) pairs they took; live batches commit the pairs they
@@ -499,19 +500,20 @@ impl Worker {
         Ok(())
     }
 
-    /// Gives the tenant's analysis engine its asset inventory from the store (none: an
-    /// empty one). Rows the parser refuses were reported when the inventory was given;
-    /// the rest apply.
+    /// Gives the tenant's analysis engine its asset inventory from the store. A tenant
+    /// that was never given one keeps the engine's own (`serve --assets`, else none);
+    /// once given, the tenant's takes its place. Rows the parser refuses were reported
+    /// when the inventory was given; the rest apply.
     fn reload_assets(&mut self, tenant: TenantId) -> Result<(), StoreError> {
         let Some(state) = self.tenants.get_mut(&tenant) else {
             return Ok(());
         };
-        let assets = match self.store.asset_inventory(tenant)? {
-            Some(inventory) => crate::assets_api::parse(inventory.format, &inventory.body)
-                .map(|(assets, _)| assets)
-                .unwrap_or_default(),
-            None => Assets::default(),
+        let Some(inventory) = self.store.asset_inventory(tenant)? else {
+            return Ok(());
         };
+        let assets: Assets = crate::assets_api::parse(inventory.format, &inventory.body)
+            .map(|(assets, _)| assets)
+            .unwrap_or_default();
         state.processor.triage_mut().set_assets(assets);
         Ok(())
     }

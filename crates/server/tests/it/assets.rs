@@ -113,3 +113,45 @@ async fn bad_inventories_and_customers_are_refused() {
         (Some("json"), Some(1))
     );
 }
+
+#[tokio::test]
+async fn a_tenant_without_an_inventory_keeps_the_servers_own() {
+    // `serve --assets`: every tenant's engine starts with the server's inventory.
+    let factory: watchfloor_server::live::TriageFactory = std::sync::Arc::new(|| {
+        let (assets, _) = watchfloor_triage::assets::Assets::from_csv(
+            "host,criticality,aliases\nws01.server-wide.example,low,WS01\n",
+        );
+        let mut t = watchfloor_triage::Triage::new(watchfloor_triage::TriageConfig::default());
+        t.set_assets(assets);
+        t
+    });
+    let w = crate::live::live_world_with(factory);
+    w.ingest_json(
+        w.a,
+        &[office_attack("2026-03-02T09:14:41Z", "WS01", r"ACME\bob")],
+    )
+    .await;
+    w.settle().await;
+    let alerts = w.live_alerts(w.a).await;
+    assert_eq!(alerts[0]["host"], "ws01.server-wide.example", "{alerts:#?}");
+
+    // Once the tenant gives its own, it takes the server's place.
+    let r = post_inventory(&w, "", &w.a_token, "host,aliases\nws01.acme.example,WS01\n").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    w.ingest_json(
+        w.a,
+        &[office_attack("2026-03-02T09:20:00Z", "WS01", r"ACME\bob")],
+    )
+    .await;
+    w.settle().await;
+    let hosts: Vec<Value> = w
+        .live_alerts(w.a)
+        .await
+        .iter()
+        .map(|a| a["host"].clone())
+        .collect();
+    assert!(
+        hosts.contains(&Value::from("ws01.acme.example")),
+        "{hosts:?}"
+    );
+}

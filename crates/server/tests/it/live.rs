@@ -141,6 +141,11 @@ fn rule_book() -> RuleBook {
 }
 
 pub(crate) fn live_world() -> LiveWorld {
+    live_world_with(Arc::new(|| Triage::new(TriageConfig::default())))
+}
+
+/// A live world whose tenants' analysis engines start as `factory` makes them.
+pub(crate) fn live_world_with(factory: watchfloor_server::live::TriageFactory) -> LiveWorld {
     let store = Arc::new(Store::open_in_memory().expect("store"));
     let a = store.create_tenant("Acme", &origin()).expect("tenant").id;
     let b = store.create_tenant(B_MARK, &origin()).expect("tenant").id;
@@ -153,10 +158,7 @@ pub(crate) fn live_world() -> LiveWorld {
     let b_token = add_token(&store, b, Role::Analyst, &format!("{B_MARK}-token"));
     plant(&store, a);
     let book = Arc::new(rule_book());
-    let config = LiveConfig::new(
-        Arc::clone(&book),
-        Arc::new(|| Triage::new(TriageConfig::default())),
-    );
+    let config = LiveConfig::new(Arc::clone(&book), factory);
     let live = Live::start(Arc::clone(&store), config).expect("pipeline");
     let state =
         AppState::new(Arc::clone(&store)).with_live(live.handle(), Arc::new(RwLock::new(book)));
