@@ -17,10 +17,10 @@
 //! [`BeaconConfig::max_pairs`] pairs and destinations (the quietest are forgotten).
 //! Calls to DNS, NTP and NetBIOS ports are not looked at: those protocols are
 //! periodic by design. Destinations inside the organisation (private, loopback,
-//! link-local addresses) are
-//! never considered, nor callers outside it (a machine is named by its host name, or
-//! else must have an inside address). The beacon is reported at the call that made the pattern clear,
-//! with that call's record, so time to detect is honest.
+//! link-local addresses) are never considered, nor callers outside it (a machine is
+//! named by its host name, or else must have an inside address). The beacon is
+//! reported at the call that made the pattern clear, with that call's record, so time
+//! to detect is honest.
 //!
 //! [`Beacon::row`] makes the detection row: rule `beacon-analysis`, level medium,
 //! tagged command and control (T1071), with the destination as an indicator so the
@@ -164,13 +164,6 @@ impl BeaconFields {
     /// `ev` as an outgoing call to an outside destination, or `None`. Its time is
     /// the event's (0 when the event has none: the caller supplies one or skips it).
     pub fn connection(&self, ev: &Event) -> Option<Connection> {
-        // Name resolution, time and NetBIOS are periodic by design.
-        if first(ev, &self.dst_port)
-            .and_then(|p| p.parse::<u16>().ok())
-            .is_some_and(|p| SERVICE_PORTS.contains(&p))
-        {
-            return None;
-        }
         let ls = &ev.logsource;
         let category = ls.category.as_deref();
         let product = ls.product.as_deref();
@@ -198,6 +191,13 @@ impl BeaconFields {
             _ => return None,
         };
         if dst.parse::<IpAddr>().is_ok() && !is_outside(&dst) {
+            return None;
+        }
+        // Name resolution, time and NetBIOS are periodic by design.
+        if first(ev, &self.dst_port)
+            .and_then(|p| p.parse::<u16>().ok())
+            .is_some_and(|p| SERVICE_PORTS.contains(&p))
+        {
             return None;
         }
         let src_ip = first(ev, &self.src_ip);
