@@ -36,6 +36,7 @@ use watchfloor_event::{Event, FieldId, FieldTable, Timestamp, Value};
 use watchfloor_triage::detection::Entities;
 
 use crate::detect::DetectionRow;
+use crate::entities::{first, is_public};
 
 /// Destination ports whose protocols call out on a schedule by design: DNS, NTP,
 /// NetBIOS name and datagram services.
@@ -246,37 +247,9 @@ fn text(ev: &Event, id: FieldId) -> Option<&str> {
     }
 }
 
-fn first(ev: &Event, ids: &[FieldId]) -> Option<String> {
-    ids.iter().find_map(|&id| match ev.get(id)? {
-        Value::Str(s) if !s.trim().is_empty() && s != "-" => Some(s.to_string()),
-        Value::Str(_) | Value::Null => None,
-        v => Some(v.to_string()),
-    })
-}
-
-/// Whether an address is outside the organisation: not private, loopback, link-local,
-/// multicast, broadcast or unspecified. A name is outside.
+/// Whether an address is outside the organisation ([`is_public`]); a name is.
 fn is_outside(addr: &str) -> bool {
-    match addr.trim().parse::<IpAddr>() {
-        Ok(IpAddr::V4(a)) => {
-            !(a.is_private()
-                || a.is_loopback()
-                || a.is_link_local()
-                || a.is_unspecified()
-                || a.is_broadcast()
-                || a.is_multicast()
-                || a.octets()[0] == 100 && (a.octets()[1] & 0xc0) == 64)
-        }
-        Ok(IpAddr::V6(a)) => {
-            let s = a.segments()[0];
-            !(a.is_loopback()
-                || a.is_unspecified()
-                || a.is_multicast()
-                || (s & 0xfe00) == 0xfc00
-                || (s & 0xffc0) == 0xfe80)
-        }
-        Err(_) => true,
-    }
+    addr.trim().parse::<IpAddr>().is_err() || is_public(addr)
 }
 
 /// The median of `values` (sorted in place); `values` is not empty.

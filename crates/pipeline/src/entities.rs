@@ -132,7 +132,8 @@ impl EntityFields {
     }
 }
 
-fn first(ev: &Event, ids: &[FieldId]) -> Option<String> {
+/// The first of `ids` the event has a value in (empty text and `-` are none), as text.
+pub(crate) fn first(ev: &Event, ids: &[FieldId]) -> Option<String> {
     ids.iter().find_map(|&id| match ev.get(id)? {
         Value::Null => None,
         Value::Str(s) if s.trim().is_empty() || s.trim() == "-" => None,
@@ -155,7 +156,10 @@ pub fn public_ipv4s_in(text: &str, out: &mut Vec<String>) {
     }
 }
 
-fn is_public(ip: &str) -> bool {
+/// Whether `ip` is an address outside any organisation: not private, shared (carrier
+/// NAT, 100.64.0.0/10), loopback, link-local, unspecified, broadcast or multicast.
+/// Text that is not an address is not public.
+pub(crate) fn is_public(ip: &str) -> bool {
     match ip.trim().parse::<IpAddr>() {
         Ok(IpAddr::V4(a)) => {
             !(a.is_private()
@@ -163,7 +167,8 @@ fn is_public(ip: &str) -> bool {
                 || a.is_link_local()
                 || a.is_unspecified()
                 || a.is_broadcast()
-                || a.is_multicast())
+                || a.is_multicast()
+                || (a.octets()[0] == 100 && (a.octets()[1] & 0xc0) == 64))
         }
         Ok(IpAddr::V6(a)) => {
             let s = a.segments()[0];

@@ -459,7 +459,7 @@ impl Triage {
         self.latest = Some(self.latest.map_or(d.time, |t| t.max(d.time)));
         d.entities.normalize();
         let renamed = self.canonicalise_host(&mut d);
-        if let Some(by) = self.suppressed_by(&d, renamed.as_deref()) {
+        if let Some(by) = self.suppressed_by(&mut d, renamed.as_deref()) {
             self.record_suppressed(&d, by);
             return Outcome::Suppressed;
         }
@@ -543,7 +543,7 @@ impl Triage {
 
     /// The suppression rule that holds `d` back, if any: one written for the host's
     /// inventory name or for the name the detection carried (`original`) alike.
-    fn suppressed_by(&mut self, d: &Detection, original: Option<&str>) -> Option<SuppressedBy> {
+    fn suppressed_by(&mut self, d: &mut Detection, original: Option<&str>) -> Option<SuppressedBy> {
         let by = |rule: &crate::suppress::Suppression| SuppressedBy::Suppression {
             id: rule.id,
             reason: rule.reason.clone(),
@@ -552,16 +552,20 @@ impl Triage {
         if let Some(rule) = self.suppressions.check(d) {
             return Some(by(rule));
         }
-        let original = original?;
-        let mut as_carried = d.clone();
-        as_carried.entities.host = Some(original.to_owned());
-        self.suppressions.check(&as_carried).map(by)
+        // The name the detection carried, in the inventory name's place for one check.
+        let canonical = d.entities.host.replace(original?.to_owned());
+        let found = self.suppressions.check(d).map(by);
+        d.entities.host = canonical;
+        found
     }
 
     /// Names the detection's host as the asset inventory does, so one machine is one
     /// entity whichever name a log gives it (`WEB01`, `web01.corp.example`, the site
     /// its access log names); returns the name the detection carried when it changed.
     fn canonicalise_host(&self, d: &mut Detection) -> Option<String> {
+        if self.assets.is_empty() {
+            return None;
+        }
         let host = d.entities.host.as_deref()?;
         let canonical = self.assets.canonical_host(host)?;
         if canonical == host {
