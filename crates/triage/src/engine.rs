@@ -142,6 +142,13 @@ pub struct TriageMemory {
     pub risks: usize,
 }
 
+/// Whether a risk or score reaches a threshold as the decision log shows it (to one
+/// decimal): two low alerts a second apart make 40.0 against 40 and open, rather than
+/// miss it by the decay of that second.
+fn reaches(value: f64, threshold: f64) -> bool {
+    (value * 10.0).round() >= (threshold * 10.0).round()
+}
+
 /// Base score of a level before asset criticality and confidence.
 pub fn level_score(level: Level) -> f64 {
     match level {
@@ -833,12 +840,12 @@ impl Triage {
         }
         let (tenant, score) = (alert.tenant, alert.score);
         let primary = keys.first().cloned();
-        if risk < self.config.open_threshold && score < self.config.open_threshold {
+        let threshold = self.config.open_threshold;
+        if !reaches(risk, threshold) && !reaches(score, threshold) {
             if !first {
                 return;
             }
             let entity = primary.as_ref().map_or("no entity".into(), key_text);
-            let threshold = self.config.open_threshold;
             if let Some(a) = self.alerts.get_mut(&id) {
                 a.log.push(
                     time,
@@ -863,7 +870,7 @@ impl Triage {
             time,
             &primary.as_ref().map_or_else(String::new, key_value),
         );
-        let reason = if score >= self.config.open_threshold {
+        let reason = if reaches(score, threshold) {
             format!(
                 "opened: alert score {score:.1} reaches the threshold {}",
                 self.config.open_threshold

@@ -133,7 +133,7 @@ fn suppression_applies_until_it_expires_and_is_listed() {
 fn risk_accumulates_to_open_an_incident_and_decays() {
     let mut t = Triage::new(TriageConfig::default());
     // Low alerts (20 each) on one host: pending until the risk reaches 40. The risk
-    // decays between them, so two lows ten minutes apart stay just below.
+    // decays between them, so two lows ten minutes apart stay just below (39.9).
     t.observe(det("low-a", Level::Low, "ws01", 0, &["attack.discovery"]));
     assert_eq!(t.stats().incidents, 0);
     let pending = t.alert(1).unwrap();
@@ -166,6 +166,23 @@ fn risk_accumulates_to_open_an_incident_and_decays() {
     t.observe(det("low-b", Level::Low, "ws02", 7 * 24 * 60, &[]));
     assert_eq!(t.stats().incidents, 0);
     assert_eq!(t.stats().pending_alerts, 2);
+    // Two lows in the same burst (a second apart) make 40.0 as the log shows it, and
+    // that reaches the threshold: the decay of one second does not hold it back.
+    let mut t = Triage::new(TriageConfig::default());
+    t.observe(det("low-a", Level::Low, "ws03", 0, &[]));
+    let mut second = det("low-b", Level::Low, "ws03", 0, &[]);
+    second.time = Timestamp(second.time.0 + 1_000_000_000);
+    t.observe(second);
+    assert_eq!(t.stats().incidents, 1);
+    let inc = t.incidents().next().unwrap();
+    assert!(
+        inc.log
+            .entries
+            .iter()
+            .any(|d| d.reason.contains("reached 40.0 (threshold 40)")),
+        "{:#?}",
+        inc.log
+    );
 }
 
 #[test]

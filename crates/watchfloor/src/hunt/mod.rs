@@ -7,6 +7,7 @@ mod output;
 mod progress;
 mod workers;
 
+pub use files::expand as expand_paths;
 pub use incidents::{TriageFiles, analyse, engine as triage_engine};
 pub use output::write_detections;
 pub use watchfloor_pipeline::detect::DetectionRow;
