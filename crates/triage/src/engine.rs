@@ -17,7 +17,7 @@ use crate::assets::Assets;
 use crate::attack::{AttackCatalog, Stage, parse_sigma_tags};
 use crate::detection::{Detection, Level, Origin, account_name};
 use crate::explain::{DecisionKind, DecisionLog};
-use crate::incident::{Incident, Incidents, Key, StageStep};
+use crate::incident::{Incident, Incidents, Key, StageStep, Window};
 use crate::risk::RiskBook;
 use crate::suppress::{Expr, SuppressedBy, SuppressedRecord, Suppressions};
 use crate::time::{HOUR, human_duration};
@@ -39,6 +39,9 @@ pub struct TriageConfig {
     pub fingerprint: FingerprintConfig,
     /// An entity key links an alert to an incident seen with it at most this long ago.
     pub incident_gap: i64,
+    /// An incident takes alerts for at most this long after its first one; later
+    /// activity of its entities starts a new incident.
+    pub incident_max_span: i64,
     /// Entity risk (or a single alert's score) from which an incident opens.
     pub open_threshold: f64,
     pub risk_half_life: i64,
@@ -52,7 +55,10 @@ impl Default for TriageConfig {
             dedupe_window: 24 * HOUR,
             samples_per_alert: 3,
             fingerprint: FingerprintConfig::default(),
-            incident_gap: 24 * HOUR,
+            // Two days: an intruder who works office hours is back the next day at
+            // about the hour they left, which a 24-hour gap would split.
+            incident_gap: 48 * HOUR,
+            incident_max_span: 7 * 24 * HOUR,
             open_threshold: 40.0,
             risk_half_life: 24 * HOUR,
             max_pending: 64,
@@ -519,12 +525,19 @@ impl Triage {
             }
             if let Some(inc) = incident {
                 let live = self.incidents.resolve(inc);
+                let mut growing = false;
                 if let Some(i) = self.incidents.get_mut(live) {
                     i.detections += 1;
                     i.last_seen = i.last_seen.max(d.time);
+                    growing =
+                        d.time.0.saturating_sub(i.first_seen.0) <= self.config.incident_max_span;
                 }
-                let keys = self.keys_of(id);
-                self.incidents.remember(d.tenant, &keys, live, d.time);
+                // The repeat stays with its incident; an outgrown one does not take
+                // back its entities from the incident that continues it.
+                if growing {
+                    let keys = self.keys_of(id);
+                    self.incidents.remember(d.tenant, &keys, live, d.time);
+                }
                 self.touch_incident(live);
             }
             self.touch_alert(id);
@@ -803,13 +816,15 @@ impl Triage {
             return;
         }
         let (tenant, time, score) = (alert.tenant, alert.time(), alert.score);
-        let found = self
-            .incidents
-            .find(tenant, &keys, time, self.config.incident_gap);
+        let window = Window {
+            gap: self.config.incident_gap,
+            max_span: self.config.incident_max_span,
+        };
+        let found = self.incidents.find(tenant, &keys, time, window);
         let primary = keys.first().cloned();
-        if let Some((target, why)) = found.first().cloned() {
+        if let Some((target, why)) = found.incidents.first().cloned() {
             self.join(target, id, &why.describe());
-            for (other, key) in found.iter().skip(1) {
+            for (other, key) in found.incidents.iter().skip(1) {
                 self.incidents.merge(target, *other, time, &key.describe());
                 self.touch_incident(*other);
                 self.retarget_alerts(*other, target);
@@ -822,8 +837,19 @@ impl Triage {
             Some(k) => self.risk.add(tenant, &key_text(k), score, time),
             None => score,
         };
+        let max_span = self.config.incident_max_span;
         if let Some(a) = self.alerts.get_mut(&id) {
             a.risk_contributed = score;
+            if let Some(old) = found.outgrown {
+                let max_span = human_duration(max_span);
+                a.log.push(
+                    time,
+                    DecisionKind::Pending,
+                    format!(
+                        "not joined to incident {old}: it has taken alerts for {max_span} since its first, the most an incident spans"
+                    ),
+                );
+            }
         }
         self.open_or_wait(id, &keys, risk, time, true);
     }

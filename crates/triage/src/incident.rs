@@ -121,6 +121,24 @@ impl Key {
     }
 }
 
+/// How far an alert's entities reach back for an incident to join.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Window {
+    /// The longest quiet time between an entity's alert and its incident.
+    pub gap: i64,
+    /// The longest an incident grows after its first alert.
+    pub max_span: i64,
+}
+
+/// The incidents an alert's entities lead to.
+#[derive(Debug, Default)]
+pub(crate) struct Found {
+    /// Incidents to join, each with the key that found it; oldest first.
+    pub incidents: Vec<(u64, Key)>,
+    /// An incident the keys lead to that has run longer than the window allows.
+    pub outgrown: Option<u64>,
+}
+
 /// The incidents of every tenant and the index from entity keys to the incident last
 /// seen with them.
 #[derive(Clone, Debug, Default)]
@@ -206,29 +224,35 @@ impl Incidents {
         id
     }
 
-    /// Incidents seen with any of `keys` within `gap` before `at`, each with the key
-    /// that found it; distinct, oldest first.
+    /// Incidents seen with any of `keys` within `window.gap` of `at`, each with the key
+    /// that found it; distinct, oldest first. An incident whose first alert is more than
+    /// `window.max_span` before `at` takes no more: it comes back as `outgrown`.
     pub(crate) fn find(
         &self,
         tenant: TenantId,
         keys: &[Key],
         at: Timestamp,
-        gap: i64,
-    ) -> Vec<(u64, Key)> {
-        let mut out: Vec<(u64, Key)> = Vec::new();
+        window: Window,
+    ) -> Found {
+        let mut found = Found::default();
         for k in keys {
             if let Some(&(id, last)) = self.keys.get(&(tenant, k.clone()))
-                && at.0.saturating_sub(last.0) <= gap
-                && last.0.saturating_sub(at.0) <= gap
+                && at.0.saturating_sub(last.0) <= window.gap
+                && last.0.saturating_sub(at.0) <= window.gap
             {
                 let id = self.resolve(id);
-                if !out.iter().any(|(i, _)| *i == id) {
-                    out.push((id, k.clone()));
+                let outgrown = self
+                    .get(id)
+                    .is_some_and(|i| at.0.saturating_sub(i.first_seen.0) > window.max_span);
+                if outgrown {
+                    found.outgrown.get_or_insert(id);
+                } else if !found.incidents.iter().any(|(i, _)| *i == id) {
+                    found.incidents.push((id, k.clone()));
                 }
             }
         }
-        out.sort_by_key(|(id, _)| *id);
-        out
+        found.incidents.sort_by_key(|(id, _)| *id);
+        found
     }
 
     pub(crate) fn remember(&mut self, tenant: TenantId, keys: &[Key], id: u64, at: Timestamp) {
@@ -354,23 +378,43 @@ mod tests {
         let a = inc.open(t, Timestamp(0), "ws01");
         let b = inc.open(t, Timestamp(0), "ws02");
         let host = Key::Host("ws01".into());
+        let window = Window {
+            gap: 50,
+            max_span: 1000,
+        };
         inc.remember(t, std::slice::from_ref(&host), a, Timestamp(100));
-        assert_eq!(
-            inc.find(t, std::slice::from_ref(&host), Timestamp(150), 50)
-                .len(),
-            1
-        );
-        assert!(
-            inc.find(t, std::slice::from_ref(&host), Timestamp(151), 50)
-                .is_empty()
-        );
-        assert!(
-            inc.find(TenantId(1), std::slice::from_ref(&host), Timestamp(100), 50)
-                .is_empty()
-        );
+        let find = |inc: &Incidents, tenant, at| {
+            inc.find(tenant, std::slice::from_ref(&host), Timestamp(at), window)
+        };
+        assert_eq!(find(&inc, t, 150).incidents.len(), 1);
+        assert!(find(&inc, t, 151).incidents.is_empty());
+        assert!(find(&inc, TenantId(1), 100).incidents.is_empty());
         inc.merge(b, a, Timestamp(120), "shared indicator");
         assert_eq!(inc.resolve(a), b);
-        assert_eq!(inc.find(t, &[host], Timestamp(120), 50)[0].0, b);
+        assert_eq!(find(&inc, t, 120).incidents[0].0, b);
         assert_eq!(inc.all().count(), 1);
+    }
+
+    #[test]
+    fn an_incident_stops_growing_after_its_span() {
+        let t = TenantId(0);
+        let mut inc = Incidents::default();
+        let a = inc.open(t, Timestamp(0), "ws01");
+        let host = Key::Host("ws01".into());
+        let window = Window {
+            gap: 50,
+            max_span: 200,
+        };
+        inc.remember(t, std::slice::from_ref(&host), a, Timestamp(0));
+        // Activity every 40 keeps the key fresh, but past 200 after the incident's first
+        // alert the incident takes nothing more.
+        for at in (40..=200).step_by(40) {
+            let found = inc.find(t, std::slice::from_ref(&host), Timestamp(at), window);
+            assert_eq!(found.incidents.len(), 1, "at {at}");
+            inc.remember(t, std::slice::from_ref(&host), a, Timestamp(at));
+        }
+        let found = inc.find(t, std::slice::from_ref(&host), Timestamp(240), window);
+        assert!(found.incidents.is_empty());
+        assert_eq!(found.outgrown, Some(a));
     }
 }

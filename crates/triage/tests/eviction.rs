@@ -24,6 +24,15 @@ fn det(rule: &str, level: Level, host: &str, time: i64) -> Detection {
     d
 }
 
+/// The defaults with a one-day incident gap, so the horizon is the one-day dedupe
+/// window these streams are laid out around.
+fn day_config() -> TriageConfig {
+    TriageConfig {
+        incident_gap: 24 * HOUR,
+        ..TriageConfig::default()
+    }
+}
+
 fn new_id(outcome: Outcome) -> u64 {
     match outcome {
         Outcome::NewAlert(id) => id,
@@ -41,7 +50,7 @@ fn feed(t: &mut Triage, d: Detection) -> Outcome {
 
 #[test]
 fn eviction_frees_alerts_past_the_horizon_and_a_repeat_makes_a_new_id() {
-    let mut t = Triage::new(TriageConfig::default());
+    let mut t = Triage::new(day_config());
     assert_eq!(t.horizon(), 24 * HOUR);
     let old = new_id(feed(&mut t, det("r1", Level::Low, "ws01", 0)));
     let other = new_id(feed(&mut t, det("r2", Level::Low, "ws02", 30 * HOUR)));
@@ -67,7 +76,7 @@ fn eviction_frees_alerts_past_the_horizon_and_a_repeat_makes_a_new_id() {
 
 #[test]
 fn alerts_inside_the_horizon_are_never_evicted() {
-    let mut t = Triage::new(TriageConfig::default());
+    let mut t = Triage::new(day_config());
     // One alert repeated every 10 hours for 10 days: always inside the dedupe
     // window of its last occurrence, so it stays one alert however old it is.
     let steady = new_id(feed(&mut t, det("steady", Level::Low, "ws01", 0)));
@@ -88,7 +97,7 @@ fn alerts_inside_the_horizon_are_never_evicted() {
     let edge = edge.expect("made");
     assert_eq!(t.latest(), Some(Timestamp(100 * HOUR)));
     // Forced sweeps at the edge: nothing inside the horizon goes.
-    let mut fresh = Triage::new(TriageConfig::default());
+    let mut fresh = Triage::new(day_config());
     for d in [
         det("a", Level::Low, "h1", 0),
         det("b", Level::Low, "h2", 12 * HOUR),
@@ -105,7 +114,7 @@ fn alerts_inside_the_horizon_are_never_evicted() {
 
 #[test]
 fn incidents_link_recent_activity_after_old_ones_are_evicted() {
-    let mut t = Triage::new(TriageConfig::default());
+    let mut t = Triage::new(day_config());
     // An old incident on ws01 (a high alert opens one on its own).
     let old_alert = new_id(feed(&mut t, det("old", Level::High, "ws01", 0)));
     let old_incident = t.alert(old_alert).unwrap().incident.expect("opened");
@@ -154,7 +163,7 @@ fn memory_stays_bounded_over_a_long_stream() {
     const ACTIVE: u64 = 2_000;
     const NEW_PER_DAY: u64 = 300;
     const RULES: u64 = 50;
-    let mut t = Triage::new(TriageConfig::default());
+    let mut t = Triage::new(day_config());
     let span = DAYS * 24 * HOUR;
     let step = span / DETECTIONS;
     let mut peak = t.memory();

@@ -378,6 +378,44 @@ fn stages_progress_and_severity_rises() {
 }
 
 #[test]
+fn an_incident_spans_at_most_a_week_then_a_new_one_continues() {
+    let mut t = Triage::new(TriageConfig::default());
+    // A medium alert every 20 hours on one host, each of a new rule: the incident gap
+    // never lapses, but the week does after the ninth (160 h).
+    let hours = |h: i64| h * 60;
+    for k in 0..10 {
+        let rule = format!("r{k}");
+        t.observe(det(&rule, Level::Medium, "ws01", hours(20 * k), &[]));
+    }
+    let incidents: Vec<_> = t.incidents().collect();
+    assert_eq!(incidents.len(), 2, "{incidents:#?}");
+    let (first, second) = (incidents[0].id, incidents[1].id);
+    assert_eq!(incidents[0].alerts.len(), 9, "0 h to 160 h");
+    assert_eq!(incidents[1].alerts.len(), 1, "180 h");
+    let continuing = t.alert(incidents[1].alerts[0]).unwrap();
+    assert!(
+        continuing.log.entries.iter().any(|d| d
+            .reason
+            .starts_with(&format!("not joined to incident {first}"))),
+        "{:#?}",
+        continuing.log
+    );
+    // A repeat of the first incident's last alert still counts there, and does not take
+    // the host back from the incident that continues it.
+    let repeat = t.observe(det("r8", Level::Medium, "ws01", hours(181), &[]));
+    let Outcome::Merged(r8) = repeat else {
+        panic!("{repeat:?}")
+    };
+    assert_eq!(t.alert(r8).unwrap().incident, Some(first));
+    t.observe(det("r10", Level::Medium, "ws01", hours(182), &[]));
+    let incidents: Vec<_> = t.incidents().collect();
+    assert_eq!(incidents.len(), 2);
+    assert_eq!(incidents[1].id, second);
+    assert_eq!(incidents[1].alerts.len(), 2);
+    assert_eq!(incidents[0].detections, 10);
+}
+
+#[test]
 fn correlation_results_join_incidents() {
     let mut t = Triage::new(TriageConfig::default());
     t.observe(det(

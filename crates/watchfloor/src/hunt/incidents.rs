@@ -69,7 +69,8 @@ pub fn engine(files: &TriageFiles) -> anyhow::Result<Triage> {
 ///
 /// ```yaml
 /// dedupe_window_hours: 24
-/// incident_gap_hours: 24
+/// incident_gap_hours: 48
+/// incident_max_span_hours: 168
 /// open_threshold: 40
 /// risk_half_life_hours: 24
 /// samples_per_alert: 3
@@ -106,6 +107,9 @@ pub fn read_config(path: &Path) -> anyhow::Result<TriageConfig> {
     }
     if let Some(h) = number("incident_gap_hours")? {
         config.incident_gap = hours(h);
+    }
+    if let Some(h) = number("incident_max_span_hours")? {
+        config.incident_max_span = hours(h);
     }
     if let Some(h) = number("risk_half_life_hours")? {
         config.risk_half_life = hours(h).max(1);
@@ -354,11 +358,12 @@ mod tests {
     fn config_file_overrides_defaults() {
         let path = write(
             "triage.yml",
-            "incident_gap_hours: 6\nopen_threshold: 55.5\nfingerprint:\n  fields: [host]\n  rules:\n    r-1: [host, CommandLine]\n",
+            "incident_gap_hours: 6\nincident_max_span_hours: 72\nopen_threshold: 55.5\nfingerprint:\n  fields: [host]\n  rules:\n    r-1: [host, CommandLine]\n",
         );
         let c = read_config(&path).unwrap();
         std::fs::remove_file(&path).ok();
         assert_eq!(c.incident_gap, 6 * 3_600_000_000_000);
+        assert_eq!(c.incident_max_span, 72 * 3_600_000_000_000);
         assert_eq!(c.open_threshold, 55.5);
         assert_eq!(c.dedupe_window, TriageConfig::default().dedupe_window);
         assert_eq!(c.fingerprint.fields, vec!["host"]);
