@@ -187,6 +187,13 @@ impl JsonDecoder {
                     .and_then(|v| v.as_str());
                 let event_id = ev.get(k.event_id).and_then(|v| v.as_i64());
                 let ls = windows::logsource(channel, provider, event_id);
+                // NXLog exports name the provider `SourceName`; rules test `Provider_Name`.
+                if ev.get(k.provider_name).is_none()
+                    && let Some(source) = ev.get(k.source_name).and_then(|v| v.as_str())
+                {
+                    let source = source.to_string();
+                    ev.push_str(k.provider_name, k.provider_name, &source);
+                }
                 if ls.service() == Some("security") && event_id == Some(4688) {
                     self.alias_process_creation(ev);
                 }
@@ -359,6 +366,36 @@ mod tests {
         assert_eq!(ev.logsource.to_string(), "windows/process_creation/sysmon");
         assert_eq!(format_rfc3339(ev.time), "2020-06-10T02:50:56.537Z");
         assert_eq!(ev.get(ctx.id("CommandLine")), Some(Value::Str("whoami")));
+    }
+
+    #[test]
+    fn flat_windows_provider_is_named_as_rules_name_it() {
+        // NXLog's `SourceName` is the provider: the audit-log-cleared rules test
+        // `Provider_Name: Microsoft-Windows-Eventlog`.
+        let (mut ctx, ev, _) = decode(
+            r#"{"EventID":1102,"SourceName":"Microsoft-Windows-Eventlog","Channel":"Security","@timestamp":"2020-10-27T08:28:54.351Z"}"#,
+        );
+        assert_eq!(
+            ev.get(ctx.id("Provider_Name")),
+            Some(Value::Str("Microsoft-Windows-Eventlog"))
+        );
+        assert_eq!(
+            ev.get(ctx.id("SourceName")),
+            Some(Value::Str("Microsoft-Windows-Eventlog"))
+        );
+        // An export that has both keeps its own `Provider_Name`.
+        let (mut ctx, ev, _) = decode(
+            r#"{"EventID":7045,"Provider_Name":"Service Control Manager","SourceName":"other","Channel":"System"}"#,
+        );
+        let names: Vec<_> = ev
+            .fields()
+            .filter(|(entry, _)| entry.name == ctx.id("Provider_Name"))
+            .collect();
+        assert_eq!(names.len(), 1);
+        assert_eq!(
+            ev.get(ctx.id("Provider_Name")),
+            Some(Value::Str("Service Control Manager"))
+        );
     }
 
     #[test]

@@ -136,7 +136,7 @@ fn quality_on_labelled_attack_datasets() {
     }
     let named = rows.iter().filter(|r| r[6].starts_with("yes")).count();
     assert!(
-        named >= 53,
+        named >= 56,
         "{named} datasets with an incident naming their tactic"
     );
     // A dataset whose only matches are informational rules (a logoff on the domain
@@ -145,6 +145,16 @@ fn quality_on_labelled_attack_datasets() {
         assert_eq!(row[3], "0", "{row:?}");
         assert_eq!(row[5], "0", "{row:?}");
     }
+    // NXLog exports name the provider `SourceName`; the log-clearing rules test
+    // `Provider_Name`. Process Herpaderping is named by its Security log clearing.
+    let herpaderping = rows
+        .iter()
+        .find(|r| r[0].contains("Process Herpaderping"))
+        .expect("the Herpaderping dataset");
+    assert!(
+        herpaderping[6].starts_with("yes: defense evasion"),
+        "{herpaderping:?}"
+    );
     // SigmaHQ's ATT&CK v18 tactics (stealth, defense-impairment) are the defense-evasion
     // stage: the MiniNt dataset is detected only by rules carrying them.
     let mini_nt = report

@@ -77,12 +77,17 @@ pub fn otrf_datasets(root: &Path) -> anyhow::Result<Vec<Dataset>> {
             let Some(link) = scalar(f, "link") else {
                 continue;
             };
+            // The link's path under `datasets/` first: a host capture and its network
+            // capture often share a file name in sibling `host/` and `network/` folders.
+            let under_root = link
+                .split_once("/datasets/")
+                .map(|(_, rel)| root.join(rel))
+                .filter(|p| p.is_file());
             let file = link.rsplit('/').next().unwrap_or_default();
-            // Some metadata files list one file twice (as host and network data).
-            if let Some(local) = by_name.get(file)
-                && !files.contains(local)
+            if let Some(local) = under_root.or_else(|| by_name.get(file).cloned())
+                && !files.contains(&local)
             {
-                files.push(local.clone());
+                files.push(local);
             }
         }
         if files.is_empty() {
