@@ -50,6 +50,8 @@ struct Known {
     event_id: FieldId,
     provider_name: FieldId,
     source_name: FieldId,
+    message: FieldId,
+    data: FieldId,
     system_time: FieldId,
     time_created: FieldId,
     at_timestamp: FieldId,
@@ -80,6 +82,8 @@ impl Known {
             event_id: ctx.id("EventID"),
             provider_name: ctx.id("Provider_Name"),
             source_name: ctx.id("SourceName"),
+            message: ctx.id("Message"),
+            data: ctx.id("Data"),
             system_time: ctx.id("TimeCreated_SystemTime"),
             time_created: ctx.id("TimeCreated"),
             at_timestamp: ctx.id("@timestamp"),
@@ -187,12 +191,8 @@ impl JsonDecoder {
                     .and_then(|v| v.as_str());
                 let event_id = ev.get(k.event_id).and_then(|v| v.as_i64());
                 let ls = windows::logsource(channel, provider, event_id);
-                // NXLog exports name the provider `SourceName`; rules test `Provider_Name`.
-                if ev.get(k.provider_name).is_none()
-                    && let Some(source) = ev.get(k.source_name).and_then(|v| v.as_str())
-                {
-                    let source = source.to_string();
-                    ev.push_str(k.provider_name, k.provider_name, &source);
+                if flavour == JsonFlavour::WindowsFlat {
+                    name_as_rendered(k, ev);
                 }
                 if ls.service() == Some("security") && event_id == Some(4688) {
                     self.alias_process_creation(ev);
@@ -329,6 +329,33 @@ fn recognise(k: &Known, ev: &Event) -> JsonFlavour {
     }
 }
 
+/// Gives a flat Windows export (NXLog) the names an EVTX rendering has and rules test:
+/// the provider (`SourceName`) as `Provider_Name`; and, on the channels whose events
+/// carry unnamed `Data` items (classic PowerShell, Application, Exchange management),
+/// the rendered `Message` that holds them as `Data`.
+fn name_as_rendered(k: &Known, ev: &mut Event) {
+    if ev.get(k.provider_name).is_none()
+        && let Some(source) = ev.get(k.source_name).and_then(|v| v.as_str())
+    {
+        let source = source.to_string();
+        ev.push_str(k.provider_name, k.provider_name, &source);
+    }
+    const UNNAMED_DATA_CHANNELS: &[&str] =
+        &["Windows PowerShell", "Application", "MSExchange Management"];
+    let unnamed = ev.get(k.channel).and_then(|v| v.as_str()).is_some_and(|c| {
+        UNNAMED_DATA_CHANNELS
+            .iter()
+            .any(|u| u.eq_ignore_ascii_case(c))
+    });
+    if unnamed
+        && ev.get(k.data).is_none()
+        && let Some(message) = ev.get(k.message).and_then(|v| v.as_str())
+    {
+        let message = message.to_string();
+        ev.push_str(k.data, k.data, &message);
+    }
+}
+
 fn suricata_service(event_type: &str) -> Cow<'static, str> {
     const KNOWN: &[&str] = &[
         "alert", "anomaly", "dhcp", "dns", "drop", "fileinfo", "flow", "ftp", "http", "http2",
@@ -396,6 +423,26 @@ mod tests {
             ev.get(ctx.id("Provider_Name")),
             Some(Value::Str("Service Control Manager"))
         );
+    }
+
+    #[test]
+    fn classic_powershell_message_is_its_data() {
+        let (mut ctx, ev, _) = decode(
+            r#"{"EventID":400,"SourceName":"PowerShell","Channel":"Windows PowerShell","Message":"Engine state is changed from None to Available.\r\n\tHostName=ConsoleHost\r\n\tEngineVersion=2.0"}"#,
+        );
+        assert_eq!(
+            ev.logsource.to_string(),
+            "windows/ps_classic_start/powershell-classic"
+        );
+        let data = ev
+            .get(ctx.id("Data"))
+            .and_then(|v| v.as_str().map(str::to_string));
+        assert!(data.is_some_and(|d| d.contains("EngineVersion=2.0")));
+        // Other channels' messages are not data.
+        let (mut ctx, ev, _) = decode(
+            r#"{"EventID":4624,"SourceName":"Microsoft-Windows-Security-Auditing","Channel":"Security","Message":"An account was logged on."}"#,
+        );
+        assert!(ev.get(ctx.id("Data")).is_none());
     }
 
     #[test]
