@@ -3,7 +3,8 @@
 //! | flavour | recognised by | logsource | names |
 //! |---|---|---|---|
 //! | Windows, nested (`evtx` JSON, `Event.System`/`Event.EventData`) | root key `Event` | windows, service from channel | Sigma names (`EventID`, `Provider_Name`, `CommandLine`) + full paths |
-//! | Windows, flat (NXLog / Winlogbeat / OTRF exports) | `EventID` with `Channel` or `SourceName` | windows, service from channel | as exported |
+//! | Windows, flat (NXLog / OTRF exports) | `EventID` with `Channel` or `SourceName` | windows, service from channel | as exported, plus `Provider_Name` (from `SourceName`) and, for classic PowerShell and Application, `Data` (the message) |
+//! | Windows, Winlogbeat (`winlog.channel`, `winlog.event_data…`) | the same, by the names below | windows, service from channel | `winlog.event_data.X` / `winlog.user_data.X` → `X`, `winlog.event_id` → `EventID`, `winlog.channel` → `Channel`, `winlog.provider_name` → `Provider_Name`, `winlog.computer_name` → `Computer` + full paths |
 //! | Suricata EVE | `event_type` with `flow_id`, `src_ip` or `timestamp` | suricata, service = event type | dotted paths (`alert.signature`) |
 //! | Zeek JSON | `ts` with `uid`, `_path`, `fuid` or `id.orig_h` | zeek, service = `_path` or file name | Zeek names (`id.orig_h`) |
 //! | AWS CloudTrail | `eventSource`, `eventName`, `awsRegion` | aws/cloudtrail | CloudTrail paths |
@@ -443,6 +444,52 @@ mod tests {
             r#"{"EventID":4624,"SourceName":"Microsoft-Windows-Security-Auditing","Channel":"Security","Message":"An account was logged on."}"#,
         );
         assert!(ev.get(ctx.id("Data")).is_none());
+    }
+
+    #[test]
+    fn winlogbeat_events_take_their_windows_names() {
+        let (mut ctx, ev, fl) = decode(
+            r#"{"@timestamp":"2023-05-01T10:00:00.000Z","host":{"name":"ws01"},"winlog":{"channel":"Security","event_id":"4688","provider_name":"Microsoft-Windows-Security-Auditing","computer_name":"WS01.corp.local","record_id":77,"process":{"pid":4},"event_data":{"NewProcessName":"C:\\Windows\\System32\\whoami.exe","CommandLine":"whoami /all"}}}"#,
+        );
+        assert_eq!(fl, JsonFlavour::WindowsFlat);
+        assert_eq!(
+            ev.logsource.to_string(),
+            "windows/process_creation/security"
+        );
+        assert_eq!(format_rfc3339(ev.time), "2023-05-01T10:00:00Z");
+        assert_eq!(
+            ev.get(ctx.id("EventID")).and_then(|v| v.as_i64()),
+            Some(4688)
+        );
+        assert_eq!(
+            ev.get(ctx.id("CommandLine")),
+            Some(Value::Str("whoami /all"))
+        );
+        assert_eq!(
+            ev.get(ctx.id("Computer")),
+            Some(Value::Str("WS01.corp.local"))
+        );
+        assert_eq!(
+            ev.get(ctx.id("Provider_Name")),
+            Some(Value::Str("Microsoft-Windows-Security-Auditing"))
+        );
+        assert_eq!(ev.get(ctx.id("EventRecordID")), Some(Value::Int(77)));
+        // The 4688 aliases apply as to any Security process creation.
+        assert_eq!(
+            ev.get(ctx.id("Image")),
+            Some(Value::Str("C:\\Windows\\System32\\whoami.exe"))
+        );
+        // The shipped paths stay as they are too; other documents' paths are untouched.
+        assert!(ev.get(ctx.id("winlog.event_data.CommandLine")).is_some());
+        assert_eq!(ev.get(ctx.id("host.name")), Some(Value::Str("ws01")));
+        let (mut ctx, ev, _) = decode(
+            r#"{"winlog":{"channel":"Microsoft-Windows-WMI-Activity/Operational","event_id":5861,"user_data":{"Operation Name":"x","PossibleCause":"Permanent"}}}"#,
+        );
+        assert_eq!(
+            ev.get(ctx.id("PossibleCause")),
+            Some(Value::Str("Permanent"))
+        );
+        assert_eq!(ev.get(ctx.id("OperationName")), Some(Value::Str("x")));
     }
 
     #[test]

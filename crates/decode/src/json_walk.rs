@@ -47,7 +47,10 @@ impl PathIds {
         }
         let original = ctx.id(path);
         let sigma = match naming {
-            Naming::Path => original,
+            Naming::Path => match beats_sigma_name(path) {
+                Some(name) => ctx.id(&name),
+                None => original,
+            },
             Naming::WindowsXml => ctx.id(&windows_sigma_name(path)),
         };
         map.insert(path.into(), (sigma, original));
@@ -66,6 +69,37 @@ pub fn windows_sigma_name(path: &str) -> String {
     } else {
         name
     }
+}
+
+/// The Sigma name of a Windows event's path as Winlogbeat ships it (`winlog.channel`,
+/// `winlog.event_id`, `winlog.event_data.CommandLine`, `winlog.user_data.Operation`):
+/// the names an EVTX rendering gives (`Channel`, `EventID`, `CommandLine`,
+/// `Operation`). `None` for every other path, which keeps its dotted name.
+pub fn beats_sigma_name(path: &str) -> Option<String> {
+    let rest = path.strip_prefix("winlog.")?;
+    if let Some(data) = rest
+        .strip_prefix("event_data.")
+        .or_else(|| rest.strip_prefix("user_data."))
+    {
+        let leaf = data.rsplit('.').next().unwrap_or(data);
+        return Some(leaf.replace(' ', ""));
+    }
+    let name = match rest {
+        "channel" => "Channel",
+        "event_id" => "EventID",
+        "provider_name" => "Provider_Name",
+        "provider_guid" => "Provider_Guid",
+        "computer_name" => "Computer",
+        "record_id" => "EventRecordID",
+        "task" => "Task",
+        "opcode" => "Opcode",
+        "keywords" => "Keywords",
+        "process.pid" => "Execution_ProcessID",
+        "process.thread.id" => "Execution_ThreadID",
+        "user.identifier" => "Security_UserID",
+        _ => return None,
+    };
+    Some(name.to_string())
 }
 
 fn windows_leaf_name(path: &str) -> String {
