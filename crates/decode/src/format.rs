@@ -7,6 +7,9 @@ use std::str::FromStr;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Format {
     Evtx,
+    /// Windows events as XML (`<Event>` elements, one per line or in an `<Events>`
+    /// document).
+    WindowsXml,
     /// JSON lines of any flavour (Windows, Suricata EVE, Zeek, CloudTrail, generic).
     Json,
     ZeekTsv,
@@ -21,8 +24,9 @@ pub enum Format {
 }
 
 impl Format {
-    pub const ALL: [Format; 9] = [
+    pub const ALL: [Format; 10] = [
         Format::Evtx,
+        Format::WindowsXml,
         Format::Json,
         Format::ZeekTsv,
         Format::Syslog,
@@ -36,6 +40,7 @@ impl Format {
     pub fn name(self) -> &'static str {
         match self {
             Format::Evtx => "evtx",
+            Format::WindowsXml => "xml",
             Format::Json => "json",
             Format::ZeekTsv => "zeek",
             Format::Syslog => "syslog",
@@ -105,6 +110,9 @@ pub fn sniff_format(name: &str, head: &[u8]) -> Result<Format, String> {
     }
     if first.starts_with(b"{") {
         return Ok(Format::Json);
+    }
+    if crate::windows_xml::looks_like_event_xml(head) {
+        return Ok(Format::WindowsXml);
     }
     if is_zeek_header(head) {
         return Ok(Format::ZeekTsv);

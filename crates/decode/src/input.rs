@@ -27,6 +27,7 @@ use crate::limited::{Limited, limit_message};
 use crate::lines::{Line, for_each_line};
 use crate::syslog::SyslogDecoder;
 use crate::w3c::W3cDecoder;
+use crate::windows_xml::XmlEvents;
 use crate::zeek_tsv::ZeekTsvDecoder;
 use crate::{DecodeContext, DecodeError, DecodeErrorKind, LineDecoder, Sink};
 
@@ -153,6 +154,15 @@ impl FileDecoder {
             }
             Container::Plain => {}
         }
+        // Text written as UTF-16 (Windows PowerShell's `>` and `Out-File`): read as UTF-8.
+        if head.starts_with(b"\xff\xfe") || head.starts_with(b"\xfe\xff") {
+            let utf8 = encoding_rs_io::DecodeReaderBytesBuilder::new()
+                .bom_sniffing(true)
+                .strip_bom(true)
+                .build(reader);
+            let inner = BufReader::with_capacity(READ_BUFFER, utf8);
+            return self.stream(name, Box::new(inner), sink);
+        }
         let format = match self
             .forced
             .map(Ok)
@@ -163,6 +173,9 @@ impl FileDecoder {
         };
         if format == Format::Json && is_json_document(head) {
             return self.json_document(name, reader, sink);
+        }
+        if format == Format::WindowsXml {
+            return self.xml_events(name, reader, sink);
         }
         if format == Format::Evtx {
             let mut data = Vec::new();
@@ -225,6 +238,63 @@ impl FileDecoder {
     /// A JSON document rather than JSON lines: a pretty-printed object, several
     /// concatenated objects, or an array of objects. Read whole, within the line limit
     /// times 64 (documents are what exporters write for small sets).
+    /// Windows event XML: each `<Event>` element, rendered as EVTX JSON and decoded as
+    /// such; the rendering is the event's raw bytes. An event's record number is the line
+    /// it starts on.
+    fn xml_events(
+        &mut self,
+        name: Arc<str>,
+        reader: impl BufRead,
+        sink: &mut dyn Sink,
+    ) -> StreamReport {
+        let mut counting = Counting::new(sink);
+        let mut reader = CountingReader {
+            inner: reader,
+            bytes: 0,
+        };
+        let mut events = XmlEvents::new(&mut reader, self.ctx.limits.max_line_bytes);
+        while let Some(next) = events.next_event() {
+            // Placed by the line the event starts on, as line formats are.
+            let record = events.line();
+            let error = |kind| DecodeError {
+                input: name.clone(),
+                record,
+                kind,
+            };
+            let json = match next {
+                Ok(json) => json,
+                Err(reason) => {
+                    counting.error(error(DecodeErrorKind::Syntax {
+                        format: "Windows event XML",
+                        reason,
+                    }));
+                    continue;
+                }
+            };
+            self.ev.clear();
+            match self.json.decode_object(&mut self.ctx, &json, &mut self.ev) {
+                Ok(_) => {
+                    self.ev.source = SourceRef {
+                        name: name.clone(),
+                        record,
+                    };
+                    self.ctx.stamp(&mut self.ev);
+                    self.ev.set_raw(&json);
+                    counting.event(&self.ev);
+                }
+                Err(kind) => counting.error(error(kind)),
+            }
+        }
+        drop(events);
+        StreamReport {
+            name,
+            format: Some(Format::WindowsXml),
+            events: counting.events,
+            errors: counting.errors,
+            bytes: reader.bytes,
+        }
+    }
+
     fn json_document(
         &mut self,
         name: Arc<str>,
@@ -370,9 +440,10 @@ impl FileDecoder {
             Format::Cef => cef,
             Format::AccessLog => access,
             Format::Auditd => auditd,
-            Format::Evtx => {
-                // `decode_stream` sends EVTX to its own decoder; this arm is never taken.
-                let kind = DecodeErrorKind::Unsupported("EVTX is not a line format".into());
+            Format::Evtx | Format::WindowsXml => {
+                // `decode_stream` sends EVTX and XML to their own decoders; this arm is
+                // never taken.
+                let kind = DecodeErrorKind::Unsupported(format!("{format} is not a line format"));
                 sink.error(DecodeError {
                     input: name.clone(),
                     record: 0,

@@ -185,7 +185,9 @@ impl<'de> Visitor<'de> for Node<'_, '_> {
     fn visit_u64<E>(self, v: u64) -> Result<(), E> {
         match i64::try_from(v) {
             Ok(i) => self.0.leaf(Value::Int(i)),
-            Err(_) => self.0.leaf(Value::Float(v as f64)),
+            // Beyond i64 a float would lose digits (u64::MAX sentinels in EVTX data):
+            // keep the exact digits as text, which numeric rules still read.
+            Err(_) => self.0.leaf(Value::Str(&v.to_string())),
         }
         Ok(())
     }
@@ -334,7 +336,12 @@ mod tests {
         );
         assert_eq!(
             ev.get(ctx.id("big")),
-            Some(Value::Float(18446744073709551615.0))
+            Some(Value::Str("18446744073709551615")),
+            "every digit kept"
+        );
+        assert_eq!(
+            ev.get(ctx.id("big")).and_then(|v| v.as_f64()),
+            Some(18446744073709551615.0)
         );
         assert_eq!(ev.get(ctx.id("f")), Some(Value::Float(1.5)));
         assert_eq!(ev.get(ctx.id("s")), Some(Value::Str("x\"y")));

@@ -28,6 +28,7 @@ pub(crate) mod test_support;
 pub mod time;
 pub mod w3c;
 pub mod windows;
+pub mod windows_xml;
 pub mod zeek_tsv;
 
 pub use context::{DecodeContext, Limits};

@@ -372,3 +372,79 @@ fn truncated_real_evtx_keeps_whole_chunks_and_reports_the_cut() {
         whole.errors
     );
 }
+
+/// Every record of the EVTX attack samples, rendered as XML (as `wevtutil qe /f:xml`
+/// writes it) and decoded as Windows event XML, gives the event its EVTX gives: the same
+/// time, logsource and Sigma-named fields with the same text.
+#[test]
+#[ignore = "needs ../shared/corpora"]
+fn evtx_records_as_xml_decode_like_the_evtx() {
+    let dir = corpora().join("evtx/EVTX-ATTACK-SAMPLES");
+    let files = files_with(&dir, |p| p.ends_with(".evtx"));
+    assert!(files.len() >= 200, "{}", files.len());
+    let table = FieldTable::new();
+    let mut dec = FileDecoder::new(DecodeContext::new(FieldCache::new(table.clone())), None);
+    // XML 1.0 cannot carry control characters other than tab and line ends; the XML
+    // rendering writes `_` for them, so the EVTX side is compared the same way.
+    let xml_text = |s: String| -> String {
+        s.chars()
+            .map(|c| {
+                if c.is_control() && (c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r') {
+                    '_'
+                } else {
+                    c
+                }
+            })
+            .collect()
+    };
+    let fields = |ev: &Event| {
+        let mut out: Vec<(u32, String)> = ev
+            .fields()
+            .map(|(entry, value)| (entry.name.0, xml_text(value.to_string())))
+            .collect();
+        out.sort();
+        out
+    };
+    let mut compared = 0u64;
+    for file in &files {
+        let mut from_evtx = Collect::default();
+        dec.decode_path(file, &mut from_evtx);
+        let mut parser = evtx::EvtxParser::from_path(file).unwrap();
+        let xml: Vec<String> = parser
+            .records()
+            .filter_map(Result::ok)
+            .map(|r| r.data)
+            .collect();
+        let mut from_xml = Collect::default();
+        let report = dec.decode_stream(
+            std::sync::Arc::from(file.display().to_string()),
+            std::io::Cursor::new(xml.join("\n").into_bytes()),
+            &mut from_xml,
+        );
+        assert_eq!(
+            report.format,
+            Some(Format::WindowsXml),
+            "{}",
+            file.display()
+        );
+        assert!(
+            from_xml.errors.is_empty(),
+            "{}: {:?}",
+            file.display(),
+            from_xml.errors.first()
+        );
+        assert_eq!(
+            from_xml.events.len(),
+            from_evtx.events.len(),
+            "{}",
+            file.display()
+        );
+        for (a, b) in from_evtx.events.iter().zip(&from_xml.events) {
+            assert_eq!(a.time, b.time, "{}", file.display());
+            assert_eq!(a.logsource, b.logsource, "{}", file.display());
+            assert_eq!(fields(a), fields(b), "{}", file.display());
+            compared += 1;
+        }
+    }
+    assert!(compared > 8_000, "{compared}");
+}
