@@ -509,7 +509,9 @@ impl Triage {
             );
             // Risk-based alerting: a repeat adds a quarter of the alert's score to its
             // entity's risk, up to twice the score per alert, so persistent activity
-            // counts without one noisy rule opening incidents on its own too easily.
+            // counts. Repeats open an incident only together with another alert of the
+            // entity: one noisy rule alone never does (its first occurrence may, if its
+            // score reaches the threshold).
             let extra = (alert.score * REPEAT_RISK_SHARE)
                 .min(alert.score * REPEAT_RISK_CAP - alert.risk_contributed)
                 .max(0.0);
@@ -520,7 +522,21 @@ impl Triage {
                 let keys = self.keys_of(id);
                 if let Some(k) = keys.first() {
                     let risk = self.risk.add(d.tenant, &key_text(k), extra, d.time);
-                    self.open_or_wait(id, &keys, risk, d.time, false);
+                    let gap = self.config.incident_gap;
+                    let others_waiting =
+                        self.pending
+                            .get(&(d.tenant, k.clone()))
+                            .is_some_and(|waiting| {
+                                waiting.iter().any(|&w| {
+                                    w != id
+                                        && self.alert(w).is_some_and(|a| {
+                                            d.time.0.saturating_sub(a.last_seen.0) <= gap
+                                        })
+                                })
+                            });
+                    if others_waiting {
+                        self.open_or_wait(id, &keys, risk, d.time, false);
+                    }
                 }
             }
             if let Some(inc) = incident {

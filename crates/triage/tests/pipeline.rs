@@ -186,6 +186,47 @@ fn risk_accumulates_to_open_an_incident_and_decays() {
 }
 
 #[test]
+fn one_noisy_low_rule_alone_never_opens_an_incident() {
+    let mut t = Triage::new(TriageConfig::default());
+    // A low rule firing every minute on one host: its repeats raise the host's risk to
+    // twice its score, the threshold, but one rule alone opens nothing.
+    for m in 0..30 {
+        t.observe(det(
+            "noisy-low",
+            Level::Low,
+            "ws09",
+            m,
+            &["attack.execution"],
+        ));
+    }
+    assert_eq!(t.stats().incidents, 0);
+    assert_eq!(t.stats().pending_alerts, 1);
+    // A second rule on the host: together they open one incident, with both alerts.
+    t.observe(det(
+        "other-low",
+        Level::Low,
+        "ws09",
+        31,
+        &["attack.discovery"],
+    ));
+    assert_eq!(t.stats().incidents, 1);
+    assert_eq!(t.incidents().next().unwrap().alerts.len(), 2);
+    // Repeats of a waiting alert open once another alert waits with it.
+    let mut t = Triage::new(TriageConfig::default());
+    t.observe(det("a", Level::Low, "ws10", 0, &[]));
+    t.observe(det("b", Level::Low, "ws10", 600, &[]));
+    assert_eq!(
+        t.stats().incidents,
+        0,
+        "ten hours apart, the risk decayed below"
+    );
+    for m in 601..610 {
+        t.observe(det("b", Level::Low, "ws10", m, &[]));
+    }
+    assert_eq!(t.stats().incidents, 1);
+}
+
+#[test]
 fn shared_indicator_links_hosts_into_one_incident() {
     let mut t = Triage::new(TriageConfig::default());
     let mut a = det(
