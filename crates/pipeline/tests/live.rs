@@ -383,3 +383,41 @@ fn beacon_analysis_skips_time_service_and_outside_callers() {
     assert_eq!(beacons.len(), 1, "{beacons:?}");
     assert!(beacons[0].contains("203.0.113.9"), "{beacons:?}");
 }
+
+#[test]
+fn windows_event_xml_and_winlogbeat_records_are_decoded_in_place() {
+    let mut p = processor();
+    let xml = |host: &str| {
+        format!(
+            "<Event xmlns='http://schemas.microsoft.com/win/2004/08/events/event'>\n  <System><Provider Name='Microsoft-Windows-Security-Auditing'/><EventID>4688</EventID><TimeCreated SystemTime='2026-03-02T09:14:03.120Z'/><Channel>Security</Channel><Computer>{host}</Computer></System>\n  <EventData><Data Name='SubjectUserName'>bob</Data><Data Name='NewProcessName'>C:\\Windows\\System32\\whoami.exe</Data></EventData>\n</Event>"
+        )
+    };
+    let lines = vec![
+        (Some("xml"), xml("WS02")),
+        (Some("xml"), "<Event><System><EventID>1</System></Event>".to_string()),
+        (None, xml("WS03")),
+        (
+            Some("json"),
+            r#"{"@timestamp":"2026-03-02T09:15:00Z","winlog":{"channel":"Microsoft-Windows-Sysmon/Operational","event_id":"1","computer_name":"WS04","event_data":{"Image":"C:\\Windows\\notepad.exe","User":"CORP\\eve"}}}"#
+                .to_string(),
+        ),
+    ];
+    let out = p.process(&records(&lines, 1));
+    assert_eq!(out.records.len(), 4);
+    assert_eq!(out.records[0].host.as_deref(), Some("ws02"));
+    assert_eq!(out.records[0].user.as_deref(), Some("bob"));
+    assert!(out.records[0].event_time.is_some());
+    assert!(
+        out.records[1].error.is_some(),
+        "the broken event names its error"
+    );
+    assert_eq!(
+        out.records[2].host.as_deref(),
+        Some("ws03"),
+        "recognised unhinted"
+    );
+    assert_eq!(out.records[3].host.as_deref(), Some("ws04"));
+    assert_eq!(out.records[3].user.as_deref(), Some("CORP\\eve"));
+    assert_eq!(out.events, 3);
+    assert_eq!(out.decode_errors, 1);
+}
