@@ -109,6 +109,11 @@ fn load_inputs(corpora: &Path) -> anyhow::Result<Vec<Input>> {
         streams: read_all(&find("evtx/EVTX-ATTACK-SAMPLES", &|p| p.ends_with(".evtx")))?,
     });
     inputs.push(Input {
+        label: "EVTX-ATTACK-SAMPLES rendered as event XML",
+        format: Format::WindowsXml,
+        streams: as_event_xml(&inputs[0].streams),
+    });
+    inputs.push(Input {
         label: "OTRF Windows NDJSON (unzipped)",
         format: Format::Json,
         streams: unzip_all(&find(
@@ -180,6 +185,22 @@ fn load_inputs(corpora: &Path) -> anyhow::Result<Vec<Input>> {
         }
     }
     Ok(inputs)
+}
+
+/// Each EVTX stream's records rendered as Windows event XML, one event after another, as
+/// `wevtutil qe /f:xml` writes them.
+fn as_event_xml(evtx: &[(Arc<str>, Vec<u8>)]) -> Vec<(Arc<str>, Vec<u8>)> {
+    evtx.iter()
+        .filter_map(|(name, data)| {
+            let mut parser = evtx::EvtxParser::from_buffer(data.clone()).ok()?;
+            let mut xml = Vec::new();
+            for record in parser.records().flatten() {
+                xml.extend_from_slice(record.data.as_bytes());
+                xml.push(b'\n');
+            }
+            Some((Arc::from(format!("{name}.xml")), xml))
+        })
+        .collect()
 }
 
 fn read_all(paths: &[PathBuf]) -> anyhow::Result<Vec<(Arc<str>, Vec<u8>)>> {
