@@ -286,6 +286,15 @@ impl FileDecoder {
             }
         }
         drop(events);
+        if counting.events == 0 && counting.errors == 0 {
+            counting.error(DecodeError {
+                input: name.clone(),
+                record: 0,
+                kind: DecodeErrorKind::Unsupported(
+                    "XML without any Windows <Event> element".into(),
+                ),
+            });
+        }
         StreamReport {
             name,
             format: Some(Format::WindowsXml),

@@ -299,8 +299,14 @@ fn text_or_null(text: String) -> Json {
 /// Whether text starting with `head` looks like Windows event XML.
 pub fn looks_like_event_xml(head: &[u8]) -> bool {
     let start = head.trim_ascii_start();
-    (start.starts_with(b"<Event") || start.starts_with(b"<?xml"))
-        && memchr::memmem::find(&head[..head.len().min(4096)], b"<Event").is_some()
+    let window = &head[..head.len().min(4096)];
+    // `<Event>` or `<Event xmlns=…>`, not `<EventLog>`.
+    let has_event = memchr::memmem::find_iter(window, b"<Event").any(|at| {
+        window
+            .get(at + 6)
+            .is_none_or(|&b| b == b'>' || b == b'/' || b.is_ascii_whitespace())
+    });
+    (start.starts_with(b"<Event") || start.starts_with(b"<?xml")) && has_event
 }
 
 #[cfg(test)]
@@ -402,6 +408,9 @@ mod tests {
             b"<?xml version='1.0'?>\n<Events><Event>"
         ));
         assert!(!looks_like_event_xml(b"<?xml version='1.0'?>\n<html>"));
+        assert!(!looks_like_event_xml(
+            b"<?xml version='1.0'?>\n<EventLogs><EventLog/>"
+        ));
         assert!(!looks_like_event_xml(b"{\"EventID\": 1}"));
     }
 }

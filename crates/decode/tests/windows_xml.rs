@@ -116,4 +116,19 @@ fn a_broken_event_is_located_and_the_rest_decoded() {
     let (sink, _, _) = decode("cut.xml", cut.into_bytes());
     assert_eq!(sink.events.len(), 1);
     assert_eq!(sink.errors.len(), 1, "{:?}", sink.errors);
+    // A document whose only events are of another kind says so instead of passing
+    // over in silence.
+    let (sink, _, _) = decode(
+        "other.xml",
+        b"<?xml version='1.0'?>\n<Events>\n<EventRecord/>\n<Event/>\n</Events>\n".to_vec(),
+    );
+    assert_eq!(sink.events.len(), 1, "{:?}", sink.errors);
+    let (sink, _, _) = decode("empty.xml", b"<Event xmlns='x'></Event>".to_vec());
+    assert_eq!(sink.events.len(), 1, "{:?}", sink.errors);
+    let (sink, _, _) = decode(
+        "none.xml",
+        b"<?xml version='1.0'?>\n<Events>\n<Event>\n".to_vec(),
+    );
+    assert!(sink.events.is_empty());
+    assert_eq!(sink.errors.len(), 1, "{:?}", sink.errors);
 }
