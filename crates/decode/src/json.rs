@@ -4,7 +4,7 @@
 //! |---|---|---|---|
 //! | Windows, nested (`evtx` JSON, `Event.System`/`Event.EventData`) | root key `Event` | windows, service from channel | Sigma names (`EventID`, `Provider_Name`, `CommandLine`) + full paths |
 //! | Windows, flat (NXLog / OTRF exports) | `EventID` with `Channel` or `SourceName` | windows, service from channel | as exported, plus `Provider_Name` (from `SourceName`) and, for classic PowerShell and Application, `Data` (the message) |
-//! | Windows, Winlogbeat (`winlog.channel`, `winlog.event_data…`) | the same, by the names below | windows, service from channel | `winlog.event_data.X` / `winlog.user_data.X` → `X`, `winlog.event_id` → `EventID`, `winlog.channel` → `Channel`, `winlog.provider_name` → `Provider_Name`, `winlog.computer_name` → `Computer` + full paths |
+//! | Windows, Winlogbeat (`winlog.channel`, `winlog.event_data…`) | the same, by the names below | windows, service from channel | `winlog.event_data.X` / `winlog.user_data.X` → `X`, `winlog.event_id` → `EventID`, `winlog.channel` → `Channel`, `winlog.provider_name` → `Provider_Name`, `winlog.computer_name` → `Computer` + full paths; Sysmon fields Elastic's module moved to ECS names get their Sysmon names back ([`crate::ecs_sysmon`]) |
 //! | Suricata EVE | `event_type` with `flow_id`, `src_ip` or `timestamp` | suricata, service = event type | dotted paths (`alert.signature`) |
 //! | Zeek JSON | `ts` with `uid`, `_path`, `fuid` or `id.orig_h` | zeek, service = `_path` or file name | Zeek names (`id.orig_h`) |
 //! | AWS CloudTrail | `eventSource`, `eventName`, `awsRegion` | aws/cloudtrail | CloudTrail paths |
@@ -17,6 +17,7 @@ use std::borrow::Cow;
 
 use watchfloor_event::{Event, FieldId, LogSource, Value};
 
+use crate::ecs_sysmon::EcsSysmon;
 use crate::json_walk::{self, Naming, PathIds};
 use crate::time::{from_epoch_f64, parse_timestamp};
 use crate::{DecodeContext, DecodeErrorKind, LineDecoder, windows};
@@ -42,6 +43,8 @@ pub struct JsonDecoder {
     last_flavour: Option<JsonFlavour>,
     /// Field ids of `windows::SECURITY_PROCESS_CREATION_ALIASES`, resolved once.
     aliases: Vec<(FieldId, FieldId)>,
+    /// Sysmon names of Elastic's ECS fields, resolved once.
+    ecs: Option<EcsSysmon>,
 }
 
 /// Field ids consulted for recognition, resolved once per decoder.
@@ -138,6 +141,9 @@ impl JsonDecoder {
         ev: &mut Event,
     ) -> Result<JsonFlavour, DecodeErrorKind> {
         let known = *self.known.get_or_insert_with(|| Known::resolve(ctx));
+        if self.ecs.is_none() {
+            self.ecs = Some(EcsSysmon::new(ctx));
+        }
         if self.aliases.is_empty() {
             self.aliases = windows::SECURITY_PROCESS_CREATION_ALIASES
                 .iter()
@@ -194,6 +200,11 @@ impl JsonDecoder {
                 let ls = windows::logsource(channel, provider, event_id);
                 if flavour == JsonFlavour::WindowsFlat {
                     name_as_rendered(k, ev);
+                    if ls.service() == Some("sysmon")
+                        && let (Some(ecs), Some(id)) = (&self.ecs, event_id)
+                    {
+                        ecs.apply(id, ev);
+                    }
                 }
                 if ls.service() == Some("security") && event_id == Some(4688) {
                     self.alias_process_creation(ev);
@@ -490,6 +501,61 @@ mod tests {
             Some(Value::Str("Permanent"))
         );
         assert_eq!(ev.get(ctx.id("OperationName")), Some(Value::Str("x")));
+    }
+
+    #[test]
+    fn elastic_sysmon_events_take_back_their_sysmon_names() {
+        let (mut ctx, ev, _) = decode(
+            r#"{"@timestamp":"2023-05-01T10:00:01.000Z","process":{"executable":"C:\\Windows\\System32\\whoami.exe","command_line":"whoami /all","parent":{"executable":"C:\\Windows\\System32\\cmd.exe"},"pe":{"original_file_name":"whoami.exe"}},"user":{"name":"bob","domain":"CORP"},"winlog":{"channel":"Microsoft-Windows-Sysmon/Operational","event_id":"1","computer_name":"WS01","event_data":{"IntegrityLevel":"High"}}}"#,
+        );
+        assert_eq!(ev.logsource.to_string(), "windows/process_creation/sysmon");
+        let text =
+            |ctx: &mut DecodeContext, name: &str| ev.get(ctx.id(name)).map(|v| v.to_string());
+        assert_eq!(
+            text(&mut ctx, "Image").as_deref(),
+            Some("C:\\Windows\\System32\\whoami.exe")
+        );
+        assert_eq!(
+            text(&mut ctx, "CommandLine").as_deref(),
+            Some("whoami /all")
+        );
+        assert_eq!(
+            text(&mut ctx, "ParentImage").as_deref(),
+            Some("C:\\Windows\\System32\\cmd.exe")
+        );
+        assert_eq!(
+            text(&mut ctx, "OriginalFileName").as_deref(),
+            Some("whoami.exe")
+        );
+        assert_eq!(text(&mut ctx, "User").as_deref(), Some("CORP\\bob"));
+        assert_eq!(text(&mut ctx, "IntegrityLevel").as_deref(), Some("High"));
+        assert_eq!(
+            text(&mut ctx, "process.command_line").as_deref(),
+            Some("whoami /all"),
+            "the ECS names stay"
+        );
+        let (mut ctx, ev, _) = decode(
+            r#"{"destination":{"ip":"203.0.113.9","port":443},"network":{"direction":"egress","transport":"tcp"},"process":{"executable":"C:\\x.exe"},"winlog":{"channel":"Microsoft-Windows-Sysmon/Operational","event_id":3,"event_data":{"Image":"C:\\kept.exe"}}}"#,
+        );
+        assert_eq!(
+            ev.logsource.to_string(),
+            "windows/network_connection/sysmon"
+        );
+        let text =
+            |ctx: &mut DecodeContext, name: &str| ev.get(ctx.id(name)).map(|v| v.to_string());
+        assert_eq!(
+            text(&mut ctx, "DestinationIp").as_deref(),
+            Some("203.0.113.9")
+        );
+        assert_eq!(text(&mut ctx, "DestinationPort").as_deref(), Some("443"));
+        assert_eq!(text(&mut ctx, "Initiated").as_deref(), Some("true"));
+        assert_eq!(text(&mut ctx, "Protocol").as_deref(), Some("tcp"));
+        assert_eq!(
+            text(&mut ctx, "Image").as_deref(),
+            Some("C:\\kept.exe"),
+            "a Sysmon name the event has is kept"
+        );
+        assert_eq!(ev.get_all(ctx.id("Image")).count(), 1);
     }
 
     #[test]

@@ -12,6 +12,7 @@ pub mod auditd;
 pub mod cef;
 pub mod context;
 pub mod csv_log;
+pub mod ecs_sysmon;
 pub mod error;
 pub mod evtx;
 pub mod format;
