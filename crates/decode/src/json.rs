@@ -55,6 +55,8 @@ struct Known {
     provider_name: FieldId,
     source_name: FieldId,
     message: FieldId,
+    /// Winlogbeat's rendered message.
+    message_beats: FieldId,
     data: FieldId,
     system_time: FieldId,
     time_created: FieldId,
@@ -87,6 +89,7 @@ impl Known {
             provider_name: ctx.id("Provider_Name"),
             source_name: ctx.id("SourceName"),
             message: ctx.id("Message"),
+            message_beats: ctx.id("message"),
             data: ctx.id("Data"),
             system_time: ctx.id("TimeCreated_SystemTime"),
             time_created: ctx.id("TimeCreated"),
@@ -344,7 +347,8 @@ fn recognise(k: &Known, ev: &Event) -> JsonFlavour {
 /// Gives a flat Windows export (NXLog) the names an EVTX rendering has and rules test:
 /// the provider (`SourceName`) as `Provider_Name`; and, on the channels whose events
 /// carry unnamed `Data` items (classic PowerShell, Application, Exchange management),
-/// the rendered `Message` that holds them as `Data`.
+/// the rendered message that holds them (NXLog's `Message`, Winlogbeat's `message`) as
+/// `Data`.
 fn name_as_rendered(k: &Known, ev: &mut Event) {
     if ev.get(k.provider_name).is_none()
         && let Some(source) = ev.get(k.source_name).and_then(|v| v.as_str())
@@ -361,7 +365,10 @@ fn name_as_rendered(k: &Known, ev: &mut Event) {
     });
     if unnamed
         && ev.get(k.data).is_none()
-        && let Some(message) = ev.get(k.message).and_then(|v| v.as_str())
+        && let Some(message) = ev
+            .get(k.message)
+            .or_else(|| ev.get(k.message_beats))
+            .and_then(|v| v.as_str())
     {
         let message = message.to_string();
         ev.push_str(k.data, k.data, &message);
@@ -450,6 +457,14 @@ mod tests {
             .get(ctx.id("Data"))
             .and_then(|v| v.as_str().map(str::to_string));
         assert!(data.is_some_and(|d| d.contains("EngineVersion=2.0")));
+        // Winlogbeat's message likewise.
+        let (mut ctx, ev, _) = decode(
+            r#"{"message":"Engine state is changed.\r\n\tHostApplication=powershell -version 2","winlog":{"channel":"Windows PowerShell","event_id":"400","provider_name":"PowerShell","event_data":{"param1":"Available"}}}"#,
+        );
+        let data = ev
+            .get(ctx.id("Data"))
+            .and_then(|v| v.as_str().map(str::to_string));
+        assert!(data.is_some_and(|d| d.contains("-version 2")));
         // Other channels' messages are not data.
         let (mut ctx, ev, _) = decode(
             r#"{"EventID":4624,"SourceName":"Microsoft-Windows-Security-Auditing","Channel":"Security","Message":"An account was logged on."}"#,
