@@ -117,11 +117,8 @@ impl EcsSysmon {
         };
         let bit = 1u32 << bit;
         for &(events, sigma, ecs) in &self.names {
-            if events & bit == 0 || ev.get(sigma).is_some() {
-                continue;
-            }
-            if let Some(value) = ev.get(ecs).map(|v| v.to_string()) {
-                ev.push_str(sigma, sigma, &value);
+            if events & bit != 0 && ev.get(sigma).is_none() {
+                ev.alias(ecs, sigma);
             }
         }
         if ACTING & bit != 0 && ev.get(self.user).is_none() {

@@ -179,15 +179,9 @@ impl JsonDecoder {
     /// [`windows::SECURITY_PROCESS_CREATION_ALIASES`]), only for names the event lacks.
     fn alias_process_creation(&self, ev: &mut Event) {
         for &(from_id, to_id) in &self.aliases {
-            if ev.get(to_id).is_some() {
-                continue;
+            if ev.get(to_id).is_none() {
+                ev.alias(from_id, to_id);
             }
-            let value = match ev.get(from_id) {
-                Some(Value::Str(s)) => s.to_string(),
-                Some(other) => other.to_string(),
-                None => continue,
-            };
-            ev.push_str(to_id, to_id, &value);
         }
     }
 
@@ -350,11 +344,8 @@ fn recognise(k: &Known, ev: &Event) -> JsonFlavour {
 /// the rendered message that holds them (NXLog's `Message`, Winlogbeat's `message`) as
 /// `Data`.
 fn name_as_rendered(k: &Known, ev: &mut Event) {
-    if ev.get(k.provider_name).is_none()
-        && let Some(source) = ev.get(k.source_name).and_then(|v| v.as_str())
-    {
-        let source = source.to_string();
-        ev.push_str(k.provider_name, k.provider_name, &source);
+    if ev.get(k.provider_name).is_none() {
+        ev.alias(k.source_name, k.provider_name);
     }
     const UNNAMED_DATA_CHANNELS: &[&str] =
         &["Windows PowerShell", "Application", "MSExchange Management"];
@@ -363,15 +354,8 @@ fn name_as_rendered(k: &Known, ev: &mut Event) {
             .iter()
             .any(|u| u.eq_ignore_ascii_case(c))
     });
-    if unnamed
-        && ev.get(k.data).is_none()
-        && let Some(message) = ev
-            .get(k.message)
-            .or_else(|| ev.get(k.message_beats))
-            .and_then(|v| v.as_str())
-    {
-        let message = message.to_string();
-        ev.push_str(k.data, k.data, &message);
+    if unnamed && ev.get(k.data).is_none() && !ev.alias(k.message, k.data) {
+        ev.alias(k.message_beats, k.data);
     }
 }
 

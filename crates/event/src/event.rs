@@ -189,6 +189,27 @@ impl Event {
         self.push_entry(FieldEntry { name, path, slot });
     }
 
+    /// Makes the first value of `from` reachable as `to` too, without copying its text
+    /// (a decoder giving a field the name rules use). Returns whether `from` was there.
+    pub fn alias(&mut self, from: FieldId, to: FieldId) -> bool {
+        let first = match self.index.get(from) {
+            Ok(found) => found.map(|(first, _)| first as usize),
+            Err(()) => self
+                .fields
+                .iter()
+                .position(|e| e.name == from || e.path == from),
+        };
+        let Some(slot) = first.and_then(|i| self.fields.get(i)).map(|e| e.slot) else {
+            return false;
+        };
+        self.push_entry(FieldEntry {
+            name: to,
+            path: to,
+            slot,
+        });
+        true
+    }
+
     /// Adds a string field.
     pub fn push_str(&mut self, name: FieldId, path: FieldId, s: &str) {
         let slot = self.store(s);
@@ -368,6 +389,31 @@ impl FieldAccess for Event {
 mod tests {
     use super::*;
     use crate::FieldTable;
+
+    #[test]
+    fn an_alias_shares_the_value_without_copying_it() {
+        let t = FieldTable::new();
+        let (source, provider, missing) = (
+            t.intern("SourceName"),
+            t.intern("Provider_Name"),
+            t.intern("Nope"),
+        );
+        let mut ev = Event::new();
+        ev.push_str(source, source, "Microsoft-Windows-Eventlog");
+        let text_before = ev.text.len();
+        assert!(ev.alias(source, provider));
+        assert_eq!(
+            ev.get(provider),
+            Some(Value::Str("Microsoft-Windows-Eventlog"))
+        );
+        assert_eq!(ev.text.len(), text_before, "no text copied");
+        assert_eq!(ev.get(source), ev.get(provider), "the original stays");
+        assert!(!ev.alias(missing, provider));
+        assert_eq!(ev.get_all(provider).count(), 1);
+        ev.push(missing, missing, Value::Int(7));
+        assert!(ev.alias(missing, provider));
+        assert_eq!(ev.get_all(provider).count(), 2);
+    }
 
     #[test]
     fn fields_reachable_by_name_and_path() {
