@@ -522,17 +522,13 @@ impl Triage {
                 let keys = self.keys_of(id);
                 if let Some(k) = keys.first() {
                     let risk = self.risk.add(d.tenant, &key_text(k), extra, d.time);
-                    let gap = self.config.incident_gap;
                     let others_waiting =
                         self.pending
                             .get(&(d.tenant, k.clone()))
                             .is_some_and(|waiting| {
-                                waiting.iter().any(|&w| {
-                                    w != id
-                                        && self.alert(w).is_some_and(|a| {
-                                            d.time.0.saturating_sub(a.last_seen.0) <= gap
-                                        })
-                                })
+                                waiting
+                                    .iter()
+                                    .any(|&w| w != id && self.waits_recently(w, d.time))
                             });
                     if others_waiting {
                         self.open_or_wait(id, &keys, risk, d.time, false);
@@ -870,6 +866,14 @@ impl Triage {
         self.open_or_wait(id, &keys, risk, time, true);
     }
 
+    /// Whether alert `w` still waits for an incident and was seen within the incident
+    /// gap before `time`.
+    fn waits_recently(&self, w: u64, time: Timestamp) -> bool {
+        self.alert(w).is_some_and(|a| {
+            a.incident.is_none() && time.0.saturating_sub(a.last_seen.0) <= self.config.incident_gap
+        })
+    }
+
     /// Opens an incident for a pending alert whose entity's risk (or own score) reached
     /// the threshold, taking the entity's waiting alerts along; otherwise keeps it
     /// waiting. `first`: the alert is new (not a repeat), so it is queued and logged.
@@ -931,11 +935,7 @@ impl Triage {
             && let Some(waiting) = self.pending.remove(&(tenant, k.clone()))
         {
             for w in waiting.into_iter().filter(|&w| w != id) {
-                let recent = self.alert(w).is_some_and(|a| {
-                    time.0.saturating_sub(a.last_seen.0) <= self.config.incident_gap
-                        && a.incident.is_none()
-                });
-                if recent {
+                if self.waits_recently(w, time) {
                     self.join(incident, w, "waited on the same entity below the threshold");
                     let wk = self.keys_of(w);
                     let wt = self.alert(w).map_or(time, Alert::time);
