@@ -3,7 +3,8 @@
 //! Schema names (`process.executable`, `destination.ip`, `registry.path`) and out of
 //! `winlog.event_data`. This gives such an event the Sysmon names Sigma rules test
 //! (`Image`, `DestinationIp`, `TargetObject`), beside the ECS ones, for the fields it
-//! lacks under the Sysmon name.
+//! lacks under the Sysmon name. A Security 4688 whose fields were moved likewise takes
+//! the names of a Sysmon process creation.
 
 use watchfloor_event::{Event, FieldId, Value};
 

@@ -205,6 +205,13 @@ impl JsonDecoder {
                 }
                 if ls.service() == Some("security") && event_id == Some(4688) {
                     self.alias_process_creation(ev);
+                    // Elastic's security module may move 4688's fields to ECS names
+                    // too: the same names as a Sysmon process creation.
+                    if flavour == JsonFlavour::WindowsFlat
+                        && let Some(ecs) = &self.ecs
+                    {
+                        ecs.apply(1, ev);
+                    }
                 }
                 (
                     ls,
@@ -555,6 +562,29 @@ mod tests {
             "a Sysmon name the event has is kept"
         );
         assert_eq!(ev.get_all(ctx.id("Image")).count(), 1);
+        // A Security 4688 whose fields Elastic moved: the process-creation names.
+        let (mut ctx, ev, _) = decode(
+            r#"{"process":{"executable":"C:\\Windows\\System32\\whoami.exe","command_line":"whoami /all","parent":{"executable":"C:\\Windows\\explorer.exe"}},"winlog":{"channel":"Security","event_id":"4688","event_data":{"SubjectUserName":"bob"}}}"#,
+        );
+        assert_eq!(
+            ev.logsource.to_string(),
+            "windows/process_creation/security"
+        );
+        let text =
+            |ctx: &mut DecodeContext, name: &str| ev.get(ctx.id(name)).map(|v| v.to_string());
+        assert_eq!(
+            text(&mut ctx, "CommandLine").as_deref(),
+            Some("whoami /all")
+        );
+        assert_eq!(
+            text(&mut ctx, "ParentImage").as_deref(),
+            Some("C:\\Windows\\explorer.exe")
+        );
+        assert_eq!(
+            text(&mut ctx, "User").as_deref(),
+            Some("bob"),
+            "from 4688's own names"
+        );
     }
 
     #[test]
