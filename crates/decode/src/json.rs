@@ -509,81 +509,57 @@ mod tests {
         assert_eq!(ev.get(ctx.id("OperationName")), Some(Value::Str("x")));
     }
 
+    /// Decodes `line` and checks its logsource and the text of named fields.
+    fn assert_names(line: &str, logsource: &str, expected: &[(&str, &str)]) {
+        let (mut ctx, ev, _) = decode(line);
+        assert_eq!(ev.logsource.to_string(), logsource, "{line}");
+        for (name, want) in expected {
+            let got = ev.get(ctx.id(name)).map(|v| v.to_string());
+            assert_eq!(got.as_deref(), Some(*want), "{name} in {line}");
+        }
+    }
+
     #[test]
     fn elastic_sysmon_events_take_back_their_sysmon_names() {
-        let (mut ctx, ev, _) = decode(
+        assert_names(
             r#"{"@timestamp":"2023-05-01T10:00:01.000Z","process":{"executable":"C:\\Windows\\System32\\whoami.exe","command_line":"whoami /all","parent":{"executable":"C:\\Windows\\System32\\cmd.exe"},"pe":{"original_file_name":"whoami.exe"}},"user":{"name":"bob","domain":"CORP"},"winlog":{"channel":"Microsoft-Windows-Sysmon/Operational","event_id":"1","computer_name":"WS01","event_data":{"IntegrityLevel":"High"}}}"#,
+            "windows/process_creation/sysmon",
+            &[
+                ("Image", "C:\\Windows\\System32\\whoami.exe"),
+                ("CommandLine", "whoami /all"),
+                ("ParentImage", "C:\\Windows\\System32\\cmd.exe"),
+                ("OriginalFileName", "whoami.exe"),
+                ("User", "CORP\\bob"),
+                ("IntegrityLevel", "High"),
+                // The ECS names stay.
+                ("process.command_line", "whoami /all"),
+            ],
         );
-        assert_eq!(ev.logsource.to_string(), "windows/process_creation/sysmon");
-        let text =
-            |ctx: &mut DecodeContext, name: &str| ev.get(ctx.id(name)).map(|v| v.to_string());
-        assert_eq!(
-            text(&mut ctx, "Image").as_deref(),
-            Some("C:\\Windows\\System32\\whoami.exe")
+        // A Sysmon name the event has is kept, not doubled.
+        let network = r#"{"destination":{"ip":"203.0.113.9","port":443},"network":{"direction":"egress","transport":"tcp"},"process":{"executable":"C:\\x.exe"},"winlog":{"channel":"Microsoft-Windows-Sysmon/Operational","event_id":3,"event_data":{"Image":"C:\\kept.exe"}}}"#;
+        assert_names(
+            network,
+            "windows/network_connection/sysmon",
+            &[
+                ("DestinationIp", "203.0.113.9"),
+                ("DestinationPort", "443"),
+                ("Initiated", "true"),
+                ("Protocol", "tcp"),
+                ("Image", "C:\\kept.exe"),
+            ],
         );
-        assert_eq!(
-            text(&mut ctx, "CommandLine").as_deref(),
-            Some("whoami /all")
-        );
-        assert_eq!(
-            text(&mut ctx, "ParentImage").as_deref(),
-            Some("C:\\Windows\\System32\\cmd.exe")
-        );
-        assert_eq!(
-            text(&mut ctx, "OriginalFileName").as_deref(),
-            Some("whoami.exe")
-        );
-        assert_eq!(text(&mut ctx, "User").as_deref(), Some("CORP\\bob"));
-        assert_eq!(text(&mut ctx, "IntegrityLevel").as_deref(), Some("High"));
-        assert_eq!(
-            text(&mut ctx, "process.command_line").as_deref(),
-            Some("whoami /all"),
-            "the ECS names stay"
-        );
-        let (mut ctx, ev, _) = decode(
-            r#"{"destination":{"ip":"203.0.113.9","port":443},"network":{"direction":"egress","transport":"tcp"},"process":{"executable":"C:\\x.exe"},"winlog":{"channel":"Microsoft-Windows-Sysmon/Operational","event_id":3,"event_data":{"Image":"C:\\kept.exe"}}}"#,
-        );
-        assert_eq!(
-            ev.logsource.to_string(),
-            "windows/network_connection/sysmon"
-        );
-        let text =
-            |ctx: &mut DecodeContext, name: &str| ev.get(ctx.id(name)).map(|v| v.to_string());
-        assert_eq!(
-            text(&mut ctx, "DestinationIp").as_deref(),
-            Some("203.0.113.9")
-        );
-        assert_eq!(text(&mut ctx, "DestinationPort").as_deref(), Some("443"));
-        assert_eq!(text(&mut ctx, "Initiated").as_deref(), Some("true"));
-        assert_eq!(text(&mut ctx, "Protocol").as_deref(), Some("tcp"));
-        assert_eq!(
-            text(&mut ctx, "Image").as_deref(),
-            Some("C:\\kept.exe"),
-            "a Sysmon name the event has is kept"
-        );
+        let (mut ctx, ev, _) = decode(network);
         assert_eq!(ev.get_all(ctx.id("Image")).count(), 1);
-        // A Security 4688 whose fields Elastic moved: the process-creation names.
-        let (mut ctx, ev, _) = decode(
+        // A Security 4688 whose fields Elastic moved: the process-creation names, and
+        // the user from 4688's own names.
+        assert_names(
             r#"{"process":{"executable":"C:\\Windows\\System32\\whoami.exe","command_line":"whoami /all","parent":{"executable":"C:\\Windows\\explorer.exe"}},"winlog":{"channel":"Security","event_id":"4688","event_data":{"SubjectUserName":"bob"}}}"#,
-        );
-        assert_eq!(
-            ev.logsource.to_string(),
-            "windows/process_creation/security"
-        );
-        let text =
-            |ctx: &mut DecodeContext, name: &str| ev.get(ctx.id(name)).map(|v| v.to_string());
-        assert_eq!(
-            text(&mut ctx, "CommandLine").as_deref(),
-            Some("whoami /all")
-        );
-        assert_eq!(
-            text(&mut ctx, "ParentImage").as_deref(),
-            Some("C:\\Windows\\explorer.exe")
-        );
-        assert_eq!(
-            text(&mut ctx, "User").as_deref(),
-            Some("bob"),
-            "from 4688's own names"
+            "windows/process_creation/security",
+            &[
+                ("CommandLine", "whoami /all"),
+                ("ParentImage", "C:\\Windows\\explorer.exe"),
+                ("User", "bob"),
+            ],
         );
     }
 
