@@ -127,6 +127,7 @@ impl<R: BufRead> XmlEvents<R> {
                     self.max_event_bytes
                 )));
             }
+            let empty = matches!(event, Xml::Empty(_));
             match event {
                 Xml::Eof => {
                     self.done = true;
@@ -136,7 +137,7 @@ impl<R: BufRead> XmlEvents<R> {
                     self.stack.clear();
                     return Some(Err("the input ends inside an <Event> element".into()));
                 }
-                Xml::Start(start) => {
+                Xml::Start(start) | Xml::Empty(start) => {
                     let at = self.reader.buffer_position();
                     if self.stack.is_empty() {
                         self.started_line = self.reader.get_ref().lines + 1;
@@ -145,17 +146,8 @@ impl<R: BufRead> XmlEvents<R> {
                         self.stack.clear();
                         return Some(Err(e));
                     }
-                }
-                Xml::Empty(start) => {
-                    let at = self.reader.buffer_position();
-                    if self.stack.is_empty() {
-                        self.started_line = self.reader.get_ref().lines + 1;
-                    }
-                    if let Err(e) = open(&mut self.stack, &mut self.started_at, at, &start) {
-                        self.stack.clear();
-                        return Some(Err(e));
-                    }
-                    if let Some(json) = close(&mut self.stack) {
+                    // `<Data Name='x'/>` opens and closes at once.
+                    if empty && let Some(json) = close(&mut self.stack) {
                         return Some(Ok(json));
                     }
                 }

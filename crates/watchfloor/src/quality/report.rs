@@ -26,14 +26,14 @@ fn ratio(detections: u64, incidents: u64) -> f64 {
     detections as f64 / incidents.max(1) as f64
 }
 
-/// One table row of totals for a setting and an evaluation.
-pub(super) fn print_totals(label: &str, eval: &Evaluation, config: &TriageConfig) {
+/// An evaluation's counts as table cells: detections, alerts, incidents, detections per
+/// incident, then the datasets with a detection, an alertable one, an incident, and an
+/// incident naming an expected tactic.
+fn count_cells(eval: &Evaluation) -> String {
     let t = eval.totals;
     let c = coverage(&eval.rows);
-    println!(
-        "| {label} | {} | {:.0} h | {} | {} | {} | {:.2} | {} | {} | {} | {} |",
-        config.open_threshold,
-        config.incident_gap as f64 / 3600e9,
+    format!(
+        "{} | {} | {} | {:.2} | {} | {} | {} | {}",
         t.detections,
         t.alerts,
         t.incidents,
@@ -42,6 +42,16 @@ pub(super) fn print_totals(label: &str, eval: &Evaluation, config: &TriageConfig
         c.with_alertable,
         c.with_incident,
         c.named,
+    )
+}
+
+/// One table row of totals for a setting and an evaluation.
+pub(super) fn print_totals(label: &str, eval: &Evaluation, config: &TriageConfig) {
+    println!(
+        "| {label} | {} | {:.0} h | {} |",
+        config.open_threshold,
+        config.incident_gap as f64 / 3600e9,
+        count_cells(eval),
     );
 }
 
@@ -52,20 +62,7 @@ pub(super) fn print_report(together: &Evaluation, separate: &Evaluation, rules: 
     );
     println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for (label, eval) in [("one stream", together), ("each on its own", separate)] {
-        let t = eval.totals;
-        let c = coverage(&eval.rows);
-        println!(
-            "| {label} | {} | {} | {} | {} | {:.2} | {} | {} | {} | {} |",
-            eval.rows.len(),
-            t.detections,
-            t.alerts,
-            t.incidents,
-            ratio(t.detections, t.incidents),
-            c.with_detection,
-            c.with_alertable,
-            c.with_incident,
-            c.named,
-        );
+        println!("| {label} | {} | {} |", eval.rows.len(), count_cells(eval));
     }
     println!();
     println!("Per dataset, one stream (alerts and incidents a dataset's detections are in):\n");
