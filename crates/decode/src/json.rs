@@ -19,6 +19,7 @@ use watchfloor_event::{Event, FieldId, LogSource, Value};
 
 use crate::ecs_sysmon::EcsSysmon;
 use crate::json_walk::{self, Naming, PathIds};
+use crate::security_stand_in::StandInNames;
 use crate::time::{from_epoch_f64, parse_timestamp};
 use crate::{DecodeContext, DecodeErrorKind, LineDecoder, windows};
 
@@ -41,8 +42,8 @@ pub struct JsonDecoder {
     known: Option<Known>,
     zeek_hint: Option<String>,
     last_flavour: Option<JsonFlavour>,
-    /// Field ids of `windows::SECURITY_PROCESS_CREATION_ALIASES`, resolved once.
-    aliases: Vec<(FieldId, FieldId)>,
+    /// Sysmon names of Security events standing in for Sysmon's, resolved once.
+    stand_in: Option<StandInNames>,
     /// Sysmon names of Elastic's ECS fields, resolved once.
     ecs: Option<EcsSysmon>,
 }
@@ -147,11 +148,8 @@ impl JsonDecoder {
         if self.ecs.is_none() {
             self.ecs = Some(EcsSysmon::new(ctx));
         }
-        if self.aliases.is_empty() {
-            self.aliases = windows::SECURITY_PROCESS_CREATION_ALIASES
-                .iter()
-                .map(|(from, to)| (ctx.id(from), ctx.id(to)))
-                .collect();
+        if self.stand_in.is_none() {
+            self.stand_in = Some(StandInNames::new(ctx));
         }
         let nested = starts_with_event_key(json);
         let naming = if nested {
@@ -175,16 +173,6 @@ impl JsonDecoder {
         Ok(flavour)
     }
 
-    /// Adds the Sysmon-style names of a Security 4688 event's fields (see
-    /// [`windows::SECURITY_PROCESS_CREATION_ALIASES`]), only for names the event lacks.
-    fn alias_process_creation(&self, ev: &mut Event) {
-        for &(from_id, to_id) in &self.aliases {
-            if ev.get(to_id).is_none() {
-                ev.alias(from_id, to_id);
-            }
-        }
-    }
-
     fn finish(&self, k: &Known, flavour: JsonFlavour, ev: &mut Event) {
         let (logsource, time_fields): (LogSource, &[FieldId]) = match flavour {
             JsonFlavour::WindowsNested | JsonFlavour::WindowsFlat => {
@@ -203,8 +191,12 @@ impl JsonDecoder {
                         ecs.apply(id, ev);
                     }
                 }
+                if ls.service() == Some("security")
+                    && let (Some(names), Some(id)) = (&self.stand_in, event_id)
+                {
+                    names.apply(id, ev);
+                }
                 if ls.service() == Some("security") && event_id == Some(4688) {
-                    self.alias_process_creation(ev);
                     // Elastic's security module may move 4688's fields to ECS names
                     // too: the same names as a Sysmon process creation.
                     if flavour == JsonFlavour::WindowsFlat
@@ -517,6 +509,57 @@ mod tests {
             let got = ev.get(ctx.id(name)).map(|v| v.to_string());
             assert_eq!(got.as_deref(), Some(*want), "{name} in {line}");
         }
+    }
+
+    #[test]
+    fn security_stand_ins_take_sysmon_names() {
+        // A process created as SYSTEM by SYSTEM: 4688 gives no target account.
+        assert_names(
+            r#"{"EventID":4688,"SourceName":"Microsoft-Windows-Security-Auditing","Channel":"Security","SubjectUserSid":"S-1-5-18","SubjectUserName":"WS01$","SubjectDomainName":"CORP","SubjectLogonId":"0x3e7","TargetUserSid":"S-1-0-0","TargetUserName":"-","TargetDomainName":"-","TargetLogonId":"0x0","NewProcessName":"C:\\Windows\\System32\\cmd.exe","ProcessId":"0x1f4","ParentProcessName":"C:\\Windows\\System32\\services.exe","MandatoryLabel":"S-1-16-16384","CommandLine":"cmd /c whoami"}"#,
+            "windows/process_creation/security",
+            &[
+                ("Image", "C:\\Windows\\System32\\cmd.exe"),
+                ("ParentImage", "C:\\Windows\\System32\\services.exe"),
+                ("ParentProcessId", "0x1f4"),
+                ("User", "NT AUTHORITY\\SYSTEM"),
+                ("LogonId", "0x3e7"),
+                ("IntegrityLevel", "System"),
+            ],
+        );
+        // A process started under another account (runas): the target is its user.
+        assert_names(
+            r#"{"EventID":4688,"SourceName":"Microsoft-Windows-Security-Auditing","Channel":"Security","SubjectUserSid":"S-1-5-21-1-2-3-1001","SubjectUserName":"bob","SubjectDomainName":"CORP","SubjectLogonId":"0x1a2b","TargetUserSid":"S-1-5-21-1-2-3-500","TargetUserName":"admin","TargetDomainName":"CORP","TargetLogonId":"0x9f9f","NewProcessName":"C:\\x.exe","MandatoryLabel":"S-1-16-12288"}"#,
+            "windows/process_creation/security",
+            &[
+                ("User", "CORP\\admin"),
+                ("LogonId", "0x9f9f"),
+                ("IntegrityLevel", "High"),
+                ("SubjectUserName", "bob"),
+            ],
+        );
+        // A connection the filtering platform permitted.
+        assert_names(
+            r#"{"EventID":5156,"SourceName":"Microsoft-Windows-Security-Auditing","Channel":"Security","ProcessId":"3548","Application":"\\device\\harddiskvolume2\\windows\\system32\\regsvr32.exe","Direction":"%%14593","SourceAddress":"172.18.39.5","SourcePort":"50123","DestAddress":"10.10.10.5","DestPort":"8444","Protocol":"6"}"#,
+            "windows/network_connection/security",
+            &[
+                ("Image", "C:\\windows\\system32\\regsvr32.exe"),
+                (
+                    "Application",
+                    "\\device\\harddiskvolume2\\windows\\system32\\regsvr32.exe",
+                ),
+                ("Initiated", "true"),
+                ("SourceIp", "172.18.39.5"),
+                ("DestinationIp", "10.10.10.5"),
+                ("DestinationPort", "8444"),
+                ("Protocol", "6"),
+            ],
+        );
+        // Names an export already has are kept.
+        assert_names(
+            r#"{"EventID":5156,"Channel":"Security","Application":"System","Direction":"Inbound","Image":"kept"}"#,
+            "windows/network_connection/security",
+            &[("Image", "kept"), ("Initiated", "false")],
+        );
     }
 
     #[test]

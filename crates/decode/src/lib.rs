@@ -22,6 +22,7 @@ pub mod json_walk;
 pub mod limited;
 pub mod line;
 pub mod lines;
+mod security_stand_in;
 pub mod sink;
 pub mod syslog;
 #[cfg(test)]

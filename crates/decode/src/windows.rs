@@ -5,6 +5,7 @@
 //! (`process_creation` for Sysmon 1, `ps_script` for PowerShell 4104, …).
 
 use watchfloor_event::LogSource;
+use watchfloor_event::windows_audit;
 
 /// The Sigma `service` of a Windows event channel (case-insensitive), if Sigma names one.
 pub fn service_for_channel(channel: &str) -> Option<&'static str> {
@@ -162,15 +163,6 @@ fn powershell_category(service: &str, event_id: i64) -> Option<&'static str> {
     }
 }
 
-/// Security event 4688 fields under the Sysmon process-creation names Sigma rules use:
-/// (Security name, Sigma name). Added beside the originals, which stay reachable.
-pub const SECURITY_PROCESS_CREATION_ALIASES: &[(&str, &str)] = &[
-    ("NewProcessName", "Image"),
-    ("ParentProcessName", "ParentImage"),
-    ("SubjectUserName", "User"),
-    ("ProcessId", "ParentProcessId"),
-];
-
 /// The logsource of a Windows event from its channel, provider and event id.
 pub fn logsource(
     channel: Option<&str>,
@@ -191,9 +183,9 @@ pub fn logsource(
     }
     let category = match (service, event_id) {
         (Some("sysmon"), Some(id)) => sysmon_category(id),
-        // Process creation auditing: Sigma's process_creation rules apply too, with the
-        // field names of `SECURITY_PROCESS_CREATION_ALIASES`.
-        (Some("security"), Some(4688)) => Some("process_creation"),
+        // Process creation and connection auditing stand in for Sysmon's events, under
+        // Sysmon's names (`watchfloor_event::windows_audit`).
+        (Some("security"), Some(id)) => windows_audit::by_event_id(id).map(|s| s.category),
         (Some(s), Some(id)) => powershell_category(s, id),
         _ => None,
     };
@@ -212,6 +204,8 @@ mod tests {
         assert_eq!(ls.to_string(), "windows/-/security");
         let ls = logsource(Some("Security"), None, Some(4688));
         assert_eq!(ls.to_string(), "windows/process_creation/security");
+        let ls = logsource(Some("Security"), None, Some(5156));
+        assert_eq!(ls.to_string(), "windows/network_connection/security");
         let ls = logsource(
             Some("Microsoft-Windows-PowerShell/Operational"),
             None,

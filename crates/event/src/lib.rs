@@ -17,6 +17,7 @@ mod field_table;
 mod logsource;
 mod time;
 mod value;
+pub mod windows_audit;
 
 pub use event::{Event, FieldAccess, FieldEntry, SourceRef, TenantId};
 pub use field_table::{FieldCache, FieldId, FieldTable};

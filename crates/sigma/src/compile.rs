@@ -186,7 +186,8 @@ fn compile_rule(
         let scoped = Cond::And(vec![scope, fcond]);
         condition = Cond::And(vec![condition, Cond::Not(Box::new(scoped))]);
     }
-    let guard = LogSourceGuard::new(&rule.logsource);
+    let mut guard = LogSourceGuard::new(&rule.logsource);
+    guard.stand_ins_excluded = rules_out_by_absent_field(&guard, &condition, &searches, table);
     let mut guard_tests = Vec::new();
     for (field, values) in &guard.extra {
         let values: Vec<RuleValue> = values
@@ -207,6 +208,39 @@ fn compile_rule(
         condition,
         needles,
     })
+}
+
+/// Whether a search the condition negates tests a field that a Security event standing
+/// in for the rule's category lacks: on such an event the search could never hold, so
+/// its negation would always match.
+fn rules_out_by_absent_field(
+    guard: &LogSourceGuard,
+    condition: &Cond,
+    searches: &[CompiledSearch],
+    table: &FieldTable,
+) -> bool {
+    let stand_ins: Vec<_> = guard.stand_ins().collect();
+    if stand_ins.is_empty() {
+        return false;
+    }
+    let mut negated = Vec::new();
+    negated_searches(condition, false, &mut negated);
+    negated
+        .iter()
+        .filter_map(|&i| searches.get(i))
+        .flat_map(|s| s.groups.iter().flatten())
+        .filter_map(|t| table.name(t.field()?))
+        .any(|name| stand_ins.iter().any(|s| s.lacks(&name)))
+}
+
+/// The searches `cond` uses under an odd number of negations.
+fn negated_searches(cond: &Cond, negated: bool, out: &mut Vec<usize>) {
+    match cond {
+        Cond::Search(i) if negated => out.push(*i),
+        Cond::Search(_) | Cond::Admits(_) => {}
+        Cond::Not(c) => negated_searches(c, !negated, out),
+        Cond::And(cs) | Cond::Or(cs) => cs.iter().for_each(|c| negated_searches(c, negated, out)),
+    }
 }
 
 fn compile_search(

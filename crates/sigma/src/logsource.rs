@@ -9,9 +9,14 @@
 //!   `registry_add`, `registry_delete`, `registry_set` and `registry_rename` apply to
 //!   them with the event-id and `EventType` conditions Sigma's Sysmon mapping defines
 //!   (compiled into the rule as [`LogSourceGuard::extra`]);
-//! - `file_delete` rules also apply to Sysmon's `file_delete_detected` (id 26).
+//! - `file_delete` rules also apply to Sysmon's `file_delete_detected` (id 26);
+//! - Security events that stand in for Sysmon's (4688 process creation, 5156
+//!   connections; [`watchfloor_event::windows_audit`]) are admitted to the rules of their
+//!   category unless the rule rules events out with a Sysmon field they cannot give
+//!   ([`LogSourceGuard::stand_ins_excluded`]).
 
 use watchfloor_event::LogSource;
+use watchfloor_event::windows_audit;
 
 use crate::rule::RuleLogSource;
 
@@ -27,6 +32,9 @@ pub struct LogSourceGuard {
     service: Option<String>,
     /// Field conditions that must also hold (see the module documentation).
     pub extra: Vec<ExtraCondition>,
+    /// Whether Security events standing in for Sysmon's are kept from this rule: a
+    /// negated search of it tests a field they lack, so a missing value would match.
+    pub stand_ins_excluded: bool,
 }
 
 impl LogSourceGuard {
@@ -59,7 +67,15 @@ impl LogSourceGuard {
             categories,
             service: lower(&rule.service),
             extra,
+            stand_ins_excluded: false,
         }
+    }
+
+    /// The stand-ins this rule's categories admit ([`watchfloor_event::windows_audit`]).
+    pub fn stand_ins(&self) -> impl Iterator<Item = &'static windows_audit::StandIn> + '_ {
+        self.categories
+            .iter()
+            .filter_map(|c| windows_audit::by_category(c))
     }
 
     /// Whether the rule applies to events of logsource `ev` (before `extra`).
@@ -71,6 +87,15 @@ impl LogSourceGuard {
         }
         if let Some(service) = &self.service
             && !eq(service, ev.service())
+        {
+            return false;
+        }
+        if self.stand_ins_excluded
+            && self.service.is_none()
+            && eq("security", ev.service())
+            && ev
+                .category()
+                .is_some_and(|c| windows_audit::by_category(c).is_some())
         {
             return false;
         }

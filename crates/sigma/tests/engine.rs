@@ -93,6 +93,53 @@ fn logsource_keeps_rules_on_their_own_events() {
     assert_eq!(matches(&engine, &http), vec!["Zeek whoami"]);
 }
 
+#[test]
+fn security_stand_ins_meet_only_the_rules_that_can_judge_them() {
+    let table = FieldTable::new();
+    // Filters with names a 5156 has (the decoder gives `Image`) and lacks.
+    let judged = "title: Notepad calls out\nlogsource: {category: network_connection, product: windows}\ndetection:\n  sel:\n    Image|endswith: '\\notepad.exe'\n    Initiated: 'true'\n  filter:\n    DestinationIp|cidr: 10.0.0.0/8\n  condition: sel and not filter\n";
+    let unjudged = "title: Notepad calls out, unless to Microsoft\nlogsource: {category: network_connection, product: windows}\ndetection:\n  sel:\n    Image|endswith: '\\notepad.exe'\n  filter:\n    DestinationHostname|endswith: '.microsoft.com'\n  condition: sel and not filter\n";
+    // A name a 5156 lacks, in a positive search only: it can only fail to match.
+    let positive = "title: Notepad calls a tunnel\nlogsource: {category: network_connection, product: windows}\ndetection:\n  sel:\n    Image|endswith: '\\notepad.exe'\n  host:\n    DestinationHostname|endswith: '.ngrok.io'\n  ip:\n    DestinationIp|startswith: '203.0.113.'\n  condition: sel and (host or ip)\n";
+    let (engine, diags) = engine(&table, &[judged, unjudged, positive]);
+    assert!(diags.is_empty(), "{diags:?}");
+    let event = |logsource: LogSource| {
+        let mut ev = Event::new();
+        ev.logsource = logsource;
+        for (name, value) in [
+            ("Image", "C:\\windows\\system32\\notepad.exe"),
+            ("Initiated", "true"),
+            ("DestinationIp", "203.0.113.7"),
+        ] {
+            let id = table.intern(name);
+            ev.push_str(id, id, value);
+        }
+        ev
+    };
+    let security = event(LogSource::new(
+        Some("windows"),
+        Some("network_connection"),
+        Some("security"),
+    ));
+    let sysmon = event(LogSource::new(
+        Some("windows"),
+        Some("network_connection"),
+        Some("sysmon"),
+    ));
+    let mut on_security = matches(&engine, &security);
+    on_security.sort();
+    assert_eq!(
+        on_security,
+        vec!["Notepad calls a tunnel", "Notepad calls out"],
+        "the rule filtering on a host name the 5156 cannot give is kept off it"
+    );
+    assert_eq!(
+        matches(&engine, &sysmon).len(),
+        3,
+        "Sysmon events meet all three"
+    );
+}
+
 /// Rules over a small vocabulary, so generated events hit them often.
 const GENERATED_RULES: &[&str] = &[
     "title: r1\nlogsource: {category: process_creation, product: windows}\ndetection:\n  a:\n    CommandLine|contains|all: [alpha, beta]\n  b:\n    Image|endswith: [gamma, delta]\n  condition: a or b\n",

@@ -192,3 +192,40 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
     out.sort();
     out
 }
+
+/// Security auditing stands in for Sysmon: the connections the filtering platform
+/// permitted (5156) meet SigmaHQ's `network_connection` rules, under Sysmon's names.
+#[test]
+#[ignore = "needs ../shared/corpora"]
+fn security_connection_audits_meet_sysmon_connection_rules() {
+    let otrf = corpora().join("otrf-security-datasets/datasets/atomic/windows");
+    let regsvr32 = otrf.join("defense_evasion/host/empire_launcher_sct_regsvr32.zip");
+    let rules = sigmahq().join("rules/windows/network_connection");
+    let (code, out, err) = watchfloor(&[
+        "hunt",
+        regsvr32.to_str().unwrap(),
+        "--rules",
+        rules.to_str().unwrap(),
+        "--format",
+        "jsonl",
+        "--no-progress",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let on_security: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|d| {
+            let ev: serde_json::Value =
+                serde_json::from_str(d["event"].as_str().unwrap_or("{}")).unwrap_or_default();
+            ev["EventID"] == 5156
+        })
+        .collect();
+    let titles: Vec<&str> = on_security
+        .iter()
+        .filter_map(|d| d["rule_title"].as_str())
+        .collect();
+    assert!(
+        titles.contains(&"Network Connection Initiated By Regsvr32.EXE"),
+        "the stager's call home, seen by the filtering platform: {titles:?}"
+    );
+}
