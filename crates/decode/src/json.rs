@@ -182,7 +182,7 @@ impl JsonDecoder {
                     .or_else(|| ev.get(k.source_name))
                     .and_then(|v| v.as_str());
                 let event_id = ev.get(k.event_id).and_then(|v| v.as_i64());
-                let ls = windows::logsource(channel, provider, event_id);
+                let mut ls = windows::logsource(channel, provider, event_id);
                 if flavour == JsonFlavour::WindowsFlat {
                     name_as_rendered(k, ev);
                     if ls.service() == Some("sysmon")
@@ -193,8 +193,9 @@ impl JsonDecoder {
                 }
                 if ls.service() == Some("security")
                     && let (Some(names), Some(id)) = (&self.stand_in, event_id)
+                    && let Some(category) = names.apply(id, ev)
                 {
-                    names.apply(id, ev);
+                    ls.category = Some(Cow::Borrowed(category));
                 }
                 if ls.service() == Some("security") && event_id == Some(4688) {
                     // Elastic's security module may move 4688's fields to ECS names
@@ -552,6 +553,32 @@ mod tests {
                 ("DestinationIp", "10.10.10.5"),
                 ("DestinationPort", "8444"),
                 ("Protocol", "6"),
+            ],
+        );
+        // A registry value written (NXLog names the audit outcome `EventType`).
+        assert_names(
+            r#"{"EventID":4657,"SourceName":"Microsoft-Windows-Security-Auditing","Channel":"Security","EventType":"AUDIT_SUCCESS","SubjectUserSid":"S-1-5-21-1-2-3-1001","SubjectUserName":"bob","SubjectDomainName":"CORP","ObjectName":"\\REGISTRY\\MACHINE\\SYSTEM\\ControlSet001\\Services\\EventLog","ObjectValueName":"Start","OperationType":"%%1905","NewValueType":"%%1876","NewValue":"4","ProcessName":"C:\\Windows\\System32\\reg.exe"}"#,
+            "windows/registry_set/security",
+            &[
+                (
+                    "TargetObject",
+                    "HKLM\\SYSTEM\\CurrentControlSet\\Services\\EventLog\\Start",
+                ),
+                ("Details", "DWORD (0x00000004)"),
+                ("Image", "C:\\Windows\\System32\\reg.exe"),
+                ("User", "CORP\\bob"),
+                ("EventType", "AUDIT_SUCCESS"),
+            ],
+        );
+        assert_names(
+            r#"{"EventID":4657,"Channel":"Security","ObjectName":"\\REGISTRY\\USER\\S-1-5-21-1\\Software\\Microsoft\\Windows\\CurrentVersion\\Run","ObjectValueName":"updater","OperationType":"%%1906","OldValueType":"%%1873","OldValue":"C:\\u.exe","NewValueType":"-","NewValue":"-"}"#,
+            "windows/registry_delete/security",
+            &[
+                (
+                    "TargetObject",
+                    "HKU\\S-1-5-21-1\\Software\\Microsoft\\Windows\\CurrentVersion\\Run\\updater",
+                ),
+                ("EventType", "DeleteValue"),
             ],
         );
         // Names an export already has are kept.

@@ -1,5 +1,5 @@
 //! Sysmon names for the Security events that stand in for Sysmon's: process creation
-//! (4688) and permitted connections (5156). Which names, and which ones such an event
+//! (4688), permitted connections (5156) and registry values written or deleted (4657). Which names, and which ones such an event
 //! cannot give, is [`watchfloor_event::windows_audit`]'s table; this module computes the
 //! values. A name the event already has is never overwritten.
 
@@ -13,6 +13,7 @@ use crate::DecodeContext;
 pub(crate) struct StandInNames {
     process_aliases: Vec<(FieldId, FieldId)>,
     network_aliases: Vec<(FieldId, FieldId)>,
+    registry_aliases: Vec<(FieldId, FieldId)>,
     subject: Account,
     target: Account,
     mandatory_label: FieldId,
@@ -23,6 +24,14 @@ pub(crate) struct StandInNames {
     integrity_level: FieldId,
     image: FieldId,
     initiated: FieldId,
+    object_name: FieldId,
+    object_value_name: FieldId,
+    operation_type: FieldId,
+    new_value_type: FieldId,
+    new_value: FieldId,
+    target_object: FieldId,
+    details: FieldId,
+    event_type: FieldId,
 }
 
 /// The fields naming one account of a 4688 event.
@@ -130,9 +139,11 @@ impl StandInNames {
         };
         let process_aliases = aliases(&windows_audit::PROCESS_CREATION);
         let network_aliases = aliases(&windows_audit::NETWORK_CONNECTION);
+        let registry_aliases = aliases(&windows_audit::REGISTRY_VALUE);
         StandInNames {
             process_aliases,
             network_aliases,
+            registry_aliases,
             subject: Account::resolve(ctx, "Subject"),
             target: Account::resolve(ctx, "Target"),
             mandatory_label: ctx.id("MandatoryLabel"),
@@ -143,16 +154,28 @@ impl StandInNames {
             integrity_level: ctx.id("IntegrityLevel"),
             image: ctx.id("Image"),
             initiated: ctx.id("Initiated"),
+            object_name: ctx.id("ObjectName"),
+            object_value_name: ctx.id("ObjectValueName"),
+            operation_type: ctx.id("OperationType"),
+            new_value_type: ctx.id("NewValueType"),
+            new_value: ctx.id("NewValue"),
+            target_object: ctx.id("TargetObject"),
+            details: ctx.id("Details"),
+            event_type: ctx.id("EventType"),
         }
     }
 
     /// Adds the Sysmon names of Security event `event_id`, if it is a stand-in.
-    pub(crate) fn apply(&self, event_id: i64, ev: &mut Event) {
+    /// Returns the event's category when it is not the stand-in's first one.
+    pub(crate) fn apply(&self, event_id: i64, ev: &mut Event) -> Option<&'static str> {
         if event_id == windows_audit::PROCESS_CREATION.event_id {
             self.process_creation(ev);
         } else if event_id == windows_audit::NETWORK_CONNECTION.event_id {
             self.network_connection(ev);
+        } else if event_id == windows_audit::REGISTRY_VALUE.event_id {
+            return self.registry_value(ev);
         }
+        None
     }
 
     fn process_creation(&self, ev: &mut Event) {
@@ -184,6 +207,89 @@ impl StandInNames {
         if let Some(init) = text(ev, self.direction).as_deref().and_then(initiated) {
             set_missing(ev, self.initiated, init);
         }
+    }
+
+    fn registry_value(&self, ev: &mut Event) -> Option<&'static str> {
+        alias_missing(ev, &self.registry_aliases);
+        if let Some(key) = text(ev, self.object_name) {
+            let mut target = sysmon_key(&key);
+            if let Some(value) = text(ev, self.object_value_name).filter(|v| v != "-") {
+                target.push('\\');
+                target.push_str(&value);
+            }
+            set_missing(ev, self.target_object, &target);
+        }
+        if let Some(value) = text(ev, self.new_value).filter(|v| v != "-") {
+            let kind = text(ev, self.new_value_type).unwrap_or_default();
+            set_missing(ev, self.details, &sysmon_details(&kind, &value));
+        }
+        if let Some(user) = self.subject.user(ev) {
+            set_missing(ev, self.user, &user);
+        }
+        let deleted = match text(ev, self.operation_type).as_deref().map(str::trim) {
+            Some("%%1904" | "%%1905") => false,
+            Some("%%1906") => true,
+            Some(rendered) => rendered.to_ascii_lowercase().contains("deleted"),
+            None => false,
+        };
+        let event_type = if deleted { "DeleteValue" } else { "SetValue" };
+        set_missing(ev, self.event_type, event_type);
+        deleted.then_some("registry_delete")
+    }
+}
+
+/// A registry key as Sysmon writes it: `\REGISTRY\MACHINE` as `HKLM`, `\REGISTRY\USER`
+/// as `HKU`, and the numbered control set as `CurrentControlSet`.
+pub(crate) fn sysmon_key(key: &str) -> String {
+    let mut out = String::with_capacity(key.len());
+    let mut rest = key;
+    for (native, short) in [("\\REGISTRY\\MACHINE", "HKLM"), ("\\REGISTRY\\USER", "HKU")] {
+        if let Some(head) = key.get(..native.len())
+            && head.eq_ignore_ascii_case(native)
+        {
+            out.push_str(short);
+            rest = &key[native.len()..];
+            break;
+        }
+    }
+    const CONTROL_SET: &str = "\\SYSTEM\\ControlSet";
+    if !out.is_empty()
+        && let Some(head) = rest.get(..CONTROL_SET.len())
+        && head.eq_ignore_ascii_case(CONTROL_SET)
+    {
+        let after = &rest[CONTROL_SET.len()..];
+        let digits = after.bytes().take_while(u8::is_ascii_digit).count();
+        if digits > 0 && (after[digits..].is_empty() || after[digits..].starts_with('\\')) {
+            out.push_str("\\SYSTEM\\CurrentControlSet");
+            out.push_str(&after[digits..]);
+            return out;
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// A new registry value as Sysmon's `Details` writes it, from 4657's type (raw `%%1876`
+/// or rendered `REG_DWORD`) and value.
+pub(crate) fn sysmon_details(kind: &str, value: &str) -> String {
+    let number = || {
+        let v = value.trim();
+        match v.strip_prefix("0x").or_else(|| v.strip_prefix("0X")) {
+            Some(hex) => u64::from_str_radix(hex, 16).ok(),
+            None => v.parse::<u64>().ok(),
+        }
+    };
+    match kind.trim() {
+        "%%1876" | "REG_DWORD" => match number().and_then(|n| u32::try_from(n).ok()) {
+            Some(n) => format!("DWORD (0x{n:08x})"),
+            None => value.to_string(),
+        },
+        "%%1883" | "REG_QWORD" => match number() {
+            Some(n) => format!("QWORD (0x{:08x}-0x{:08x})", n >> 32, n & 0xffff_ffff),
+            None => value.to_string(),
+        },
+        "%%1875" | "REG_BINARY" => "Binary Data".to_string(),
+        _ => value.to_string(),
     }
 }
 
@@ -218,6 +324,31 @@ mod tests {
             "\\device\\harddiskvolume\\x"
         );
         assert_eq!(drive_path("\\device\\mup\\srv\\x"), "\\device\\mup\\srv\\x");
+    }
+
+    #[test]
+    fn registry_keys_and_values_as_sysmon_writes_them() {
+        assert_eq!(
+            sysmon_key("\\REGISTRY\\MACHINE\\SYSTEM\\ControlSet001\\Services\\EventLog"),
+            "HKLM\\SYSTEM\\CurrentControlSet\\Services\\EventLog"
+        );
+        assert_eq!(
+            sysmon_key("\\REGISTRY\\USER\\S-1-5-21-1\\Software\\Run"),
+            "HKU\\S-1-5-21-1\\Software\\Run"
+        );
+        assert_eq!(
+            sysmon_key("\\REGISTRY\\MACHINE\\SOFTWARE\\ControlSet001"),
+            "HKLM\\SOFTWARE\\ControlSet001"
+        );
+        assert_eq!(sysmon_key("HKLM\\x"), "HKLM\\x");
+        assert_eq!(sysmon_details("%%1876", "4"), "DWORD (0x00000004)");
+        assert_eq!(sysmon_details("REG_DWORD", "0x10"), "DWORD (0x00000010)");
+        assert_eq!(
+            sysmon_details("%%1883", "0x1D63ED21D4ADB0A"),
+            "QWORD (0x01d63ed2-0x1d4adb0a)"
+        );
+        assert_eq!(sysmon_details("%%1873", "C:\\evil.exe"), "C:\\evil.exe");
+        assert_eq!(sysmon_details("%%1876", "many"), "many");
     }
 
     #[test]

@@ -183,9 +183,9 @@ pub fn logsource(
     }
     let category = match (service, event_id) {
         (Some("sysmon"), Some(id)) => sysmon_category(id),
-        // Process creation and connection auditing stand in for Sysmon's events, under
+        // Process creation, connection and registry auditing stand in for Sysmon's events, under
         // Sysmon's names (`watchfloor_event::windows_audit`).
-        (Some("security"), Some(id)) => windows_audit::by_event_id(id).map(|s| s.category),
+        (Some("security"), Some(id)) => windows_audit::by_event_id(id).map(|s| s.categories[0]),
         (Some(s), Some(id)) => powershell_category(s, id),
         _ => None,
     };

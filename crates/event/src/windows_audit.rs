@@ -1,8 +1,10 @@
 //! Windows Security auditing events that stand in for Sysmon events.
 //!
-//! Hosts without Sysmon still audit process creation (Security 4688) and the connections
-//! the Windows Filtering Platform permits (Security 5156). Sigma's `process_creation` and
-//! `network_connection` rules are written with Sysmon's field names, so a decoder gives
+//! Hosts without Sysmon still audit process creation (Security 4688), the connections
+//! the Windows Filtering Platform permits (Security 5156) and, where a key's audit list
+//! asks for it, registry values written and deleted (Security 4657). Sigma's
+//! `process_creation`, `network_connection` and `registry_*` rules are written with
+//! Sysmon's field names, so a decoder gives
 //! these events the Sysmon names whose meaning they carry ([`StandIn::aliases`] and
 //! [`StandIn::derived`]). Some Sysmon fields have no counterpart at all
 //! ([`StandIn::absent`]: hashes, the original file name, the destination host name). A
@@ -18,8 +20,9 @@
 pub struct StandIn {
     /// The Security event id.
     pub event_id: i64,
-    /// The Sigma category it is given.
-    pub category: &'static str,
+    /// The Sigma categories it may be given; the first unless the decoder knows better
+    /// (a 4657 that deletes a value is `registry_delete`).
+    pub categories: &'static [&'static str],
     /// (Security name, Sysmon name): the same value, reachable by the Sysmon name.
     pub aliases: &'static [(&'static str, &'static str)],
     /// Sysmon names a decoder computes from other fields (the value is rewritten, not
@@ -32,7 +35,7 @@ pub struct StandIn {
 /// Security 4688, a process created.
 pub const PROCESS_CREATION: StandIn = StandIn {
     event_id: 4688,
-    category: "process_creation",
+    categories: &["process_creation"],
     aliases: &[
         ("NewProcessName", "Image"),
         ("ParentProcessName", "ParentImage"),
@@ -69,7 +72,7 @@ pub const PROCESS_CREATION: StandIn = StandIn {
 /// Security 5156, a connection the Windows Filtering Platform permitted.
 pub const NETWORK_CONNECTION: StandIn = StandIn {
     event_id: 5156,
-    category: "network_connection",
+    categories: &["network_connection"],
     aliases: &[
         ("SourceAddress", "SourceIp"),
         ("DestAddress", "DestinationIp"),
@@ -95,8 +98,21 @@ pub const NETWORK_CONNECTION: StandIn = StandIn {
     ],
 };
 
+/// Security 4657, a registry value created, modified or deleted.
+pub const REGISTRY_VALUE: StandIn = StandIn {
+    event_id: 4657,
+    categories: &["registry_set", "registry_delete"],
+    aliases: &[("ProcessName", "Image")],
+    // `TargetObject`: the key (`\REGISTRY\MACHINE` written `HKLM`, `\REGISTRY\USER`
+    // `HKU`, `ControlSet00n` `CurrentControlSet`, as Sysmon writes them) and the value
+    // name. `Details`: the new value as Sysmon writes it (`DWORD (0x00000004)`).
+    // `EventType`: `SetValue` or `DeleteValue`. `User`: the subject account.
+    derived: &["TargetObject", "Details", "EventType", "User"],
+    absent: &["ProcessGuid", "NewName"],
+};
+
 /// Every stand-in.
-pub const STAND_INS: &[&StandIn] = &[&PROCESS_CREATION, &NETWORK_CONNECTION];
+pub const STAND_INS: &[&StandIn] = &[&PROCESS_CREATION, &NETWORK_CONNECTION, &REGISTRY_VALUE];
 
 /// The stand-in for Security event `event_id`, if it is one.
 pub fn by_event_id(event_id: i64) -> Option<&'static StandIn> {
@@ -105,10 +121,11 @@ pub fn by_event_id(event_id: i64) -> Option<&'static StandIn> {
 
 /// The stand-in given Sigma category `category`, if any.
 pub fn by_category(category: &str) -> Option<&'static StandIn> {
-    STAND_INS
-        .iter()
-        .copied()
-        .find(|s| s.category.eq_ignore_ascii_case(category))
+    STAND_INS.iter().copied().find(|s| {
+        s.categories
+            .iter()
+            .any(|c| c.eq_ignore_ascii_case(category))
+    })
 }
 
 impl StandIn {
@@ -134,7 +151,7 @@ mod tests {
     #[test]
     fn found_by_id_and_category() {
         assert_eq!(
-            by_event_id(4688).map(|s| s.category),
+            by_event_id(4688).map(|s| s.categories[0]),
             Some("process_creation")
         );
         assert_eq!(

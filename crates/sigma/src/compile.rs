@@ -11,7 +11,7 @@ use crate::condition::{Condition, parse_condition};
 use crate::diagnostic::{Code, Diagnostic, Pos};
 use crate::event_text::EventText;
 use crate::field_test::{FieldTest, ModifierError, Placeholders, RuleValue};
-use crate::logsource::LogSourceGuard;
+use crate::logsource::{LogSourceGuard, SYSMON_REGISTRY_CATEGORY};
 use crate::rule::{Filter, Meta, Rule, RuleLogSource, RuleSet, Search};
 
 /// A condition over the searches of one compiled rule.
@@ -50,13 +50,20 @@ pub struct CompiledRule {
 impl CompiledRule {
     /// Whether the rule matches `ev` (its logsource already admitted).
     pub fn matches<E: FieldAccess>(&self, ev: &E) -> bool {
-        self.guard_tests.iter().all(|t| t.matches(ev)) && self.eval(&self.condition, ev, None)
+        self.guard_holds(ev) && self.eval(&self.condition, ev, None)
     }
 
     /// As [`CompiledRule::matches`], sharing the per-event scratch of an evaluation
     /// (reset by the caller for each event).
     pub fn matches_in<E: FieldAccess>(&self, ev: &E, text: &mut EventText) -> bool {
-        self.guard_tests.iter().all(|t| t.matches(ev)) && self.eval(&self.condition, ev, Some(text))
+        self.guard_holds(ev) && self.eval(&self.condition, ev, Some(text))
+    }
+
+    /// The logsource's field conditions, which only Sysmon registry events are held to.
+    fn guard_holds<E: FieldAccess>(&self, ev: &E) -> bool {
+        self.guard_tests.is_empty()
+            || ev.logsource().category() != Some(SYSMON_REGISTRY_CATEGORY)
+            || self.guard_tests.iter().all(|t| t.matches(ev))
     }
 
     fn eval<E: FieldAccess>(&self, cond: &Cond, ev: &E, mut text: Option<&mut EventText>) -> bool {

@@ -8,7 +8,8 @@
 //! - Sysmon registry events (ids 12–14) carry the category `registry_event`; rules for
 //!   `registry_add`, `registry_delete`, `registry_set` and `registry_rename` apply to
 //!   them with the event-id and `EventType` conditions Sigma's Sysmon mapping defines
-//!   (compiled into the rule as [`LogSourceGuard::extra`]);
+//!   (compiled into the rule as [`LogSourceGuard::extra`], tested on `registry_event`
+//!   events only: a Security 4657 comes as `registry_set` or `registry_delete` itself);
 //! - `file_delete` rules also apply to Sysmon's `file_delete_detected` (id 26);
 //! - Security events that stand in for Sysmon's (4688 process creation, 5156
 //!   connections; [`watchfloor_event::windows_audit`]) are admitted to the rules of their
@@ -22,6 +23,10 @@ use crate::rule::RuleLogSource;
 
 /// Extra field conditions a rule category implies: (field, accepted values).
 pub type ExtraCondition = (&'static str, &'static [&'static str]);
+
+/// The category of Sysmon's registry events, the only ones [`LogSourceGuard::extra`]
+/// conditions are tested on.
+pub const SYSMON_REGISTRY_CATEGORY: &str = "registry_event";
 
 /// The compiled form of a rule's logsource.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
@@ -48,14 +53,26 @@ impl LogSourceGuard {
                 vec![("EventID", &["12"]), ("EventType", &["CreateKey"])],
             ),
             Some("registry_delete") => (
-                vec!["registry_event".into()],
+                vec!["registry_event".into(), "registry_delete".into()],
                 vec![
                     ("EventID", &["12"]),
                     ("EventType", &["DeleteKey", "DeleteValue"]),
                 ],
             ),
-            Some("registry_set") => (vec!["registry_event".into()], vec![("EventID", &["13"])]),
+            Some("registry_set") => (
+                vec!["registry_event".into(), "registry_set".into()],
+                vec![("EventID", &["13"])],
+            ),
             Some("registry_rename") => (vec!["registry_event".into()], vec![("EventID", &["14"])]),
+            // Sysmon's registry events and the Security registry audits standing in.
+            Some("registry_event") => (
+                vec![
+                    "registry_event".into(),
+                    "registry_set".into(),
+                    "registry_delete".into(),
+                ],
+                Vec::new(),
+            ),
             Some("file_delete") => (
                 vec!["file_delete".into(), "file_delete_detected".into()],
                 Vec::new(),
@@ -147,5 +164,17 @@ mod tests {
         let set = guard(Some("windows"), Some("registry_set"), None);
         assert!(set.admits(&reg));
         assert_eq!(set.extra, vec![("EventID", &["13"][..])]);
+        // Security 4657 stands in, as the value operation it is.
+        let audit_set = LogSource::new(Some("windows"), Some("registry_set"), Some("security"));
+        let audit_delete =
+            LogSource::new(Some("windows"), Some("registry_delete"), Some("security"));
+        assert!(set.admits(&audit_set));
+        assert!(!set.admits(&audit_delete));
+        let delete = guard(Some("windows"), Some("registry_delete"), None);
+        assert!(delete.admits(&audit_delete) && !delete.admits(&audit_set));
+        let add = guard(Some("windows"), Some("registry_add"), None);
+        assert!(!add.admits(&audit_set), "4657 audits values, not new keys");
+        let any = guard(Some("windows"), Some("registry_event"), None);
+        assert!(any.admits(&reg) && any.admits(&audit_set) && any.admits(&audit_delete));
     }
 }

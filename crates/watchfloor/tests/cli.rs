@@ -600,3 +600,62 @@ fn hunt_finds_beaconing_in_a_proxy_log_when_asked() {
     assert!(!String::from_utf8_lossy(&out.stdout).contains("beacon-analysis"));
     std::fs::remove_dir_all(&dir).ok();
 }
+
+const EVENT_LOG_DISABLED_RULE: &str = r"title: Event log service disabled in the registry
+id: 6f1c2a52-7a0e-4f55-9a55-0c1d3f4f1e01
+level: high
+logsource:
+  category: registry_set
+  product: windows
+detection:
+  selection:
+    TargetObject|endswith: '\Services\EventLog\Start'
+    Details: 'DWORD (0x00000004)'
+  filter:
+    Image|endswith: '\TrustedInstaller.exe'
+  condition: selection and not filter
+";
+
+/// A Security registry audit (4657) meets a Sysmon-shaped `registry_set` rule: the key
+/// and value as Sysmon writes them, under Sysmon's names.
+#[test]
+fn hunt_judges_registry_audits_by_sysmon_registry_rules() {
+    let dir = temp("reg4657");
+    std::fs::create_dir_all(dir.join("rules")).unwrap();
+    std::fs::write(dir.join("rules/eventlog.yml"), EVENT_LOG_DISABLED_RULE).unwrap();
+    let audit = |value: &str, process: &str| {
+        format!(
+            r#"{{"EventID":4657,"SourceName":"Microsoft-Windows-Security-Auditing","Channel":"Security","Hostname":"ws01","EventTime":"2020-06-09 22:51:55","ObjectName":"\\REGISTRY\\MACHINE\\SYSTEM\\ControlSet001\\Services\\EventLog","ObjectValueName":"Start","OperationType":"%%1905","NewValueType":"%%1876","NewValue":"{value}","ProcessName":"{process}"}}"#
+        )
+    };
+    let lines = [
+        audit("4", r"C:\\Windows\\System32\\reg.exe"),
+        audit("2", r"C:\\Windows\\System32\\reg.exe"),
+        audit("4", r"C:\\Windows\\servicing\\TrustedInstaller.exe"),
+    ];
+    std::fs::write(dir.join("security.jsonl"), lines.join("\n")).unwrap();
+    let out = watchfloor(&[
+        "hunt",
+        dir.join("security.jsonl").to_str().unwrap(),
+        "--rules",
+        dir.join("rules").to_str().unwrap(),
+        "--format",
+        "jsonl",
+    ]);
+    std::fs::remove_dir_all(&dir).ok();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rows: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(
+        rows.len(),
+        1,
+        "only the service disabled by reg.exe: {rows:?}"
+    );
+    assert_eq!(rows[0]["record"], 1);
+}
