@@ -17,6 +17,7 @@ use std::borrow::Cow;
 
 use watchfloor_event::{Event, FieldId, LogSource, Value};
 
+use crate::antivirus::AntivirusNames;
 use crate::ecs_sysmon::EcsSysmon;
 use crate::json_walk::{self, Naming, PathIds};
 use crate::security_stand_in::StandInNames;
@@ -44,6 +45,8 @@ pub struct JsonDecoder {
     last_flavour: Option<JsonFlavour>,
     /// Sysmon names of Security events standing in for Sysmon's, resolved once.
     stand_in: Option<StandInNames>,
+    /// Sigma's `antivirus` names of Defender's detections, resolved once.
+    antivirus: Option<AntivirusNames>,
     /// Sysmon names of Elastic's ECS fields, resolved once.
     ecs: Option<EcsSysmon>,
 }
@@ -151,6 +154,9 @@ impl JsonDecoder {
         if self.stand_in.is_none() {
             self.stand_in = Some(StandInNames::new(ctx));
         }
+        if self.antivirus.is_none() {
+            self.antivirus = Some(AntivirusNames::new(ctx));
+        }
         let nested = starts_with_event_key(json);
         let naming = if nested {
             Naming::WindowsXml
@@ -190,6 +196,11 @@ impl JsonDecoder {
                     {
                         ecs.apply(id, ev);
                     }
+                }
+                if ls.category() == Some("antivirus")
+                    && let Some(names) = &self.antivirus
+                {
+                    names.apply(ev);
                 }
                 if ls.service() == Some("security")
                     && let (Some(names), Some(id)) = (&self.stand_in, event_id)
@@ -579,6 +590,15 @@ mod tests {
                     "HKU\\S-1-5-21-1\\Software\\Microsoft\\Windows\\CurrentVersion\\Run\\updater",
                 ),
                 ("EventType", "DeleteValue"),
+            ],
+        );
+        // Defender's detections are Sigma's `antivirus` events.
+        assert_names(
+            r#"{"EventID":1116,"SourceName":"Microsoft-Windows-Windows Defender","Channel":"Microsoft-Windows-Windows Defender/Operational","Threat Name":"HackTool:Win32/Mimikatz","Path":"file:_C:\\Users\\bob\\m.exe"}"#,
+            "windows/antivirus/windefend",
+            &[
+                ("Signature", "HackTool:Win32/Mimikatz"),
+                ("Filename", "file:_C:\\Users\\bob\\m.exe"),
             ],
         );
         // Names an export already has are kept.

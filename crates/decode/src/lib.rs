@@ -8,6 +8,7 @@
 //! on input and report every bad record as a located [`DecodeError`] and go on.
 
 pub mod access_log;
+pub mod antivirus;
 pub mod auditd;
 pub mod cef;
 pub mod context;

@@ -186,6 +186,8 @@ pub fn logsource(
         // Process creation, connection and registry auditing stand in for Sysmon's events, under
         // Sysmon's names (`watchfloor_event::windows_audit`).
         (Some("security"), Some(id)) => windows_audit::by_event_id(id).map(|s| s.categories[0]),
+        // Defender's detections: Sigma's `antivirus` rules.
+        (Some("windefend"), Some(id)) => crate::antivirus::category(id),
         (Some(s), Some(id)) => powershell_category(s, id),
         _ => None,
     };
@@ -206,6 +208,18 @@ mod tests {
         assert_eq!(ls.to_string(), "windows/process_creation/security");
         let ls = logsource(Some("Security"), None, Some(5156));
         assert_eq!(ls.to_string(), "windows/network_connection/security");
+        let ls = logsource(
+            Some("Microsoft-Windows-Windows Defender/Operational"),
+            None,
+            Some(1116),
+        );
+        assert_eq!(ls.to_string(), "windows/antivirus/windefend");
+        let ls = logsource(
+            Some("Microsoft-Windows-Windows Defender/Operational"),
+            None,
+            Some(5007),
+        );
+        assert_eq!(ls.to_string(), "windows/-/windefend");
         let ls = logsource(
             Some("Microsoft-Windows-PowerShell/Operational"),
             None,

@@ -229,3 +229,47 @@ fn security_connection_audits_meet_sysmon_connection_rules() {
         "the stager's call home, seen by the filtering platform: {titles:?}"
     );
 }
+
+/// Defender's detections (1116, 1117) meet SigmaHQ's `antivirus` rules, which classify a
+/// threat by its name (`Signature`) and file (`Filename`).
+#[test]
+#[ignore = "needs ../shared/corpora"]
+fn defender_detections_meet_the_antivirus_rules() {
+    let sample = corpora().join(
+        "evtx/EVTX-ATTACK-SAMPLES/AutomatedTestingTools/WinDefender_Events_1117_1116_AtomicRedTeam.evtx",
+    );
+    let rules = sigmahq().join("rules/category/antivirus");
+    let (code, out, err) = watchfloor(&[
+        "hunt",
+        sample.to_str().unwrap(),
+        "--rules",
+        rules.to_str().unwrap(),
+        "--format",
+        "jsonl",
+        "--no-progress",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let rows: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let fired = |title: &str, value: &str| {
+        rows.iter()
+            .any(|r| r["rule_title"] == title && r["matched"].to_string().contains(value))
+    };
+    assert!(
+        fired(
+            "Antivirus - Web Shell Detection Signature",
+            "Backdoor:ASP/Ace.T"
+        ),
+        "{rows:?}"
+    );
+    assert!(fired(
+        "Antivirus - Hacktool Signature",
+        "HackTool:JS/Jsprat"
+    ));
+    assert!(fired(
+        "Antivirus - Relevant File Paths Alerts Signature",
+        "Get-Keystrokes.ps1"
+    ));
+}
