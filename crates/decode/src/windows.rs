@@ -169,6 +169,13 @@ pub fn logsource(
     provider: Option<&str>,
     event_id: Option<i64>,
 ) -> LogSource {
+    // Sysmon for Linux renders its events as Windows events do: Sigma's linux rules.
+    let linux_sysmon = channel.is_some_and(|c| c.eq_ignore_ascii_case("Linux-Sysmon/Operational"))
+        || provider.is_some_and(|p| p.eq_ignore_ascii_case("Linux-Sysmon"));
+    if linux_sysmon {
+        let category = event_id.and_then(sysmon_category);
+        return LogSource::new(Some("linux"), category, Some("sysmon"));
+    }
     let mut service = channel.and_then(service_for_channel);
     if service.is_none() {
         // Forwarded or renamed channels: fall back on the provider.
@@ -232,6 +239,8 @@ mod tests {
             Some(22),
         );
         assert_eq!(ls.to_string(), "windows/dns_query/sysmon");
+        let ls = logsource(Some("Linux-Sysmon/Operational"), None, Some(1));
+        assert_eq!(ls.to_string(), "linux/process_creation/sysmon");
         let ls = logsource(Some("Some/Custom"), None, Some(1));
         assert_eq!(ls.to_string(), "windows/-/-");
     }

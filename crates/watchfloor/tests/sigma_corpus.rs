@@ -273,3 +273,44 @@ fn defender_detections_meet_the_antivirus_rules() {
         "Get-Keystrokes.ps1"
     ));
 }
+
+/// Log Analytics (Microsoft Sentinel) exports: `SecurityEvent` and `WindowsEvent` rows
+/// carry the event data as one XML or JSON text column, and Sysmon for Linux arrives as
+/// XML inside `Syslog` rows. All three meet the SigmaHQ rules as EVTX would.
+#[test]
+#[ignore = "needs ../shared/corpora"]
+fn log_analytics_exports_meet_the_rules() {
+    let log4shell = corpora().join("otrf-security-datasets/datasets/compound/Log4Shell");
+    let rules = sigmahq().join("rules");
+    let (code, out, err) = watchfloor(&[
+        "hunt",
+        log4shell.to_str().unwrap(),
+        "--rules",
+        rules.to_str().unwrap(),
+        "--format",
+        "jsonl",
+        "--no-progress",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let rows: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let fired = |title: &str, file: &str| {
+        rows.iter().any(|r| {
+            r["rule_title"] == title && r["source"].as_str().is_some_and(|s| s.contains(file))
+        })
+    };
+    // Tomcat starting an encoded PowerShell, in both Windows tables.
+    for file in ["securityauditing_log4shell", "sysmon_log4shell"] {
+        assert!(
+            fired("Suspicious PowerShell Parent Process", file),
+            "{file}: {rows:?}"
+        );
+    }
+    // The reverse shell on the Linux server, from Sysmon for Linux.
+    assert!(fired(
+        "Linux Reverse Shell Indicator",
+        "syslog_sysmon_log4shell"
+    ));
+}

@@ -1,0 +1,165 @@
+//! Microsoft Log Analytics (Microsoft Sentinel) exports of Windows and Linux events.
+//!
+//! - `SecurityEvent` and `WindowsEvent` rows carry an event's data as one string column,
+//!   `EventData`: XML (`<EventData><Data Name="X">…</Data>…</EventData>`) or a JSON
+//!   object. [`event_data_fields`] reads it into the fields an EVTX rendering has, so
+//!   rules meet `Image`, `CommandLine`, `Application` as in any other export.
+//! - `Syslog` rows from Sysmon for Linux carry the whole `<Event>` as `SyslogMessage`;
+//!   [`sysmon_xml`] spots them, and the caller decodes the XML as an event of its own.
+
+use quick_xml::Reader;
+use quick_xml::escape::resolve_predefined_entity;
+use quick_xml::events::Event as Xml;
+use serde_json::Value as Json;
+
+/// The named items of an `EventData` column: XML `Data` elements (an unnamed one is
+/// `Data`) or the members of a JSON object (nested values as JSON text). `None` when the
+/// text is neither; an XML or JSON syntax error gives what was read before it.
+pub fn event_data_fields(text: &str) -> Option<Vec<(String, String)>> {
+    let trimmed = text.trim_start();
+    if trimmed.starts_with('{') {
+        let Ok(serde_json::Value::Object(map)) = serde_json::from_str::<Json>(trimmed) else {
+            return None;
+        };
+        let fields = map
+            .into_iter()
+            .map(|(name, value)| {
+                let text = match value {
+                    Json::String(s) => s,
+                    Json::Null => String::new(),
+                    other => other.to_string(),
+                };
+                (name, text)
+            })
+            .collect();
+        Some(fields)
+    } else if trimmed.starts_with('<') {
+        Some(xml_data_items(trimmed))
+    } else {
+        None
+    }
+}
+
+/// The `<Data Name="X">value</Data>` items of an `EventData` element.
+fn xml_data_items(xml: &str) -> Vec<(String, String)> {
+    let mut reader = Reader::from_str(xml);
+    let mut out = Vec::new();
+    // The item being read: its name and text so far.
+    let mut open: Option<(String, String)> = None;
+    loop {
+        match reader.read_event() {
+            Ok(Xml::Start(start)) if start.local_name().as_ref() == b"Data" => {
+                let name = start
+                    .try_get_attribute("Name")
+                    .ok()
+                    .flatten()
+                    .and_then(|a| a.unescape_value().ok().map(|v| v.into_owned()))
+                    .unwrap_or_else(|| "Data".to_string());
+                open = Some((name, String::new()));
+            }
+            Ok(Xml::Empty(start)) if start.local_name().as_ref() == b"Data" => {
+                if let Some(name) = start
+                    .try_get_attribute("Name")
+                    .ok()
+                    .flatten()
+                    .and_then(|a| a.unescape_value().ok().map(|v| v.into_owned()))
+                {
+                    out.push((name, String::new()));
+                }
+            }
+            Ok(Xml::Text(text)) => {
+                if let (Some((_, value)), Ok(t)) = (open.as_mut(), text.decode()) {
+                    value.push_str(&t);
+                }
+            }
+            Ok(Xml::CData(data)) => {
+                if let Some((_, value)) = open.as_mut() {
+                    value.push_str(&String::from_utf8_lossy(&data));
+                }
+            }
+            Ok(Xml::GeneralRef(reference)) => {
+                if let Some((_, value)) = open.as_mut() {
+                    match reference.resolve_char_ref() {
+                        Ok(Some(c)) => value.push(c),
+                        _ => {
+                            let name = String::from_utf8_lossy(&reference).into_owned();
+                            match resolve_predefined_entity(&name) {
+                                Some(s) => value.push_str(s),
+                                None => value.push_str(&format!("&{name};")),
+                            }
+                        }
+                    }
+                }
+            }
+            Ok(Xml::End(end)) if end.local_name().as_ref() == b"Data" => {
+                if let Some(item) = open.take() {
+                    out.push(item);
+                }
+            }
+            Ok(Xml::Eof) | Err(_) => break,
+            Ok(_) => {}
+        }
+    }
+    out
+}
+
+/// The Sysmon for Linux `<Event>` a syslog message is, if it is one.
+pub fn sysmon_xml(message: &str) -> Option<&str> {
+    let trimmed = message.trim();
+    (trimmed.starts_with("<Event") && trimmed.contains("Linux-Sysmon")).then_some(trimmed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn xml_event_data_items_by_name() {
+        let xml = "<EventData xmlns=\"http://schemas.microsoft.com/win/2004/08/events/event\">\r\n  <Data Name=\"Application\">\\device\\harddiskvolume2\\x.exe</Data>\r\n  <Data Name=\"Empty\"/>\r\n  <Data Name=\"CommandLine\">a &amp;&amp; b &#x41;</Data>\r\n  <Data>unnamed</Data>\r\n</EventData>";
+        let fields = event_data_fields(xml).unwrap();
+        assert_eq!(
+            fields,
+            vec![
+                (
+                    "Application".into(),
+                    "\\device\\harddiskvolume2\\x.exe".into()
+                ),
+                ("Empty".into(), String::new()),
+                ("CommandLine".into(), "a && b A".into()),
+                ("Data".into(), "unnamed".into()),
+            ]
+        );
+    }
+
+    #[test]
+    fn json_event_data_members() {
+        let mut fields =
+            event_data_fields(r#"{"Image":"C:\\x.exe","ProcessId":"42","Level":4,"Rule":null}"#)
+                .unwrap();
+        fields.sort();
+        assert_eq!(
+            fields,
+            vec![
+                ("Image".into(), "C:\\x.exe".into()),
+                ("Level".into(), "4".into()),
+                ("ProcessId".into(), "42".into()),
+                ("Rule".into(), String::new()),
+            ]
+        );
+        assert!(event_data_fields("plain text").is_none());
+        assert!(event_data_fields("{broken").is_none());
+        // A cut-off XML column keeps the items before the cut.
+        let cut = event_data_fields("<EventData><Data Name=\"A\">1</Data><Data Name=\"B\">2");
+        assert_eq!(cut.unwrap(), vec![("A".into(), "1".into())]);
+    }
+
+    #[test]
+    fn sysmon_for_linux_messages() {
+        assert!(
+            sysmon_xml("<Event><System><Provider Name=\"Linux-Sysmon\"/></System></Event>")
+                .is_some()
+        );
+        assert!(sysmon_xml("Accepted password for bob").is_none());
+        assert!(sysmon_xml("<Event>not sysmon</Event>").is_none());
+    }
+}
