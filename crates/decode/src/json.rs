@@ -400,16 +400,36 @@ fn expand_event_data(ctx: &mut DecodeContext, k: &Known, ev: &mut Event) {
     }
 }
 
-/// A Sysmon for Linux `<Event>` as the JSON an EVTX record renders to.
+/// A Sysmon for Linux `<Event>` as the JSON an EVTX record renders to, repaired first
+/// ([`log_analytics::repair_sysmon_xml`]); an event cut short gets `truncated: true`.
 pub(crate) fn sysmon_xml_json(xml: &str) -> Result<Vec<u8>, DecodeErrorKind> {
+    let Some((xml, cut)) = log_analytics::repair_sysmon_xml(xml) else {
+        return Err(DecodeErrorKind::syntax(
+            "sysmon-for-linux XML",
+            "the message was cut short before the event's data".to_string(),
+        ));
+    };
     let mut events = XmlEvents::new(xml.as_bytes(), xml.len().max(1));
     match events.next_event() {
-        Some(Ok(json)) => Ok(json),
+        Some(Ok(mut json)) => {
+            if cut {
+                mark_truncated(&mut json);
+            }
+            Ok(json)
+        }
         Some(Err(message)) => Err(DecodeErrorKind::syntax("sysmon-for-linux XML", message)),
         None => Err(DecodeErrorKind::syntax(
             "sysmon-for-linux XML",
             "no <Event> element".to_string(),
         )),
+    }
+}
+
+/// Adds `"truncated": true` to the `Event` object of rendered JSON (`{"Event":{…}}`).
+fn mark_truncated(json: &mut Vec<u8>) {
+    if json.ends_with(b"}}") {
+        json.truncate(json.len() - 2);
+        json.extend_from_slice(b",\"truncated\":true}}");
     }
 }
 
@@ -708,6 +728,23 @@ mod tests {
         assert_eq!(ev.get(ctx.id("Image")), Some(Value::Str("/usr/bin/curl")));
         assert_eq!(format_rfc3339(ev.time), "2022-05-11T18:10:20.399931Z");
         assert_eq!(ev.get(ctx.id("Computer")), Some(Value::Str("UBUNTU5")));
+        assert!(ev.get(ctx.id("truncated")).is_none());
+        // Cut short by the relay: kept, with what it has, and marked.
+        let (mut ctx, ev, _) = decode(
+            r#"{"TimeGenerated":"2022-05-11T18:10:20.4Z","SyslogMessage":"<Event><System><Provider Name=\"Linux-Sysmon\"/><EventID>1</EventID><Channel>Linux-Sysmon/Operational</Channel></System><EventData><Data Name=\"Image\">&lt unknown process&gt </Data><Data Name=\"CommandLine\">java -Dcom.sun.jndi.ldap.object.trustURLCodebase=true -Xms5","Type":"Syslog"}"#,
+        );
+        assert_eq!(ev.logsource.to_string(), "linux/process_creation/sysmon");
+        assert_eq!(
+            ev.get(ctx.id("Image")),
+            Some(Value::Str("<unknown process>"))
+        );
+        assert_eq!(
+            ev.get(ctx.id("CommandLine")),
+            Some(Value::Str(
+                "java -Dcom.sun.jndi.ldap.object.trustURLCodebase=true -Xms5"
+            ))
+        );
+        assert_eq!(ev.get(ctx.id("truncated")), Some(Value::Bool(true)));
     }
 
     #[test]

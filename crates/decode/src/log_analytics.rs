@@ -103,6 +103,70 @@ fn xml_data_items(xml: &str) -> Vec<(String, String)> {
     out
 }
 
+/// A Sysmon for Linux event made well-formed: entity references written with a space
+/// or nothing for their `;` (`&lt unknown process&gt `, as Sysmon for Linux writes
+/// `<unknown process>`) completed, any other
+/// bare `&` escaped, and an event cut short (syslog relays and Log Analytics cut long
+/// messages) closed after the text it has, a tag cut in half dropped. Returns the XML
+/// and whether it was cut; `None` when the cut fell before the event's data.
+pub fn repair_sysmon_xml(xml: &str) -> Option<(String, bool)> {
+    let mut out = String::with_capacity(xml.len() + 32);
+    let mut rest = xml;
+    while let Some(at) = rest.find('&') {
+        out.push_str(&rest[..at]);
+        let after = &rest[at + 1..];
+        let name_len = after
+            .bytes()
+            .take_while(|b| b.is_ascii_alphanumeric() || *b == b'#')
+            .count();
+        let name = &after[..name_len];
+        let closed = after[name_len..].starts_with(';');
+        let known = matches!(name, "lt" | "gt" | "amp" | "quot" | "apos")
+            || (name.starts_with('#') && name.len() > 1);
+        match (known, closed) {
+            (true, true) => out.push_str(&rest[at..at + 1 + name_len + 1]),
+            (true, false) => {
+                out.push('&');
+                out.push_str(name);
+                out.push(';');
+            }
+            _ => {
+                out.push_str("&amp;");
+                out.push_str(name);
+                if closed {
+                    out.push(';');
+                }
+            }
+        }
+        // `&lt unknown process&gt `: a space stands where the `;` belongs.
+        let spaced = known && !closed && after[name_len..].starts_with(' ');
+        let consumed = 1 + name_len + usize::from(closed || spaced);
+        rest = &rest[at + consumed..];
+    }
+    out.push_str(rest);
+    let trimmed_len = out.trim_end().len();
+    out.truncate(trimmed_len);
+    if out.ends_with("</Event>") {
+        return Some((out, false));
+    }
+    // Cut short: drop a tag cut in half, then close what is open.
+    if let Some(lt) = out.rfind('<')
+        && !out[lt..].contains('>')
+    {
+        out.truncate(lt);
+    }
+    let data_at = out.find("<EventData>")?;
+    let last_open = out.rfind("<Data");
+    let last_close = out.rfind("</Data>");
+    if last_open.is_some_and(|o| o > data_at && last_close.is_none_or(|c| o > c))
+        && !out.ends_with("/>")
+    {
+        out.push_str("</Data>");
+    }
+    out.push_str("</EventData></Event>");
+    Some((out, true))
+}
+
 /// The Sysmon for Linux `<Event>` a syslog message is, if it is one.
 pub fn sysmon_xml(message: &str) -> Option<&str> {
     let trimmed = message.trim();
@@ -151,6 +215,37 @@ mod tests {
         // A cut-off XML column keeps the items before the cut.
         let cut = event_data_fields("<EventData><Data Name=\"A\">1</Data><Data Name=\"B\">2");
         assert_eq!(cut.unwrap(), vec![("A".into(), "1".into())]);
+    }
+
+    #[test]
+    fn sysmon_for_linux_xml_is_repaired() {
+        let (xml, cut) = repair_sysmon_xml(
+            "<Event><EventData><Data Name=\"Image\">&lt unknown process&gt </Data><Data Name=\"C\">a && b &amp; c &#65; &nbsp &copy;.</Data></EventData></Event>",
+        )
+        .unwrap();
+        assert!(!cut);
+        assert_eq!(
+            xml,
+            "<Event><EventData><Data Name=\"Image\">&lt;unknown process&gt;</Data><Data Name=\"C\">a &amp;&amp; b &amp; c &#65; &amp;nbsp &amp;copy;.</Data></EventData></Event>"
+        );
+        let (xml, cut) = repair_sysmon_xml(
+            "<Event><System><EventID>1</EventID></System><EventData><Data Name=\"Image\">/usr/bin/java</Data><Data Name=\"CommandLine\">java -Dx=1 -Dy",
+        )
+        .unwrap();
+        assert!(cut);
+        assert!(
+            xml.ends_with("java -Dx=1 -Dy</Data></EventData></Event>"),
+            "{xml}"
+        );
+        let (xml, _) = repair_sysmon_xml(
+            "<Event><EventData><Data Name=\"Image\">/usr/bin/java</Data><Data Na",
+        )
+        .unwrap();
+        assert!(
+            xml.ends_with("/usr/bin/java</Data></EventData></Event>"),
+            "{xml}"
+        );
+        assert!(repair_sysmon_xml("<Event><System><EventID>1</Even").is_none());
     }
 
     #[test]
