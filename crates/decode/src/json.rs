@@ -5,7 +5,7 @@
 //! | Windows, nested (`evtx` JSON, `Event.System`/`Event.EventData`) | root key `Event` | windows, service from channel | Sigma names (`EventID`, `Provider_Name`, `CommandLine`) + full paths |
 //! | Windows, flat (NXLog / OTRF exports) | `EventID` with `Channel` or `SourceName` | windows, service from channel | as exported, plus `Provider_Name` (from `SourceName`) and, for classic PowerShell and Application, `Data` (the message) |
 //! | Windows, Winlogbeat (`winlog.channel`, `winlog.event_data…`) | the same, by the names below | windows, service from channel | `winlog.event_data.X` / `winlog.user_data.X` → `X`, `winlog.event_id` → `EventID`, `winlog.channel` → `Channel`, `winlog.provider_name` → `Provider_Name`, `winlog.computer_name` → `Computer` + full paths; Sysmon fields Elastic's module moved to ECS names get their Sysmon names back ([`crate::ecs_sysmon`]) |
-//! | Windows, Log Analytics (`SecurityEvent`, `WindowsEvent`) | as flat | as flat | as flat, plus the `EventData` text column (XML or JSON) read into its fields ([`crate::log_analytics`]); provider from `EventSourceName` or `Provider` |
+//! | Windows, Log Analytics (`SecurityEvent`, `WindowsEvent`, `Event`) | as flat, or `EventID` with `EventLog` | as flat | as flat, plus the `EventData` text column (XML or JSON) read into its fields ([`crate::log_analytics`]); channel from `EventLog`, provider from `EventSourceName`, `Provider` or `Source` |
 //! | Log Analytics `Syslog` row holding a Sysmon for Linux `<Event>` | `SyslogMessage` | linux, Sysmon category | the event's own, decoded from the XML |
 //! | Suricata EVE | `event_type` with `flow_id`, `src_ip` or `timestamp` | suricata, service = event type | dotted paths (`alert.signature`) |
 //! | Zeek JSON | `ts` with `uid`, `_path`, `fuid` or `id.orig_h` | zeek, service = `_path` or file name | Zeek names (`id.orig_h`) |
@@ -92,6 +92,9 @@ struct Known {
     provider: FieldId,
     event_source_name: FieldId,
     syslog_message: FieldId,
+    /// Log Analytics' older `Event` table: the channel as `EventLog`, provider `Source`.
+    event_log: FieldId,
+    source: FieldId,
 }
 
 impl Known {
@@ -129,6 +132,8 @@ impl Known {
             provider: ctx.id("Provider"),
             event_source_name: ctx.id("EventSourceName"),
             syslog_message: ctx.id("SyslogMessage"),
+            event_log: ctx.id("EventLog"),
+            source: ctx.id("Source"),
         }
     }
 }
@@ -188,7 +193,12 @@ impl JsonDecoder {
             recognise(&known, ev)
         };
         match flavour {
-            JsonFlavour::WindowsFlat => expand_event_data(ctx, &known, ev),
+            JsonFlavour::WindowsFlat => {
+                if ev.get(known.channel).is_none() {
+                    ev.alias(known.event_log, known.channel);
+                }
+                expand_event_data(ctx, &known, ev);
+            }
             JsonFlavour::Generic => {
                 // Sysmon for Linux in a Log Analytics `Syslog` row: the event is the XML.
                 let xml = ev
@@ -218,6 +228,7 @@ impl JsonDecoder {
                     .or_else(|| ev.get(k.source_name))
                     .or_else(|| ev.get(k.provider))
                     .or_else(|| ev.get(k.event_source_name))
+                    .or_else(|| ev.get(k.source))
                     .and_then(|v| v.as_str());
                 let event_id = ev.get(k.event_id).and_then(|v| v.as_i64());
                 let mut ls = windows::logsource(channel, provider, event_id);
@@ -368,7 +379,7 @@ fn starts_with_event_key(json: &[u8]) -> bool {
 
 fn recognise(k: &Known, ev: &Event) -> JsonFlavour {
     let has = |id| ev.get(id).is_some();
-    if has(k.event_id) && (has(k.channel) || has(k.source_name)) {
+    if has(k.event_id) && (has(k.channel) || has(k.source_name) || has(k.event_log)) {
         JsonFlavour::WindowsFlat
     } else if has(k.event_type) && (has(k.flow_id) || has(k.src_ip) || has(k.timestamp)) {
         JsonFlavour::SuricataEve
@@ -440,10 +451,11 @@ fn mark_truncated(json: &mut Vec<u8>) {
 /// `Data`.
 fn name_as_rendered(k: &Known, ev: &mut Event) {
     if ev.get(k.provider_name).is_none() {
-        // NXLog's `SourceName`; Log Analytics' `Provider` or `EventSourceName`.
+        // NXLog's `SourceName`; Log Analytics' `Provider`, `EventSourceName` or `Source`.
         let _ = ev.alias(k.source_name, k.provider_name)
             || ev.alias(k.provider, k.provider_name)
-            || ev.alias(k.event_source_name, k.provider_name);
+            || ev.alias(k.event_source_name, k.provider_name)
+            || ev.alias(k.source, k.provider_name);
     }
     const UNNAMED_DATA_CHANNELS: &[&str] =
         &["Windows PowerShell", "Application", "MSExchange Management"];
@@ -717,6 +729,16 @@ mod tests {
             &[
                 ("Image", "C:\\Windows\\System32\\cmd.exe"),
                 ("CommandLine", "cmd /c whoami"),
+                ("Provider_Name", "Microsoft-Windows-Sysmon"),
+            ],
+        );
+        // The older `Event` table: channel as `EventLog`, provider as `Source`.
+        assert_names(
+            r#"{"TimeGenerated":"2021-03-02T10:00:00Z","Source":"Microsoft-Windows-Sysmon","EventLog":"Microsoft-Windows-Sysmon/Operational","Computer":"WS01","EventID":1,"EventData":"<DataItem type=\"System.XmlData\" time=\"2021-03-02T10:00:00Z\" sourceHealthServiceId=\"x\"><EventData xmlns=\"http://schemas.microsoft.com/win/2004/08/events/event\"><Data Name=\"Image\">C:\\Windows\\System32\\rundll32.exe</Data><Data Name=\"CommandLine\">rundll32 x.dll,Run</Data></EventData></DataItem>","Type":"Event"}"#,
+            "windows/process_creation/sysmon",
+            &[
+                ("Image", "C:\\Windows\\System32\\rundll32.exe"),
+                ("Channel", "Microsoft-Windows-Sysmon/Operational"),
                 ("Provider_Name", "Microsoft-Windows-Sysmon"),
             ],
         );
