@@ -6,6 +6,7 @@
 //! | Windows, flat (NXLog / OTRF exports) | `EventID` with `Channel` or `SourceName` | windows, service from channel | as exported, plus `Provider_Name` (from `SourceName`) and, for classic PowerShell and Application, `Data` (the message) |
 //! | Windows, Winlogbeat (`winlog.channel`, `winlog.event_data…`) | the same, by the names below | windows, service from channel | `winlog.event_data.X` / `winlog.user_data.X` → `X`, `winlog.event_id` → `EventID`, `winlog.channel` → `Channel`, `winlog.provider_name` → `Provider_Name`, `winlog.computer_name` → `Computer` + full paths; Sysmon fields Elastic's module moved to ECS names get their Sysmon names back ([`crate::ecs_sysmon`]) |
 //! | Windows, Log Analytics (`SecurityEvent`, `WindowsEvent`, `Event`) | as flat, or `EventID` with `EventLog` | as flat | as flat, plus the `EventData` text column (XML or JSON) read into its fields ([`crate::log_analytics`]); channel from `EventLog`, provider from `EventSourceName`, `Provider` or `Source` |
+//! | Windows, EvtxECmd (KAPE) | `EventId` and `Payload` with `Channel` | as flat | as flat, plus the `Payload` text column (the event's XML as JSON) read into its fields ([`crate::evtxecmd`]); `EventId` as `EventID` |
 //! | Log Analytics `Syslog` row holding a Sysmon for Linux `<Event>` | `SyslogMessage` | linux, Sysmon category | the event's own, decoded from the XML |
 //! | Suricata EVE | `event_type` with `flow_id`, `src_ip` or `timestamp` | suricata, service = event type | dotted paths (`alert.signature`) |
 //! | Zeek JSON | `ts` with `uid`, `_path`, `fuid` or `id.orig_h` | zeek, service = `_path` or file name | Zeek names (`id.orig_h`) |
@@ -21,6 +22,7 @@ use watchfloor_event::{Event, FieldId, LogSource, Value};
 
 use crate::antivirus::AntivirusNames;
 use crate::ecs_sysmon::EcsSysmon;
+use crate::evtxecmd;
 use crate::json_walk::{self, Naming, PathIds};
 use crate::log_analytics;
 use crate::security_stand_in::StandInNames;
@@ -95,6 +97,9 @@ struct Known {
     /// Log Analytics' older `Event` table: the channel as `EventLog`, provider `Source`.
     event_log: FieldId,
     source: FieldId,
+    /// EvtxECmd: the event id as `EventId`, the event data as `Payload`.
+    event_id_ecmd: FieldId,
+    payload: FieldId,
 }
 
 impl Known {
@@ -134,6 +139,8 @@ impl Known {
             syslog_message: ctx.id("SyslogMessage"),
             event_log: ctx.id("EventLog"),
             source: ctx.id("Source"),
+            event_id_ecmd: ctx.id("EventId"),
+            payload: ctx.id("Payload"),
         }
     }
 }
@@ -196,6 +203,9 @@ impl JsonDecoder {
             JsonFlavour::WindowsFlat => {
                 if ev.get(known.channel).is_none() {
                     ev.alias(known.event_log, known.channel);
+                }
+                if ev.get(known.event_id).is_none() {
+                    ev.alias(known.event_id_ecmd, known.event_id);
                 }
                 expand_event_data(ctx, &known, ev);
             }
@@ -379,7 +389,8 @@ fn starts_with_event_key(json: &[u8]) -> bool {
 
 fn recognise(k: &Known, ev: &Event) -> JsonFlavour {
     let has = |id| ev.get(id).is_some();
-    if has(k.event_id) && (has(k.channel) || has(k.source_name) || has(k.event_log)) {
+    let windows_id = has(k.event_id) || (has(k.event_id_ecmd) && has(k.payload));
+    if windows_id && (has(k.channel) || has(k.source_name) || has(k.event_log)) {
         JsonFlavour::WindowsFlat
     } else if has(k.event_type) && (has(k.flow_id) || has(k.src_ip) || has(k.timestamp)) {
         JsonFlavour::SuricataEve
@@ -392,18 +403,24 @@ fn recognise(k: &Known, ev: &Event) -> JsonFlavour {
     }
 }
 
-/// A Log Analytics row's `EventData` column (XML or JSON text) read into the fields an
-/// EVTX rendering has; names the row already has are kept.
+/// A Log Analytics row's `EventData` column (XML or JSON text), or an EvtxECmd row's
+/// `Payload`, read into the fields an EVTX rendering has; names the row already has are
+/// kept.
 fn expand_event_data(ctx: &mut DecodeContext, k: &Known, ev: &mut Event) {
-    let Some(text) = ev
-        .get(k.event_data)
-        .and_then(|v| v.as_str())
-        .filter(|t| t.len() > 1)
-        .map(str::to_owned)
-    else {
-        return;
+    let text_of = |id| {
+        ev.get(id)
+            .and_then(|v| v.as_str())
+            .filter(|t| t.len() > 1)
+            .map(str::to_owned)
     };
-    for (name, value) in log_analytics::event_data_fields(&text).unwrap_or_default() {
+    let fields = if let Some(text) = text_of(k.event_data) {
+        log_analytics::event_data_fields(&text)
+    } else if let Some(text) = text_of(k.payload) {
+        evtxecmd::payload_fields(&text)
+    } else {
+        None
+    };
+    for (name, value) in fields.unwrap_or_default() {
         let id = ctx.id(&name);
         if ev.get(id).is_none() {
             ev.push_str(id, id, &value);
@@ -739,6 +756,17 @@ mod tests {
             &[
                 ("Image", "C:\\Windows\\System32\\rundll32.exe"),
                 ("Channel", "Microsoft-Windows-Sysmon/Operational"),
+                ("Provider_Name", "Microsoft-Windows-Sysmon"),
+            ],
+        );
+        // EvtxECmd: `EventId`, and the data in `Payload`.
+        assert_names(
+            r##"{"PayloadData1":"ProcessID: 4242","Payload":"{\"EventData\":{\"Data\":[{\"@Name\":\"RuleName\",\"#text\":\"-\"},{\"@Name\":\"Image\",\"#text\":\"C:\\\\Windows\\\\System32\\\\whoami.exe\"},{\"@Name\":\"CommandLine\",\"#text\":\"whoami /priv\"}]}}","Channel":"Microsoft-Windows-Sysmon/Operational","Provider":"Microsoft-Windows-Sysmon","EventId":1,"EventRecordId":"1042","Computer":"WS01","TimeCreated":"2021-03-02T10:00:00.0000000+00:00","MapDescription":"Process creation"}"##,
+            "windows/process_creation/sysmon",
+            &[
+                ("Image", "C:\\Windows\\System32\\whoami.exe"),
+                ("CommandLine", "whoami /priv"),
+                ("EventID", "1"),
                 ("Provider_Name", "Microsoft-Windows-Sysmon"),
             ],
         );

@@ -16,6 +16,7 @@ pub mod csv_log;
 pub mod ecs_sysmon;
 pub mod error;
 pub mod evtx;
+pub mod evtxecmd;
 pub mod format;
 pub mod input;
 pub mod json;
