@@ -28,10 +28,12 @@
 //! # Logsource
 //!
 //! Unknown (default), since a CSV file does not say what wrote it, except for Windows
-//! event exports: when the header has `EventID` and one of `Channel`, `Provider_Name` or
-//! `SourceName`, each row gets [`crate::windows::logsource`] of its channel, provider
-//! (`Provider_Name`, else `SourceName`) and event id (`windows/process_creation/sysmon`
-//! for a Sysmon 1 row).
+//! event exports: when the header has `EventID` (or EvtxECmd's `EventId`) and one of
+//! `Channel`, `Provider_Name` or `SourceName`, each row is decoded as the flat Windows
+//! JSON export it amounts to ([`crate::json`]): the logsource of its channel, provider
+//! and event id (`windows/process_creation/sysmon` for a Sysmon 1 row), and the names a
+//! JSON export gets (an EvtxECmd `Payload` column read into fields, the Security
+//! stand-ins' Sysmon names).
 //!
 //! # Errors
 //!
@@ -42,6 +44,7 @@
 use memchr::memchr;
 use watchfloor_event::{Event, FieldId, LogSource, Timestamp};
 
+use crate::json::{JsonDecoder, JsonFlavour};
 use crate::{DecodeContext, DecodeErrorKind, LineDecoder};
 
 const FORMAT: &str = "csv";
@@ -63,10 +66,14 @@ const TIME_HEADERS: [&str; 11] = [
 
 /// Decodes the lines of one CSV stream (the decoder keeps the header). See the module
 /// documentation for fields, time and logsource.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Default)]
 pub struct CsvDecoder {
     /// One entry per header cell; empty until the header is read.
     columns: Vec<Column>,
+    /// The header's names by field id, for handing Windows rows to the JSON decoder.
+    names: Vec<(FieldId, String)>,
+    /// Decodes Windows rows as the flat Windows exports they are.
+    json: Option<Box<JsonDecoder>>,
     /// The header line as written, to recognise repeats.
     header_line: String,
     /// The columns that make the Windows logsource, when the header has them.
@@ -103,6 +110,20 @@ impl Unclosed {
     }
 }
 
+impl Clone for CsvDecoder {
+    /// A copy of the header state; the JSON decoder is made again on use.
+    fn clone(&self) -> Self {
+        CsvDecoder {
+            columns: self.columns.clone(),
+            names: self.names.clone(),
+            json: None,
+            header_line: self.header_line.clone(),
+            windows: self.windows,
+            scratch: String::new(),
+        }
+    }
+}
+
 impl CsvDecoder {
     pub fn new() -> Self {
         Self::default()
@@ -119,11 +140,14 @@ impl CsvDecoder {
         }
         let Self {
             columns,
+            names,
             scratch,
             windows,
             header_line,
+            ..
         } = self;
         columns.clear();
+        names.clear();
         *windows = None;
         let (mut event_id, mut channel, mut provider, mut source_name) = (None, None, None, None);
         let mut pos = Some(0);
@@ -138,8 +162,11 @@ impl CsvDecoder {
             pos = next;
             let name = cell.trim();
             let id = (!name.is_empty()).then(|| ctx.id(name));
+            if let Some(id) = id {
+                names.push((id, name.to_string()));
+            }
             match name {
-                "EventID" => event_id = event_id.or(id),
+                "EventID" | "EventId" => event_id = event_id.or(id),
                 "Channel" => channel = channel.or(id),
                 "Provider_Name" => provider = provider.or(id),
                 "SourceName" => source_name = source_name.or(id),
@@ -254,7 +281,42 @@ impl LineDecoder for CsvDecoder {
         if line.trim().is_empty() {
             return Ok(false);
         }
-        self.row(line, ev)
+        let decoded = self.row(line, ev)?;
+        if decoded && self.windows.is_some() {
+            self.as_windows_export(ctx, ev)?;
+        }
+        Ok(decoded)
+    }
+}
+
+impl CsvDecoder {
+    /// Re-decodes a Windows row as the flat Windows export it is (one JSON object of
+    /// its cells), so it gets every name a JSON export gets: the Security stand-ins'
+    /// Sysmon names, Defender's `antivirus` names, an EvtxECmd `Payload` or Log
+    /// Analytics `EventData` column read into fields. The row's time stays when the
+    /// JSON reading finds none.
+    fn as_windows_export(
+        &mut self,
+        ctx: &mut DecodeContext,
+        ev: &mut Event,
+    ) -> Result<(), DecodeErrorKind> {
+        let mut object = serde_json::Map::new();
+        for (entry, value) in ev.fields() {
+            if let Some((_, name)) = self.names.iter().find(|(id, _)| *id == entry.name) {
+                object
+                    .entry(name.clone())
+                    .or_insert_with(|| serde_json::Value::String(value.to_string()));
+            }
+        }
+        let json = serde_json::to_vec(&object).map_err(|e| syntax(e.to_string()))?;
+        let time = ev.time;
+        ev.clear();
+        let decoder = self.json.get_or_insert_with(Default::default);
+        decoder.decode_object_as(ctx, &json, ev, Some(JsonFlavour::WindowsFlat))?;
+        if ev.time == Timestamp::default() {
+            ev.time = time;
+        }
+        Ok(())
     }
 }
 
@@ -464,6 +526,24 @@ mod tests {
         );
         assert!(errs.is_empty(), "{errs:?}");
         assert_eq!(evs[0].logsource.to_string(), "windows/dns_query/sysmon");
+
+        // EvtxECmd's CSV: `EventId`, and the event data as JSON in `Payload`.
+        let mut dec = CsvDecoder::new();
+        let text = "RecordNumber,EventRecordId,TimeCreated,EventId,Level,Provider,Channel,Computer,MapDescription,PayloadData1,Payload\n\
+                    7,1042,2021-03-02 10:00:00.0000000,4688,LogAlways,Microsoft-Windows-Security-Auditing,Security,WS01,A new process has been created,\"Target: CORP\\bob\",\"{\"\"EventData\"\":{\"\"Data\"\":[{\"\"@Name\"\":\"\"NewProcessName\"\",\"\"#text\"\":\"\"C:\\\\Windows\\\\System32\\\\whoami.exe\"\"},{\"\"@Name\"\":\"\"CommandLine\"\",\"\"#text\"\":\"\"whoami /priv\"\"},{\"\"@Name\"\":\"\"MandatoryLabel\"\",\"\"#text\"\":\"\"S-1-16-12288\"\"}]}}\"";
+        let (evs, errs) = run(&mut dec, &mut ctx, text);
+        assert!(errs.is_empty(), "{errs:?}");
+        assert_eq!(
+            evs[0].logsource.to_string(),
+            "windows/process_creation/security"
+        );
+        assert_eq!(
+            s(&mut ctx, &evs[0], "Image"),
+            Some("C:\\Windows\\System32\\whoami.exe")
+        );
+        assert_eq!(s(&mut ctx, &evs[0], "CommandLine"), Some("whoami /priv"));
+        assert_eq!(s(&mut ctx, &evs[0], "IntegrityLevel"), Some("High"));
+        assert_eq!(format_rfc3339(evs[0].time), "2021-03-02T10:00:00Z");
 
         // `EventID` alone is not enough.
         let mut dec = CsvDecoder::new();

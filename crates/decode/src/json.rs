@@ -172,6 +172,19 @@ impl JsonDecoder {
         json: &[u8],
         ev: &mut Event,
     ) -> Result<JsonFlavour, DecodeErrorKind> {
+        self.decode_object_as(ctx, json, ev, None)
+    }
+
+    /// As [`JsonDecoder::decode_object`], with the flavour given instead of recognised
+    /// when `flavour` is `Some` (a CSV export whose header says it holds Windows events).
+    pub(crate) fn decode_object_as(
+        &mut self,
+        ctx: &mut DecodeContext,
+        json: &[u8],
+        ev: &mut Event,
+        flavour: Option<JsonFlavour>,
+    ) -> Result<JsonFlavour, DecodeErrorKind> {
+        let given = flavour;
         let known = *self.known.get_or_insert_with(|| Known::resolve(ctx));
         if self.ecs.is_none() {
             self.ecs = Some(EcsSysmon::new(ctx));
@@ -197,7 +210,7 @@ impl JsonDecoder {
         let flavour = if nested {
             JsonFlavour::WindowsNested
         } else {
-            recognise(&known, ev)
+            given.unwrap_or_else(|| recognise(&known, ev))
         };
         match flavour {
             JsonFlavour::WindowsFlat => {
