@@ -257,4 +257,27 @@ mod tests {
         assert!(sysmon_xml("Accepted password for bob").is_none());
         assert!(sysmon_xml("<Event>not sysmon</Event>").is_none());
     }
+
+    proptest::proptest! {
+        /// Any text, as an `EventData` column or a Sysmon for Linux message (cut
+        /// anywhere, with stray `&` and `<`), is read or refused without a panic.
+        #[test]
+        fn arbitrary_text_never_panics(
+            text in "(?s)[<>&;a-zA-Z /=\"#0-9é]{0,80}",
+            cut in 0usize..400,
+        ) {
+            let _ = event_data_fields(&text);
+            let event = format!(
+                "<Event><System><Provider Name=\"Linux-Sysmon\"/><EventID>1</EventID></System><EventData><Data Name=\"CommandLine\">{text}</Data></EventData></Event>"
+            );
+            let mut at = cut.min(event.len());
+            while !event.is_char_boundary(at) {
+                at -= 1;
+            }
+            if let Some((xml, _)) = repair_sysmon_xml(&event[..at]) {
+                let _ = crate::json::sysmon_xml_json(&xml);
+            }
+            let _ = crate::json::sysmon_xml_json(&event[..at]);
+        }
+    }
 }
