@@ -8,8 +8,8 @@
 //! | Windows, Log Analytics (`SecurityEvent`, `WindowsEvent`, `Event`) | as flat, or `EventID` with `EventLog` | as flat | as flat, plus the `EventData` text column (XML or JSON) read into its fields ([`crate::log_analytics`]); channel from `EventLog`, provider from `EventSourceName`, `Provider` or `Source` |
 //! | Windows, EvtxECmd (KAPE) | `EventId` and `Payload` with `Channel` | as flat | as flat, plus the `Payload` text column (the event's XML as JSON) read into its fields ([`crate::evtxecmd`]); `EventId` as `EventID` |
 //! | Log Analytics `Syslog` row holding a Sysmon for Linux `<Event>` | `SyslogMessage` | linux, Sysmon category | the event's own, decoded from the XML |
-//! | Suricata EVE | `event_type` with `flow_id`, `src_ip` or `timestamp` | suricata, service = event type | dotted paths (`alert.signature`) |
-//! | Zeek JSON | `ts` with `uid`, `_path`, `fuid` or `id.orig_h` | zeek, service = `_path` or file name | Zeek names (`id.orig_h`) |
+//! | Suricata EVE | `event_type` with `flow_id`, `src_ip` or `timestamp` | suricata, service = event type; `http` events category `proxy` | dotted paths (`alert.signature`); `http` events also the proxy names ([`crate::web_proxy`]) |
+//! | Zeek JSON | `ts` with `uid`, `_path`, `fuid` or `id.orig_h` | zeek, service = `_path` or file name; `http` category `proxy` | Zeek names (`id.orig_h`); `http` also the proxy names ([`crate::web_proxy`]) |
 //! | AWS CloudTrail | `eventSource`, `eventName`, `awsRegion` | aws/cloudtrail | CloudTrail paths |
 //! | anything else | — | none | dotted paths |
 //!
@@ -27,6 +27,7 @@ use crate::json_walk::{self, Naming, PathIds};
 use crate::log_analytics;
 use crate::security_stand_in::StandInNames;
 use crate::time::{from_epoch_f64, parse_timestamp};
+use crate::web_proxy::{self, ProxyNames, Sensor};
 use crate::windows_xml::XmlEvents;
 use crate::{DecodeContext, DecodeErrorKind, LineDecoder, windows};
 
@@ -53,6 +54,8 @@ pub struct JsonDecoder {
     stand_in: Option<StandInNames>,
     /// Sigma's `antivirus` names of Defender's detections, resolved once.
     antivirus: Option<AntivirusNames>,
+    /// Sigma's `proxy` names of HTTP requests seen on the wire, resolved once.
+    proxy: Option<ProxyNames>,
     /// Sysmon names of Elastic's ECS fields, resolved once.
     ecs: Option<EcsSysmon>,
 }
@@ -195,6 +198,9 @@ impl JsonDecoder {
         if self.antivirus.is_none() {
             self.antivirus = Some(AntivirusNames::new(ctx));
         }
+        if self.proxy.is_none() {
+            self.proxy = Some(ProxyNames::new(ctx));
+        }
         let nested = starts_with_event_key(json);
         let naming = if nested {
             Naming::WindowsXml
@@ -240,6 +246,22 @@ impl JsonDecoder {
         self.finish(&known, flavour, ev);
         self.last_flavour = Some(flavour);
         Ok(flavour)
+    }
+
+    /// The `proxy` category for a sensor's `http` events, with the proxy names added.
+    fn http_as_proxy(
+        &self,
+        service: Option<&str>,
+        sensor: Sensor,
+        ev: &mut Event,
+    ) -> Option<Cow<'static, str>> {
+        if service != Some("http") {
+            return None;
+        }
+        if let Some(proxy) = &self.proxy {
+            proxy.apply(sensor, ev);
+        }
+        Some(Cow::Borrowed(web_proxy::CATEGORY))
     }
 
     fn finish(&self, k: &Known, flavour: JsonFlavour, ev: &mut Event) {
@@ -300,10 +322,11 @@ impl JsonDecoder {
                     .get(k.event_type)
                     .and_then(|v| v.as_str())
                     .map(suricata_service);
+                let category = self.http_as_proxy(service.as_deref(), Sensor::Suricata, ev);
                 (
                     LogSource {
                         product: Some(Cow::Borrowed("suricata")),
-                        category: None,
+                        category,
                         service,
                     },
                     &[k.timestamp],
@@ -315,10 +338,11 @@ impl JsonDecoder {
                     .and_then(|v| v.as_str())
                     .or(self.zeek_hint.as_deref())
                     .map(crate::zeek_tsv::service_name);
+                let category = self.http_as_proxy(service.as_deref(), Sensor::Zeek, ev);
                 (
                     LogSource {
                         product: Some(Cow::Borrowed("zeek")),
-                        category: None,
+                        category,
                         service,
                     },
                     &[k.ts],
@@ -808,6 +832,41 @@ mod tests {
             ))
         );
         assert_eq!(ev.get(ctx.id("truncated")), Some(Value::Bool(true)));
+    }
+
+    #[test]
+    fn http_on_the_wire_is_the_proxy_category() {
+        assert_names(
+            r#"{"ts":1591367999.305988,"uid":"CHhAvVGS1DHFjwGM9","id.orig_h":"10.0.0.5","id.resp_h":"203.0.113.9","method":"GET","host":"update.example.top","uri":"/dl/stage2.ps1?id=7","user_agent":"WindowsPowerShell/5.1","status_code":200,"_path":"http"}"#,
+            "zeek/proxy/http",
+            &[
+                ("c-uri", "/dl/stage2.ps1?id=7"),
+                ("c-uri-stem", "/dl/stage2.ps1"),
+                ("c-uri-query", "id=7"),
+                ("c-uri-extension", "ps1"),
+                ("cs-host", "update.example.top"),
+                ("c-useragent", "WindowsPowerShell/5.1"),
+                ("sc-status", "200"),
+                ("c-ip", "10.0.0.5"),
+            ],
+        );
+        assert_names(
+            r#"{"timestamp":"2020-06-05T14:39:59.305988+0000","flow_id":1,"event_type":"http","src_ip":"10.0.0.5","dest_ip":"203.0.113.9","http":{"hostname":"update.example.top","url":"/x.exe","http_user_agent":"curl/7.68.0","http_method":"GET","status":200,"protocol":"HTTP/1.1"}}"#,
+            "suricata/proxy/http",
+            &[
+                ("c-uri", "/x.exe"),
+                ("c-uri-extension", "exe"),
+                ("cs-method", "GET"),
+                ("c-useragent", "curl/7.68.0"),
+                ("cs-version", "HTTP/1.1"),
+            ],
+        );
+        // Other Zeek logs keep no category.
+        assert_names(
+            r#"{"ts":1.0,"uid":"C1","id.orig_h":"10.0.0.5","query":"example.com","_path":"dns"}"#,
+            "zeek/-/dns",
+            &[],
+        );
     }
 
     #[test]

@@ -32,6 +32,7 @@ pub mod syslog;
 pub(crate) mod test_support;
 pub mod time;
 pub mod w3c;
+pub mod web_proxy;
 pub mod windows;
 pub mod windows_xml;
 pub mod zeek_tsv;

@@ -38,6 +38,8 @@ use std::borrow::Cow;
 use memchr::{memchr, memmem};
 use watchfloor_event::{Event, FieldId, LogSource, Value};
 
+use crate::web_proxy::{CATEGORY, ProxyNames, Sensor};
+
 use crate::{DecodeContext, DecodeErrorKind, LineDecoder};
 
 const FORMAT: &str = "zeek";
@@ -56,6 +58,8 @@ pub struct ZeekTsvDecoder {
     /// Per-column ids and types, rebuilt whenever a header that shapes them changes.
     columns: Vec<Column>,
     scratch: Unescaper,
+    /// The `proxy` names of `http` rows, resolved with the columns.
+    proxy: Option<ProxyNames>,
 }
 
 /// The separators and placeholders a block declares.
@@ -115,6 +119,7 @@ impl ZeekTsvDecoder {
             type_names: Vec::new(),
             columns: Vec::new(),
             scratch: Unescaper::default(),
+            proxy: None,
         };
         decoder.reset();
         decoder
@@ -135,9 +140,11 @@ impl ZeekTsvDecoder {
     }
 
     fn set_service(&mut self, service: Option<Cow<'static, str>>) {
+        // HTTP requests seen on the wire meet Sigma's `proxy` rules.
+        let category = (service.as_deref() == Some("http")).then_some(Cow::Borrowed(CATEGORY));
         self.logsource = LogSource {
             product: Some(Cow::Borrowed(FORMAT)),
-            category: None,
+            category,
             service,
         };
     }
@@ -219,6 +226,9 @@ impl ZeekTsvDecoder {
     /// in length every column is read as a string (the `ts` column as a time).
     fn rebuild(&mut self, ctx: &mut DecodeContext) {
         self.columns.clear();
+        if self.logsource.category() == Some(CATEGORY) && self.proxy.is_none() {
+            self.proxy = Some(ProxyNames::new(ctx));
+        }
         if self.field_names.is_empty() {
             return;
         }
@@ -284,6 +294,11 @@ impl ZeekTsvDecoder {
             )));
         }
         ev.logsource = self.logsource.clone();
+        if ev.logsource.category() == Some(CATEGORY)
+            && let Some(proxy) = &self.proxy
+        {
+            proxy.apply(Sensor::Zeek, ev);
+        }
         Ok(true)
     }
 }
@@ -883,7 +898,18 @@ mod tests {
             Some(Value::Str("/webdav/a.exe"))
         );
         assert_eq!(get(&mut ctx, ev, "sc-status"), Some(Value::Int(201)));
-        assert_eq!(ev.field_count(), 6, "aliases cost no extra entries");
+        // The renames cost no extra entries; `r-dns` and the URI's parts do.
+        assert_eq!(ev.field_count(), 9);
+        assert_eq!(ev.logsource.to_string(), "zeek/proxy/http");
+        assert_eq!(get(&mut ctx, ev, "r-dns"), Some(Value::Str("evil.xyz")));
+        assert_eq!(
+            get(&mut ctx, ev, "c-uri-stem"),
+            Some(Value::Str("/webdav/a.exe"))
+        );
+        assert_eq!(
+            get(&mut ctx, ev, "c-uri-extension"),
+            Some(Value::Str("exe"))
+        );
         // Not in other logs.
         let mut dec = ZeekTsvDecoder::new(Some("weird"));
         let (evs, _) = run(&mut dec, &mut ctx, "#fields\turi\nx");
