@@ -74,6 +74,8 @@ pub struct EntityFields {
     parents: Vec<FieldId>,
     images: Vec<FieldId>,
     names: Vec<FieldId>,
+    /// A proxy request's destination host (`cs-host`): an indicator, not the machine.
+    proxy_host: FieldId,
 }
 
 impl EntityFields {
@@ -88,16 +90,22 @@ impl EntityFields {
             parents: ids(PARENTS),
             images: ids(IMAGES),
             names: ids(NAMES),
+            proxy_host: table.intern("cs-host"),
         }
     }
 
-    /// The host, first of the host fields.
+    /// The host, first of the host fields. A web request seen by a proxy or a network
+    /// sensor (category `proxy`) names the site it goes to, not the machine: it has
+    /// none (the machine is its source address).
     pub fn host(&self, ev: &Event) -> Option<String> {
+        if is_proxy(ev) {
+            return None;
+        }
         first(ev, &self.hosts)
     }
 
     pub fn extract(&self, ev: &Event) -> Entities {
-        let host = first(ev, &self.hosts);
+        let host = self.host(ev);
         let src_ip = first(ev, &self.src_ips);
         let dst_ip = first(ev, &self.dst_ips);
         let mut indicators = Vec::new();
@@ -106,7 +114,8 @@ impl EntityFields {
                 indicators.push(ip.clone());
             }
         }
-        for &id in &self.names {
+        let proxy_site = is_proxy(ev).then_some(self.proxy_host);
+        for &id in self.names.iter().chain(&proxy_site) {
             if let Some(Value::Str(s)) = ev.get(id) {
                 let name = s.trim().trim_end_matches('.');
                 // Single-label names are local (WPAD, NetBIOS), not indicators.
@@ -130,6 +139,11 @@ impl EntityFields {
         e.normalize();
         e
     }
+}
+
+/// Whether `ev` is a web request as a proxy logs it (Sigma category `proxy`).
+fn is_proxy(ev: &Event) -> bool {
+    ev.logsource.category() == Some("proxy")
 }
 
 /// The first of `ids` the event has a value in (empty text and `-` are none), as text.
@@ -209,6 +223,27 @@ mod tests {
         assert_eq!(e.src_ip.as_deref(), Some("10.0.0.5"));
         assert_eq!(e.indicators, vec!["203.0.113.7", "c2.evil.example"]);
         assert_eq!(e.process.as_deref(), Some("{abc}"));
+    }
+
+    #[test]
+    fn a_proxy_request_names_its_site_as_an_indicator_not_a_host() {
+        let table = FieldTable::new();
+        let f = EntityFields::new(&table);
+        let mut ev = Event::new();
+        ev.logsource = watchfloor_event::LogSource::new(Some("zeek"), Some("proxy"), Some("http"));
+        for (name, value) in [
+            ("host", "updates.hopto.org"),
+            ("cs-host", "updates.hopto.org"),
+            ("id.orig_h", "10.0.0.5"),
+            ("id.resp_h", "203.0.113.9"),
+        ] {
+            let id = table.intern(name);
+            ev.push_str(id, id, value);
+        }
+        let e = f.extract(&ev);
+        assert_eq!(e.host, None);
+        assert_eq!(e.src_ip.as_deref(), Some("10.0.0.5"));
+        assert_eq!(e.indicators, vec!["203.0.113.9", "updates.hopto.org"]);
     }
 
     #[test]

@@ -314,3 +314,60 @@ fn log_analytics_exports_meet_the_rules() {
         "syslog_sysmon_log4shell"
     ));
 }
+
+/// HTTP requests a network sensor saw (Zeek `http`, as TSV) meet SigmaHQ's `proxy`
+/// rules: the user agent, and the host and file extension of a download.
+#[test]
+#[ignore = "needs ../shared/corpora"]
+fn sensor_http_meets_the_proxy_rules() {
+    let dir = std::env::temp_dir().join(format!("watchfloor-proxy-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let log = dir.join("http.log");
+    std::fs::write(
+        &log,
+        "#separator \\x09\n#path\thttp\n#fields\tts\tuid\tid.orig_h\tid.resp_h\tmethod\thost\turi\tuser_agent\tstatus_code\n\
+         #types\ttime\tstring\taddr\taddr\tstring\tstring\tstring\tstring\tcount\n\
+         1591367999.305988\tC1\t10.0.0.5\t203.0.113.9\tGET\tupdates.hopto.org\t/x/stage2.ps1?v=1\tMozilla/5.0 (Windows NT; Windows NT 10.0; en-US) WindowsPowerShell/5.1.19041.1\t200\n\
+         1591368000.000000\tC2\t10.0.0.6\t198.51.100.7\tGET\twww.example.com\t/index.html\tMozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36\t200\n",
+    )
+    .unwrap();
+    let rules = sigmahq().join("rules/web/proxy_generic");
+    let (code, out, err) = watchfloor(&[
+        "hunt",
+        log.to_str().unwrap(),
+        "--rules",
+        rules.to_str().unwrap(),
+        "--format",
+        "jsonl",
+        "--no-progress",
+    ]);
+    std::fs::remove_dir_all(&dir).ok();
+    assert_eq!(code, 0, "{err}");
+    let rows: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let titles: Vec<&str> = rows
+        .iter()
+        .filter_map(|r| r["rule_title"].as_str())
+        .collect();
+    assert!(
+        titles.contains(&"Windows PowerShell User Agent"),
+        "{titles:?}"
+    );
+    assert!(
+        titles.contains(&"Download from Suspicious Dyndns Hosts"),
+        "{titles:?}"
+    );
+    assert!(
+        rows.iter()
+            .all(|r| r["event"].as_str().is_some_and(|e| e.contains("hopto.org"))),
+        "the ordinary request stays quiet: {rows:?}"
+    );
+    // The machine is the source address; the site is an indicator.
+    assert!(
+        rows.iter().all(|r| r["entities"]["host"].is_null()),
+        "{rows:?}"
+    );
+    assert_eq!(rows[0]["entities"]["src_ip"], "10.0.0.5");
+}
