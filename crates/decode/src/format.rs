@@ -21,10 +21,12 @@ pub enum Format {
     W3c,
     /// Comma-separated values with a header row.
     Csv,
+    /// Squid's native access log.
+    Squid,
 }
 
 impl Format {
-    pub const ALL: [Format; 10] = [
+    pub const ALL: [Format; 11] = [
         Format::Evtx,
         Format::WindowsXml,
         Format::Json,
@@ -35,6 +37,7 @@ impl Format {
         Format::Auditd,
         Format::W3c,
         Format::Csv,
+        Format::Squid,
     ];
 
     pub fn name(self) -> &'static str {
@@ -49,6 +52,7 @@ impl Format {
             Format::Auditd => "auditd",
             Format::W3c => "w3c",
             Format::Csv => "csv",
+            Format::Squid => "squid",
         }
     }
 }
@@ -132,6 +136,9 @@ pub fn sniff_format(name: &str, head: &[u8]) -> Result<Format, String> {
     }
     if looks_like_access_log(first) {
         return Ok(Format::AccessLog);
+    }
+    if crate::squid::looks_like_squid(first) {
+        return Ok(Format::Squid);
     }
     if looks_like_syslog(first) {
         return Ok(Format::Syslog);
@@ -279,6 +286,10 @@ mod tests {
     fn sniffs() {
         let f = |s: &str| sniff_format("x", s.as_bytes());
         assert_eq!(f("{\"a\":1}\n"), Ok(Format::Json));
+        assert_eq!(
+            f("1286536309.450    300 192.168.0.224 TCP_MISS/200 507 GET http://x/ - DIRECT/1.2.3.4 text/html\n"),
+            Ok(Format::Squid)
+        );
         assert_eq!(f("\n\n  {\"a\":1}"), Ok(Format::Json));
         assert_eq!(
             f("#separator \\x09\n#set_separator\t,\n"),

@@ -25,6 +25,7 @@ use crate::format::{Container, Format, sniff_container, sniff_format};
 use crate::json::JsonDecoder;
 use crate::limited::{Limited, limit_message};
 use crate::lines::{Line, for_each_line};
+use crate::squid::SquidDecoder;
 use crate::syslog::SyslogDecoder;
 use crate::w3c::W3cDecoder;
 use crate::windows_xml::XmlEvents;
@@ -53,6 +54,7 @@ pub struct FileDecoder {
     syslog: SyslogDecoder,
     cef: CefDecoder,
     access: AccessLogDecoder,
+    squid: SquidDecoder,
     auditd: AuditdDecoder,
     ev: Event,
     line: Vec<u8>,
@@ -68,6 +70,7 @@ impl FileDecoder {
             syslog: SyslogDecoder::default(),
             cef: CefDecoder::default(),
             access: AccessLogDecoder::default(),
+            squid: SquidDecoder::default(),
             auditd: AuditdDecoder::default(),
             ev: Event::new(),
             line: Vec::new(),
@@ -422,6 +425,7 @@ impl FileDecoder {
             syslog,
             cef,
             access,
+            squid,
             auditd,
             ev,
             line,
@@ -448,6 +452,7 @@ impl FileDecoder {
             Format::Syslog => syslog,
             Format::Cef => cef,
             Format::AccessLog => access,
+            Format::Squid => squid,
             Format::Auditd => auditd,
             Format::Evtx | Format::WindowsXml => {
                 // `decode_stream` sends EVTX and XML to their own decoders; this arm is

@@ -27,6 +27,7 @@ pub mod lines;
 pub mod log_analytics;
 mod security_stand_in;
 pub mod sink;
+pub mod squid;
 pub mod syslog;
 #[cfg(test)]
 pub(crate) mod test_support;

@@ -108,7 +108,7 @@ impl ProxyNames {
 
 /// A request target's path (`stem`) and query (after `?`, without it). An absolute
 /// URL (`http://host/path`) keeps its scheme and host in the stem, as proxies log it.
-fn split_uri(uri: &str) -> (&str, Option<&str>) {
+pub(crate) fn split_uri(uri: &str) -> (&str, Option<&str>) {
     let uri = uri.split('#').next().unwrap_or(uri);
     match uri.split_once('?') {
         Some((stem, query)) => (stem, Some(query)),
@@ -117,7 +117,7 @@ fn split_uri(uri: &str) -> (&str, Option<&str>) {
 }
 
 /// The extension of a path's last segment (`exe` for `/a/b.exe`), if it has one.
-fn extension(stem: &str) -> Option<&str> {
+pub(crate) fn extension(stem: &str) -> Option<&str> {
     let path = stem.split_once("://").map_or(stem, |(_, rest)| {
         rest.find('/').map_or("", |at| &rest[at..])
     });

@@ -1,7 +1,8 @@
 //! Beacon analysis: finds a machine that calls the same outside destination at regular
 //! intervals, as implants check in with their command-and-control server, in the
 //! connections the logs record (Sysmon network connections, Zeek `conn`, Suricata
-//! flows, firewalls, and web proxies' absolute-URL or `CONNECT` requests).
+//! flows, firewalls, web proxies' absolute-URL or `CONNECT` requests in access-log form,
+//! and proxies' own logs such as Squid's).
 //!
 //! [`BeaconFields::connection`] reads one event as a [`Connection`] (source, outside
 //! destination, when, which record); a [`BeaconTracker`] takes them as they come (the
@@ -122,6 +123,7 @@ pub struct BeaconFields {
     initiated: FieldId,
     method: FieldId,
     uri: FieldId,
+    proxy_host: FieldId,
 }
 
 fn ids(table: &FieldTable, names: &[&str]) -> Vec<FieldId> {
@@ -159,6 +161,7 @@ impl BeaconFields {
             initiated: table.intern("Initiated"),
             method: table.intern("cs-method"),
             uri: table.intern("cs-uri"),
+            proxy_host: table.intern("cs-host"),
         }
     }
 
@@ -171,6 +174,11 @@ impl BeaconFields {
         let service = ls.service.as_deref();
         let (dst, host) = match (product, category, service) {
             (_, Some("webserver"), _) => (self.proxied_host(ev)?, None),
+            // A proxy's own log (Squid); a sensor's HTTP events are already counted
+            // among its flows.
+            (Some(p), Some("proxy"), _) if p != "zeek" && p != "suricata" => {
+                (text(ev, self.proxy_host)?.to_string(), None)
+            }
             (Some("windows"), Some("network_connection"), _) => {
                 if text(ev, self.initiated).is_some_and(|v| v.eq_ignore_ascii_case("false")) {
                     return None;

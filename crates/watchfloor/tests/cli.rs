@@ -659,3 +659,56 @@ fn hunt_judges_registry_audits_by_sysmon_registry_rules() {
     );
     assert_eq!(rows[0]["record"], 1);
 }
+
+/// The same implant through a Squid proxy, in Squid's native log.
+#[test]
+fn hunt_finds_beaconing_in_a_squid_log() {
+    let dir = temp("squid-beacons");
+    std::fs::create_dir_all(&dir).unwrap();
+    let log = dir.join("access.log");
+    // 2026-03-02 09:00:00 UTC.
+    let start = 1_772_442_000i64;
+    let squid = |client: &str, host: &str, at: i64| {
+        format!(
+            "{at}.000    120 {client} TCP_TUNNEL/200 5224 CONNECT {host}:443 mtanaka HIER_DIRECT/203.0.113.9 -"
+        )
+    };
+    let jitter = [
+        0, 40, -35, 55, -20, 10, -60, 25, 45, -5, -50, 30, 15, -40, 60, -25,
+    ];
+    let reading = [
+        5, 8, 1200, 3, 640, 2, 2400, 15, 900, 4, 60, 1800, 7, 300, 2, 3000,
+    ];
+    let (mut t, mut u) = (0i64, 0i64);
+    let mut lines = Vec::new();
+    for (j, r) in jitter.iter().zip(reading.iter()).cycle().take(20) {
+        lines.push(squid("10.0.0.7", "cdn-update.example", start + t));
+        lines.push(squid("10.0.0.8", "news.example", start + u));
+        t += 300 + j;
+        u += r;
+    }
+    lines.sort();
+    std::fs::write(&log, lines.join("\n") + "\n").unwrap();
+    let out = watchfloor(&[
+        "hunt",
+        log.to_str().unwrap(),
+        "--beacons",
+        "--format",
+        "jsonl",
+        "--no-progress",
+    ]);
+    std::fs::remove_dir_all(&dir).ok();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let found: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert_eq!(found[0]["rule_id"], "beacon-analysis");
+    assert_eq!(found[0]["entities"]["src_ip"], "10.0.0.7");
+    assert_eq!(found[0]["entities"]["indicators"][0], "cdn-update.example");
+}
