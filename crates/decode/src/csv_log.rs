@@ -76,8 +76,9 @@ pub struct CsvDecoder {
     json: Option<Box<JsonDecoder>>,
     /// The header line as written, to recognise repeats.
     header_line: String,
-    /// The columns that make the Windows logsource, when the header has them.
-    windows: Option<WindowsColumns>,
+    /// Whether the header names Windows event columns: rows are then decoded as the
+    /// flat Windows JSON export they amount to.
+    windows: bool,
     /// Reusable buffer for quoted cells that need unescaping.
     scratch: String,
 }
@@ -88,14 +89,6 @@ struct Column {
     id: Option<FieldId>,
     /// Position in [`TIME_HEADERS`], when the header is one of them.
     time_rank: Option<u8>,
-}
-
-#[derive(Debug, Clone, Copy)]
-struct WindowsColumns {
-    event_id: FieldId,
-    channel: Option<FieldId>,
-    provider: Option<FieldId>,
-    source_name: Option<FieldId>,
 }
 
 /// A quoted cell, 1-based, that is not closed on its line.
@@ -148,8 +141,9 @@ impl CsvDecoder {
         } = self;
         columns.clear();
         names.clear();
-        *windows = None;
-        let (mut event_id, mut channel, mut provider, mut source_name) = (None, None, None, None);
+        *windows = false;
+        let (mut event_id, mut channel, mut provider, mut source_name) =
+            (false, false, false, false);
         let mut pos = Some(0);
         while let Some(start) = pos {
             let (cell, next) = match next_cell(line, start, columns.len() + 1, scratch) {
@@ -166,10 +160,10 @@ impl CsvDecoder {
                 names.push((id, name.to_string()));
             }
             match name {
-                "EventID" | "EventId" => event_id = event_id.or(id),
-                "Channel" => channel = channel.or(id),
-                "Provider_Name" => provider = provider.or(id),
-                "SourceName" => source_name = source_name.or(id),
+                "EventID" | "EventId" => event_id = true,
+                "Channel" => channel = true,
+                "Provider_Name" => provider = true,
+                "SourceName" => source_name = true,
                 _ => {}
             }
             let time_rank = TIME_HEADERS
@@ -182,16 +176,7 @@ impl CsvDecoder {
             columns.clear();
             return Err(syntax("header row names no column".into()));
         }
-        if let Some(event_id) = event_id
-            && (channel.is_some() || provider.is_some() || source_name.is_some())
-        {
-            *windows = Some(WindowsColumns {
-                event_id,
-                channel,
-                provider,
-                source_name,
-            });
-        }
+        *windows = event_id && (channel || provider || source_name);
         header_line.clear();
         header_line.push_str(line);
         Ok(false)
@@ -255,10 +240,7 @@ impl CsvDecoder {
         if let Some((_, ts)) = time {
             ev.time = ts;
         }
-        ev.logsource = match self.windows {
-            Some(w) => windows_logsource(w, ev),
-            None => LogSource::default(),
-        };
+        ev.logsource = LogSource::default();
         Ok(true)
     }
 }
@@ -282,7 +264,7 @@ impl LineDecoder for CsvDecoder {
             return Ok(false);
         }
         let decoded = self.row(line, ev)?;
-        if decoded && self.windows.is_some() {
+        if decoded && self.windows {
             self.as_windows_export(ctx, ev)?;
         }
         Ok(decoded)
@@ -322,13 +304,6 @@ impl CsvDecoder {
 
 fn syntax(reason: String) -> DecodeErrorKind {
     DecodeErrorKind::syntax(FORMAT, reason)
-}
-
-fn windows_logsource(w: WindowsColumns, ev: &Event) -> LogSource {
-    let text = |id: Option<FieldId>| id.and_then(|id| ev.get(id)).and_then(|v| v.as_str());
-    let event_id = ev.get(w.event_id).and_then(|v| v.as_i64());
-    let provider = text(w.provider).or_else(|| text(w.source_name));
-    crate::windows::logsource(text(w.channel), provider, event_id)
 }
 
 /// The cell starting at byte `start` of `line` (cell number `n`, for errors): its value

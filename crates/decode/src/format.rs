@@ -287,7 +287,9 @@ mod tests {
         let f = |s: &str| sniff_format("x", s.as_bytes());
         assert_eq!(f("{\"a\":1}\n"), Ok(Format::Json));
         assert_eq!(
-            f("1286536309.450    300 192.168.0.224 TCP_MISS/200 507 GET http://x/ - DIRECT/1.2.3.4 text/html\n"),
+            f(
+                "1286536309.450    300 192.168.0.224 TCP_MISS/200 507 GET http://x/ - DIRECT/1.2.3.4 text/html\n"
+            ),
             Ok(Format::Squid)
         );
         assert_eq!(f("\n\n  {\"a\":1}"), Ok(Format::Json));

@@ -8,9 +8,10 @@
 //!   [`sysmon_xml`] spots them, and the caller decodes the XML as an event of its own.
 
 use quick_xml::Reader;
-use quick_xml::escape::resolve_predefined_entity;
 use quick_xml::events::Event as Xml;
 use serde_json::Value as Json;
+
+use crate::windows_xml::push_reference;
 
 /// The named items of an `EventData` column: XML `Data` elements (an unnamed one is
 /// `Data`) or the members of a JSON object (nested values as JSON text). `None` when the
@@ -79,16 +80,8 @@ fn xml_data_items(xml: &str) -> Vec<(String, String)> {
             }
             Ok(Xml::GeneralRef(reference)) => {
                 if let Some((_, value)) = open.as_mut() {
-                    match reference.resolve_char_ref() {
-                        Ok(Some(c)) => value.push(c),
-                        _ => {
-                            let name = String::from_utf8_lossy(&reference).into_owned();
-                            match resolve_predefined_entity(&name) {
-                                Some(s) => value.push_str(s),
-                                None => value.push_str(&format!("&{name};")),
-                            }
-                        }
-                    }
+                    // A broken reference is kept out; the rest of the value stays.
+                    let _ = push_reference(value, &reference);
                 }
             }
             Ok(Xml::End(end)) if end.local_name().as_ref() == b"Data" => {

@@ -117,7 +117,7 @@ impl LineDecoder for SquidDecoder {
         put_int(ctx, ev, "elapsed_ms", elapsed);
         ctx.put_str(ev, "cs-method", method);
         ctx.put_str(ev, "c-uri", url);
-        if let Some(host) = url_host(method, url) {
+        if let Some(host) = web_proxy::request_host(method, url) {
             ctx.put_str(ev, "cs-host", host);
             ctx.put_str(ev, "r-dns", host);
         }
@@ -153,23 +153,6 @@ fn put_int(ctx: &mut DecodeContext, ev: &mut Event, name: &str, text: &str) {
         Ok(n) => ctx.put(ev, name, Value::Int(n)),
         Err(_) => ctx.put_str(ev, name, text),
     }
-}
-
-/// The host a request goes to: `CONNECT host:port`, or an absolute URL's authority.
-fn url_host<'a>(method: &str, url: &'a str) -> Option<&'a str> {
-    let authority = if method.eq_ignore_ascii_case("CONNECT") {
-        url
-    } else {
-        let rest = url.split_once("://")?.1;
-        rest.split(['/', '?', '#']).next()?
-    };
-    let authority = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
-    let host = match authority.rsplit_once(':') {
-        Some((h, port)) if port.bytes().all(|b| b.is_ascii_digit()) => h,
-        _ => authority,
-    };
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    (!host.is_empty()).then_some(host)
 }
 
 #[cfg(test)]

@@ -106,6 +106,24 @@ impl ProxyNames {
     }
 }
 
+/// The host a request goes to: `CONNECT host:port`'s host, or an absolute URL's
+/// (`http://user@host:8080/x` gives `host`); `None` for a path-only target.
+pub fn request_host<'a>(method: &str, target: &'a str) -> Option<&'a str> {
+    let authority = if method.eq_ignore_ascii_case("CONNECT") {
+        target
+    } else {
+        let rest = target.split_once("://")?.1;
+        rest.split(['/', '?', '#']).next()?
+    };
+    let authority = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let host = match authority.rsplit_once(':') {
+        Some((h, port)) if port.bytes().all(|b| b.is_ascii_digit()) => h,
+        _ => authority,
+    };
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    (!host.is_empty()).then_some(host)
+}
+
 /// A request target's path (`stem`) and query (after `?`, without it). An absolute
 /// URL (`http://host/path`) keeps its scheme and host in the stem, as proxies log it.
 pub(crate) fn split_uri(uri: &str) -> (&str, Option<&str>) {
@@ -129,6 +147,23 @@ pub(crate) fn extension(stem: &str) -> Option<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn request_hosts() {
+        assert_eq!(
+            request_host("CONNECT", "c2.example:443"),
+            Some("c2.example")
+        );
+        assert_eq!(
+            request_host("GET", "http://bob@x.example:8080/a?b"),
+            Some("x.example")
+        );
+        assert_eq!(
+            request_host("GET", "http://[2001:db8::1]/"),
+            Some("2001:db8::1")
+        );
+        assert_eq!(request_host("GET", "/index.html"), None);
+    }
 
     #[test]
     fn uri_parts() {

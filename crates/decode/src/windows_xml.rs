@@ -18,7 +18,7 @@ use std::io::BufRead;
 
 use quick_xml::Reader;
 use quick_xml::escape::resolve_predefined_entity;
-use quick_xml::events::{BytesStart, Event as Xml};
+use quick_xml::events::{BytesRef, BytesStart, Event as Xml};
 use serde_json::{Map, Value as Json};
 
 /// One element being read.
@@ -172,18 +172,10 @@ impl<R: BufRead> XmlEvents<R> {
                     }
                 }
                 Xml::GeneralRef(reference) => {
-                    if let Some(top) = self.stack.last_mut() {
-                        match reference.resolve_char_ref() {
-                            Ok(Some(c)) => top.text.push(c),
-                            Ok(None) => {
-                                let name = String::from_utf8_lossy(&reference).into_owned();
-                                match resolve_predefined_entity(&name) {
-                                    Some(s) => top.text.push_str(s),
-                                    None => top.text.push_str(&format!("&{name};")),
-                                }
-                            }
-                            Err(e) => return Some(Err(format!("reference: {e}"))),
-                        }
+                    if let Some(top) = self.stack.last_mut()
+                        && let Err(e) = push_reference(&mut top.text, &reference)
+                    {
+                        return Some(Err(e));
                     }
                 }
                 // Declarations, comments, processing instructions, doctypes.
@@ -191,6 +183,23 @@ impl<R: BufRead> XmlEvents<R> {
             }
         }
     }
+}
+
+/// Appends what an entity or character reference stands for (`&amp;`, `&#65;`); an
+/// unknown entity is kept as written.
+pub(crate) fn push_reference(text: &mut String, reference: &BytesRef<'_>) -> Result<(), String> {
+    match reference.resolve_char_ref() {
+        Ok(Some(c)) => text.push(c),
+        Ok(None) => {
+            let name = String::from_utf8_lossy(reference).into_owned();
+            match resolve_predefined_entity(&name) {
+                Some(s) => text.push_str(s),
+                None => text.push_str(&format!("&{name};")),
+            }
+        }
+        Err(e) => return Err(format!("reference: {e}")),
+    }
+    Ok(())
 }
 
 /// Starts an element: an `Event` outside any event starts one (at byte `at`); elements

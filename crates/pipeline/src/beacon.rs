@@ -33,6 +33,7 @@ use std::sync::Arc;
 
 use serde_json::json;
 use watchfloor_decode::time::format_rfc3339;
+use watchfloor_decode::web_proxy::request_host;
 use watchfloor_event::{Event, FieldId, FieldTable, Timestamp, Value};
 use watchfloor_triage::detection::Entities;
 
@@ -231,20 +232,8 @@ impl BeaconFields {
     /// The host a proxy request goes to: `CONNECT host:port` or an absolute URL.
     fn proxied_host(&self, ev: &Event) -> Option<String> {
         let target = text(ev, self.uri)?;
-        let authority = if text(ev, self.method).is_some_and(|m| m == "CONNECT") {
-            target
-        } else {
-            let rest = target
-                .strip_prefix("http://")
-                .or_else(|| target.strip_prefix("https://"))?;
-            rest.split(['/', '?', '#']).next()?
-        };
-        let host = match authority.rsplit_once(':') {
-            Some((h, port)) if port.bytes().all(|b| b.is_ascii_digit()) => h,
-            _ => authority,
-        };
-        let host = host.trim_start_matches('[').trim_end_matches(']');
-        (!host.is_empty()).then(|| host.to_string())
+        let method = text(ev, self.method).unwrap_or("GET");
+        request_host(method, target).map(str::to_string)
     }
 }
 
