@@ -689,6 +689,16 @@ fn hunt_finds_beaconing_in_a_squid_log() {
     }
     lines.sort();
     std::fs::write(&log, lines.join("\n") + "\n").unwrap();
+    let found = beacons_in(&log);
+    std::fs::remove_dir_all(&dir).ok();
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert_eq!(found[0]["rule_id"], "beacon-analysis");
+    assert_eq!(found[0]["entities"]["src_ip"], "10.0.0.7");
+    assert_eq!(found[0]["entities"]["indicators"][0], "cdn-update.example");
+}
+
+/// `watchfloor hunt LOG --beacons` as JSON lines, one value per detection.
+fn beacons_in(log: &Path) -> Vec<serde_json::Value> {
     let out = watchfloor(&[
         "hunt",
         log.to_str().unwrap(),
@@ -697,18 +707,13 @@ fn hunt_finds_beaconing_in_a_squid_log() {
         "jsonl",
         "--no-progress",
     ]);
-    std::fs::remove_dir_all(&dir).ok();
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let found: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+    String::from_utf8_lossy(&out.stdout)
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
-    assert_eq!(found.len(), 1, "{found:#?}");
-    assert_eq!(found[0]["rule_id"], "beacon-analysis");
-    assert_eq!(found[0]["entities"]["src_ip"], "10.0.0.7");
-    assert_eq!(found[0]["entities"]["indicators"][0], "cdn-update.example");
+        .collect()
 }

@@ -193,6 +193,23 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
     out
 }
 
+/// `watchfloor hunt PATH --rules RULES` as JSON lines, one value per detection.
+fn hunt_rows(path: &Path, rules: &Path) -> Vec<serde_json::Value> {
+    let (code, out, err) = watchfloor(&[
+        "hunt",
+        path.to_str().unwrap(),
+        "--rules",
+        rules.to_str().unwrap(),
+        "--format",
+        "jsonl",
+        "--no-progress",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    out.lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
 /// Security auditing stands in for Sysmon: the connections the filtering platform
 /// permitted (5156) meet SigmaHQ's `network_connection` rules, under Sysmon's names.
 #[test]
@@ -201,19 +218,8 @@ fn security_connection_audits_meet_sysmon_connection_rules() {
     let otrf = corpora().join("otrf-security-datasets/datasets/atomic/windows");
     let regsvr32 = otrf.join("defense_evasion/host/empire_launcher_sct_regsvr32.zip");
     let rules = sigmahq().join("rules/windows/network_connection");
-    let (code, out, err) = watchfloor(&[
-        "hunt",
-        regsvr32.to_str().unwrap(),
-        "--rules",
-        rules.to_str().unwrap(),
-        "--format",
-        "jsonl",
-        "--no-progress",
-    ]);
-    assert_eq!(code, 0, "{err}");
-    let on_security: Vec<serde_json::Value> = out
-        .lines()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+    let on_security: Vec<serde_json::Value> = hunt_rows(&regsvr32, &rules)
+        .into_iter()
         .filter(|d| {
             let ev: serde_json::Value =
                 serde_json::from_str(d["event"].as_str().unwrap_or("{}")).unwrap_or_default();
@@ -239,20 +245,7 @@ fn defender_detections_meet_the_antivirus_rules() {
         "evtx/EVTX-ATTACK-SAMPLES/AutomatedTestingTools/WinDefender_Events_1117_1116_AtomicRedTeam.evtx",
     );
     let rules = sigmahq().join("rules/category/antivirus");
-    let (code, out, err) = watchfloor(&[
-        "hunt",
-        sample.to_str().unwrap(),
-        "--rules",
-        rules.to_str().unwrap(),
-        "--format",
-        "jsonl",
-        "--no-progress",
-    ]);
-    assert_eq!(code, 0, "{err}");
-    let rows: Vec<serde_json::Value> = out
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let rows = hunt_rows(&sample, &rules);
     let fired = |title: &str, value: &str| {
         rows.iter()
             .any(|r| r["rule_title"] == title && r["matched"].to_string().contains(value))
@@ -282,20 +275,7 @@ fn defender_detections_meet_the_antivirus_rules() {
 fn log_analytics_exports_meet_the_rules() {
     let log4shell = corpora().join("otrf-security-datasets/datasets/compound/Log4Shell");
     let rules = sigmahq().join("rules");
-    let (code, out, err) = watchfloor(&[
-        "hunt",
-        log4shell.to_str().unwrap(),
-        "--rules",
-        rules.to_str().unwrap(),
-        "--format",
-        "jsonl",
-        "--no-progress",
-    ]);
-    assert_eq!(code, 0, "{err}");
-    let rows: Vec<serde_json::Value> = out
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let rows = hunt_rows(&log4shell, &rules);
     let fired = |title: &str, file: &str| {
         rows.iter().any(|r| {
             r["rule_title"] == title && r["source"].as_str().is_some_and(|s| s.contains(file))
@@ -332,21 +312,8 @@ fn sensor_http_meets_the_proxy_rules() {
     )
     .unwrap();
     let rules = sigmahq().join("rules/web/proxy_generic");
-    let (code, out, err) = watchfloor(&[
-        "hunt",
-        log.to_str().unwrap(),
-        "--rules",
-        rules.to_str().unwrap(),
-        "--format",
-        "jsonl",
-        "--no-progress",
-    ]);
+    let rows = hunt_rows(&log, &rules);
     std::fs::remove_dir_all(&dir).ok();
-    assert_eq!(code, 0, "{err}");
-    let rows: Vec<serde_json::Value> = out
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
     let titles: Vec<&str> = rows
         .iter()
         .filter_map(|r| r["rule_title"].as_str())
