@@ -643,15 +643,7 @@ fn hunt_judges_registry_audits_by_sysmon_registry_rules() {
         "jsonl",
     ]);
     std::fs::remove_dir_all(&dir).ok();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let rows: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let rows = json_lines(&out);
     assert_eq!(
         rows.len(),
         1,
@@ -699,14 +691,18 @@ fn hunt_finds_beaconing_in_a_squid_log() {
 
 /// `watchfloor hunt LOG --beacons` as JSON lines, one value per detection.
 fn beacons_in(log: &Path) -> Vec<serde_json::Value> {
-    let out = watchfloor(&[
+    json_lines(&watchfloor(&[
         "hunt",
         log.to_str().unwrap(),
         "--beacons",
         "--format",
         "jsonl",
         "--no-progress",
-    ]);
+    ]))
+}
+
+/// A successful run's JSON-lines output, one value per line.
+fn json_lines(out: &Output) -> Vec<serde_json::Value> {
     assert!(
         out.status.success(),
         "{}",
