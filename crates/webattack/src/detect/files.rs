@@ -1,0 +1,160 @@
+//! Reaching files the server should not give out: path traversal (`../` in any of its
+//! disguises, after decoding), requests for OS, credential and repository files, and
+//! parameters that point an include at another server.
+
+use std::sync::LazyLock;
+
+use regex::Regex;
+
+/// Why `value` climbs out of the directory it names, if it does. `value` is decoded.
+pub fn path_traversal(value: &str) -> Option<String> {
+    let bytes = value.as_bytes();
+    let mut i = 0;
+    while let Some(at) = memchr_dotdot(&bytes[i..]) {
+        let start = i + at;
+        let before = start.checked_sub(1).map(|b| bytes[b]);
+        // Dots beyond two (`.../`) are still a climb for some servers.
+        let mut end = start + 2;
+        while bytes.get(end) == Some(&b'.') {
+            end += 1;
+        }
+        let after = bytes.get(end).copied();
+        let bounded_before = matches!(
+            before,
+            None | Some(b'/' | b'\\' | b'=' | b';' | b':' | b' ')
+        );
+        let bounded_after = matches!(after, Some(b'/' | b'\\' | b';'));
+        if bounded_before && bounded_after {
+            return Some("`../` climbs out of the directory".to_string());
+        }
+        i = end;
+    }
+    None
+}
+
+fn memchr_dotdot(b: &[u8]) -> Option<usize> {
+    b.windows(2).position(|w| w == b"..")
+}
+
+static SENSITIVE_FILES: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(concat!(
+        r"(?i)(?:^|[/\\=:])(?:",
+        r"etc[/\\](?:passwd|shadow|group|gshadow|hosts|issue|motd|sudoers|crontab|fstab|hostname|resolv\.conf|ssh[/\\]|apache2?[/\\]|httpd[/\\]|nginx[/\\]|mysql[/\\]|security[/\\]|profile|environment|master\.passwd)",
+        r"|proc[/\\](?:self|\d+|thread-self)[/\\](?:environ|cmdline|fd|maps|status|cwd|root|exe|mounts)",
+        r"|proc[/\\](?:version|cpuinfo|meminfo|net[/\\])",
+        r"|(?:windows|winnt)[/\\](?:win\.ini|system\.ini|system32[/\\]|repair[/\\]|debug[/\\]|panther[/\\])",
+        r"|boot\.ini|win\.ini",
+        r"|\.ssh[/\\](?:id_\w+|authorized_keys|known_hosts)",
+        r"|\.(?:bash|zsh|mysql|psql|php)_history",
+        r"|\.htpasswd|\.htaccess|web\.config|wp-config\.php",
+        r"|\.aws[/\\]credentials|\.docker[/\\]config\.json|\.kube[/\\]config",
+        r"|\.git[/\\](?:config|head|index|logs[/\\])|\.svn[/\\](?:entries|wc\.db)|\.hg[/\\]",
+        r"|\.env(?:$|\.[a-z]+$)|\.ds_store$",
+        r"|var[/\\]log[/\\]",
+        r")",
+    ))
+    .expect("valid pattern")
+});
+
+static FILE_SCHEME: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?i)\bfile\s*:\s*//").expect("valid pattern"));
+
+/// Why `value` asks for a file no web client needs, if it does.
+pub fn sensitive_file(value: &str) -> Option<String> {
+    if let Some(m) = SENSITIVE_FILES.find(value) {
+        let name = m.as_str().trim_start_matches(['/', '\\', '=', ':']);
+        return Some(format!("names `{name}`"));
+    }
+    FILE_SCHEME
+        .is_match(value)
+        .then(|| "`file://` URL".to_string())
+}
+
+static REMOTE_URL: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)^\s*(?:https?|ftps?|sftp|smb|webdav)\s*:\s*//([^/?#\s]*)(.*)$")
+        .expect("valid pattern")
+});
+
+/// Parameter names that applications pass to `include`-style calls.
+const INCLUDE_NAMES: &[&str] = &[
+    "file", "page", "include", "inc", "template", "tpl", "require", "doc", "document", "folder",
+    "root", "path", "pg", "style", "pdf", "conf", "config", "dir", "module", "load", "read",
+    "view", "content", "layout", "mod",
+];
+
+/// Why `value`, a parameter named `name`, points an include at another server.
+pub fn remote_file_inclusion(name: &str, value: &str) -> Option<String> {
+    let caps = REMOTE_URL.captures(value)?;
+    let host = caps.get(1).map_or("", |m| m.as_str());
+    let rest = caps.get(2).map_or("", |m| m.as_str());
+    let host = host.rsplit('@').next().unwrap_or(host);
+    let bare = host.split(':').next().unwrap_or(host);
+    if bare.parse::<std::net::Ipv4Addr>().is_ok() || host.starts_with('[') {
+        return Some("URL to an IP address".to_string());
+    }
+    if rest.ends_with('?') || value.trim_end().ends_with('?') {
+        return Some("URL ending in `?`, cutting off the rest of the include".to_string());
+    }
+    let lower = name.to_ascii_lowercase();
+    INCLUDE_NAMES
+        .iter()
+        .any(|n| lower == *n || lower.ends_with(&format!("_{n}")))
+        .then(|| format!("URL in the include-style parameter `{name}`"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn traversal_in_its_forms() {
+        for p in [
+            "../../etc/passwd",
+            "..\\..\\boot.ini",
+            "/a/../b",
+            "x=..;/admin",
+            "..../x",
+        ] {
+            assert!(path_traversal(p).is_some(), "missed {p}");
+        }
+        for v in ["a..b", "version 1..2", "/a/b.c", "...", "wait..."] {
+            assert_eq!(path_traversal(v), None, "flagged {v}");
+        }
+    }
+
+    #[test]
+    fn sensitive_files() {
+        for p in [
+            "/etc/passwd",
+            "../../../../etc/shadow",
+            "c:\\windows\\win.ini",
+            "/proc/self/environ",
+            "/.git/config",
+            "/.env",
+            "file:///etc/hosts",
+            "/home/u/.ssh/id_rsa",
+        ] {
+            assert!(sensitive_file(p).is_some(), "missed {p}");
+        }
+        for v in [
+            "/index.php",
+            "/environment/overview",
+            "/etc",
+            "/api/v1/hosts",
+        ] {
+            assert_eq!(sensitive_file(v), None, "flagged {v}");
+        }
+    }
+
+    #[test]
+    fn remote_includes() {
+        assert!(remote_file_inclusion("x", "http://10.1.2.3/shell.txt").is_some());
+        assert!(remote_file_inclusion("x", "http://evil.example/shell.txt?").is_some());
+        assert!(remote_file_inclusion("page", "https://evil.example/s.txt").is_some());
+        assert_eq!(
+            remote_file_inclusion("next", "https://example.com/home"),
+            None
+        );
+        assert_eq!(remote_file_inclusion("page", "about"), None);
+    }
+}
