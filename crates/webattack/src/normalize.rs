@@ -16,7 +16,7 @@ pub fn url_decode(s: &str, form: bool) -> Cow<'_, str> {
     for round in 0..DECODE_ROUNDS {
         // `+` means a space only in the first round: a decoded `%2B` is a real plus.
         let plus = form && round == 0;
-        if !current.contains('%') && !(plus && current.contains('+')) {
+        if !(current.contains('%') || plus && current.contains('+')) {
             break;
         }
         let next = decode_once(&current, plus);

@@ -222,11 +222,11 @@ fn cookies<'a>(header: &'a str, out: &mut Vec<Part<'a>>) {
 
 fn body_parts<'a>(body: &'a str, content_type: &str, out: &mut Vec<Part<'a>>) {
     let trimmed = body.trim_start();
-    if content_type.contains("json") || trimmed.starts_with('{') || trimmed.starts_with('[') {
-        if let Ok(value) = serde_json::from_str::<serde_json::Value>(body) {
-            json_strings(&value, "", out, 0);
-            return;
-        }
+    if (content_type.contains("json") || trimmed.starts_with('{') || trimmed.starts_with('['))
+        && let Ok(value) = serde_json::from_str::<serde_json::Value>(body)
+    {
+        json_strings(&value, "", out, 0);
+        return;
     }
     if content_type.contains("multipart/") {
         out.push(Part {
