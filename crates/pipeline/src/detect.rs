@@ -12,6 +12,7 @@ use watchfloor_triage::detection::{Detection, Entities, Level, Origin};
 
 use crate::entities::EntityFields;
 use crate::intel_match::IndicatorHit;
+use crate::web_attack::WebAttackFields;
 use watchfloor_sigma::engine::{Engine, Scratch};
 
 /// One rule, correlation or indicator match, as `hunt` reports it and the analysis
@@ -87,11 +88,14 @@ pub struct Detector<'e> {
     scratch: Scratch,
     matches: Vec<u32>,
     entity_fields: EntityFields,
+    /// Web attack analysis of web server logs; on unless turned off.
+    web: Option<WebAttackFields>,
 }
 
 impl<'e> Detector<'e> {
     pub fn new(engine: &'e Engine, correlated: &'e [bool], table: Arc<FieldTable>) -> Self {
         let entity_fields = EntityFields::new(&table);
+        let web = Some(WebAttackFields::new(&table));
         Detector {
             engine,
             correlated,
@@ -99,7 +103,14 @@ impl<'e> Detector<'e> {
             scratch: Scratch::default(),
             matches: Vec::new(),
             entity_fields,
+            web,
         }
+    }
+
+    /// Turns web attack analysis ([`crate::web_attack`]) on or off.
+    pub fn with_web_analysis(mut self, on: bool) -> Self {
+        self.web = on.then(|| WebAttackFields::new(&self.table));
+        self
     }
 
     /// Evaluates `ev`, appending a row per matching rule.
@@ -112,6 +123,9 @@ impl<'e> Detector<'e> {
         self.matches.clear();
         self.engine
             .evaluate(ev, &mut self.scratch, &mut self.matches);
+        if let Some(web) = &self.web {
+            web.detect(ev, &self.entity_fields, out);
+        }
         for &index in &self.matches {
             let Some(rule) = self.engine.rule(index) else {
                 continue;

@@ -26,3 +26,4 @@ pub mod intel_match;
 pub mod live;
 pub mod retro;
 pub mod rules;
+pub mod web_attack;

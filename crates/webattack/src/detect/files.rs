@@ -59,11 +59,18 @@ static SENSITIVE_FILES: LazyLock<Regex> = LazyLock::new(|| {
 static FILE_SCHEME: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(?i)\bfile\s*:\s*//").expect("valid pattern"));
 
-/// Why `value` asks for a file no web client needs, if it does.
-pub fn sensitive_file(value: &str) -> Option<String> {
-    if let Some(m) = SENSITIVE_FILES.find(value) {
+/// Why the request path `path` asks for a file no web client needs, if it does.
+pub fn sensitive_path(path: &str) -> Option<String> {
+    SENSITIVE_FILES.find(path).map(|m| {
         let name = m.as_str().trim_start_matches(['/', '\\', '=', ':']);
-        return Some(format!("names `{name}`"));
+        format!("names `{name}`")
+    })
+}
+
+/// Why `value`, a parameter, asks for a file no web client needs, if it does.
+pub fn sensitive_file(value: &str) -> Option<String> {
+    if let Some(found) = sensitive_path(value) {
+        return Some(found);
     }
     FILE_SCHEME
         .is_match(value)
