@@ -319,6 +319,9 @@ pub enum BenchCommand {
     /// The server end to end: HTTP ingest → store → pipeline → store, memory over time
     /// and alert-list latency under load, in-process on a temporary store.
     Serve(crate::bench_serve::BenchServeArgs),
+    /// Web attack detection on the CRS regression suite: attacks caught and benign
+    /// requests flagged, from access logs and from whole requests, as Markdown.
+    Web(crate::web_bench::BenchWebArgs),
 }
 
 #[derive(Debug, Args)]

@@ -23,6 +23,7 @@ mod rules;
 mod serve;
 mod taxii_client;
 mod taxii_poll;
+mod web_bench;
 
 use std::process::ExitCode;
 
@@ -45,6 +46,7 @@ fn main() -> ExitCode {
         cli::Command::Bench(cli::BenchCommand::Detect(args)) => bench_detect::run(args),
         cli::Command::Bench(cli::BenchCommand::Quality(args)) => quality::run(args),
         cli::Command::Bench(cli::BenchCommand::Serve(args)) => bench_serve::run(args),
+        cli::Command::Bench(cli::BenchCommand::Web(args)) => web_bench::run(args),
         cli::Command::Range(command) => range::run(command),
         cli::Command::Admin(command) => admin::run(command),
         cli::Command::Serve(args) => serve::run(args),

@@ -228,11 +228,8 @@ fn body_parts<'a>(body: &'a str, content_type: &str, out: &mut Vec<Part<'a>>) {
         json_strings(&value, "", out, 0);
         return;
     }
-    if content_type.contains("multipart/") {
-        out.push(Part {
-            location: Location::RawBody,
-            value: decode_value(body, false),
-        });
+    if let Some(boundary) = multipart_boundary(content_type, body) {
+        multipart(body, &boundary, out);
         return;
     }
     let form_like = content_type.contains("x-www-form-urlencoded")
@@ -245,6 +242,92 @@ fn body_parts<'a>(body: &'a str, content_type: &str, out: &mut Vec<Part<'a>>) {
             value: decode_value(body, false),
         });
     }
+}
+
+/// The boundary of a multipart body: from the content type, or, when the log kept no
+/// headers, from a first line that opens a part (`--` and a token).
+fn multipart_boundary(content_type: &str, body: &str) -> Option<String> {
+    if let Some(at) = content_type.find("boundary=") {
+        let b = content_type[at + "boundary=".len()..]
+            .split(';')
+            .next()?
+            .trim()
+            .trim_matches('"');
+        // The content type was lowercased; the body keeps the boundary's case.
+        let first = body.lines().next().unwrap_or("");
+        if let Some(real) = first.trim().strip_prefix("--")
+            && real.eq_ignore_ascii_case(b)
+        {
+            return Some(real.to_string());
+        }
+        return (!b.is_empty()).then(|| b.to_string());
+    }
+    let first = body.trim_start().lines().next()?.trim();
+    let token = first.strip_prefix("--")?;
+    let looks_like_part = !token.is_empty()
+        && !token.contains(' ')
+        && body.to_ascii_lowercase().contains("content-disposition");
+    looks_like_part.then(|| token.to_string())
+}
+
+/// The parts of a multipart body: each field's name, file name and content.
+fn multipart<'a>(body: &'a str, boundary: &str, out: &mut Vec<Part<'a>>) {
+    let delimiter = format!("--{boundary}");
+    for section in body.split(delimiter.as_str()).skip(1) {
+        if out.len() >= MAX_PARTS || section.starts_with("--") {
+            break;
+        }
+        let section = section.strip_prefix("\r\n").or_else(|| section.strip_prefix('\n')).unwrap_or(section);
+        let (head, content) = section
+            .split_once("\r\n\r\n")
+            .or_else(|| section.split_once("\n\n"))
+            .unwrap_or(("", section));
+        let mut name = String::new();
+        for line in head.lines() {
+            let Some((key, value)) = line.split_once(':') else { continue };
+            if !key.trim().eq_ignore_ascii_case("content-disposition") {
+                continue;
+            }
+            if let Some(n) = disposition_param(value, "name") {
+                name = clip_name(&n);
+            }
+            if let Some(file) = disposition_param(value, "filename") {
+                out.push(Part {
+                    location: Location::Body(format!("{name} (file name)")),
+                    value: Cow::Owned(decode_value(&file, false).into_owned()),
+                });
+            }
+        }
+        if !name.is_empty() {
+            out.push(Part {
+                location: Location::BodyName,
+                value: Cow::Owned(name.clone()),
+            });
+        }
+        let content = content
+            .strip_suffix("\r\n")
+            .or_else(|| content.strip_suffix('\n'))
+            .unwrap_or(content);
+        if !content.is_empty() {
+            out.push(Part {
+                location: Location::Body(name),
+                value: decode_value(content, false),
+            });
+        }
+    }
+}
+
+/// `name="value"` (or unquoted) in a Content-Disposition header value.
+fn disposition_param(header: &str, key: &str) -> Option<String> {
+    for param in header.split(';').skip(1) {
+        let (k, v) = param.split_once('=')?;
+        if k.trim().eq_ignore_ascii_case(key) {
+            let v = v.trim();
+            let v = v.strip_prefix('"').and_then(|v| v.strip_suffix('"')).unwrap_or(v);
+            return Some(v.to_string());
+        }
+    }
+    None
 }
 
 /// Every string (and key) in a JSON body, as body parameters named by their path.
@@ -352,6 +435,32 @@ mod tests {
             ..Request::default()
         };
         assert_eq!(values(&raw), vec![("body".into(), "<x><y></x>".into())]);
+    }
+
+    #[test]
+    fn multipart_bodies_split_into_fields() {
+        let body = "-----------------------------26500\r\nContent-Disposition: form-data; name=\"file\"; filename=\"../shell.php\"\r\nContent-Type: application/octet-stream\r\n\r\n<?php echo 1; ?>\r\n-----------------------------26500\r\nContent-Disposition: form-data; name=\"note\"\r\n\r\nhello\r\n-----------------------------26500--\r\n";
+        for content_type in [
+            "multipart/form-data; boundary=---------------------------26500",
+            "",
+        ] {
+            let r = Request {
+                headers: vec![("Content-Type", content_type)],
+                body: Some(body),
+                ..Request::default()
+            };
+            assert_eq!(
+                values(&r),
+                vec![
+                    ("body parameter `file (file name)`".into(), "../shell.php".into()),
+                    ("body parameter name".into(), "file".into()),
+                    ("body parameter `file`".into(), "<?php echo 1; ?>".into()),
+                    ("body parameter name".into(), "note".into()),
+                    ("body parameter `note`".into(), "hello".into()),
+                ],
+                "{content_type}"
+            );
+        }
     }
 
     #[test]
