@@ -12,6 +12,8 @@ pub enum AttackClass {
     /// Reading files the server must never serve: OS files, credentials, repositories.
     SensitiveFileAccess,
     RemoteFileInclusion,
+    /// Making the server fetch from itself, its network or a metadata service.
+    ServerSideRequestForgery,
     CommandInjection,
     PhpInjection,
     /// JNDI lookups (Log4Shell), OGNL and SpEL expressions, serialized Java objects.
@@ -26,12 +28,13 @@ pub enum AttackClass {
 }
 
 impl AttackClass {
-    pub const ALL: [AttackClass; 12] = [
+    pub const ALL: [AttackClass; 13] = [
         AttackClass::SqlInjection,
         AttackClass::CrossSiteScripting,
         AttackClass::PathTraversal,
         AttackClass::SensitiveFileAccess,
         AttackClass::RemoteFileInclusion,
+        AttackClass::ServerSideRequestForgery,
         AttackClass::CommandInjection,
         AttackClass::PhpInjection,
         AttackClass::JavaInjection,
@@ -49,6 +52,7 @@ impl AttackClass {
             AttackClass::PathTraversal => "path-traversal",
             AttackClass::SensitiveFileAccess => "sensitive-file",
             AttackClass::RemoteFileInclusion => "rfi",
+            AttackClass::ServerSideRequestForgery => "ssrf",
             AttackClass::CommandInjection => "command-injection",
             AttackClass::PhpInjection => "php-injection",
             AttackClass::JavaInjection => "java-injection",
@@ -71,6 +75,7 @@ impl AttackClass {
             AttackClass::PathTraversal => "Web attack: path traversal",
             AttackClass::SensitiveFileAccess => "Web attack: sensitive file access",
             AttackClass::RemoteFileInclusion => "Web attack: remote file inclusion",
+            AttackClass::ServerSideRequestForgery => "Web attack: server-side request forgery",
             AttackClass::CommandInjection => "Web attack: OS command injection",
             AttackClass::PhpInjection => "Web attack: PHP code injection",
             AttackClass::JavaInjection => "Web attack: Java / JNDI injection",
@@ -88,6 +93,7 @@ impl AttackClass {
             AttackClass::SqlInjection
             | AttackClass::SensitiveFileAccess
             | AttackClass::RemoteFileInclusion
+            | AttackClass::ServerSideRequestForgery
             | AttackClass::CommandInjection
             | AttackClass::PhpInjection
             | AttackClass::JavaInjection

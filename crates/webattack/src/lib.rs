@@ -18,7 +18,7 @@ pub mod request;
 pub use class::AttackClass;
 pub use request::{Location, Part, Request};
 
-use detect::{code, commands, files, injection, protocol};
+use detect::{code, commands, files, injection, protocol, ssrf};
 
 /// One attack class found in a request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,6 +66,12 @@ pub fn analyze(request: &Request<'_>) -> Vec<Finding> {
                     }
                     _ => None,
                 },
+                AttackClass::ServerSideRequestForgery => match &part.location {
+                    Location::Query(name) | Location::Body(name) => {
+                        ssrf::server_side_request_forgery(name, value)
+                    }
+                    _ => None,
+                },
                 AttackClass::CommandInjection => match &part.location {
                     Location::Header(_) => commands::command_injection_in_header(value),
                     _ => commands::command_injection(value),
@@ -101,6 +107,7 @@ fn checks_for(location: &Location) -> &'static [AttackClass] {
     use AttackClass::*;
     match location {
         Location::Path => &[
+            SqlInjection,
             PathTraversal,
             SensitiveFileAccess,
             CommandInjection,
@@ -118,6 +125,13 @@ fn checks_for(location: &Location) -> &'static [AttackClass] {
             CodeInjection,
             SessionFixation,
         ],
+        Location::XmlBody => &[
+            SensitiveFileAccess,
+            CommandInjection,
+            PhpInjection,
+            JavaInjection,
+            CodeInjection,
+        ],
         Location::BodyName => &[
             SqlInjection,
             CrossSiteScripting,
@@ -130,6 +144,7 @@ fn checks_for(location: &Location) -> &'static [AttackClass] {
             PathTraversal,
             SensitiveFileAccess,
             RemoteFileInclusion,
+            ServerSideRequestForgery,
             CommandInjection,
             PhpInjection,
             JavaInjection,
@@ -192,7 +207,8 @@ mod tests {
             classes("/dl?f=..%2f..%2f..%2fetc%2fpasswd"),
             ["path-traversal", "sensitive-file"]
         );
-        assert_eq!(classes("/p?page=http://10.0.0.9/x.txt?"), ["rfi"]);
+        assert_eq!(classes("/p?page=http://203.0.113.9/x.txt?"), ["rfi"]);
+        assert_eq!(classes("/p?u=http://169.254.169.254/latest/"), ["ssrf"]);
         assert_eq!(classes("/ping?host=127.0.0.1;id"), ["command-injection"]);
         assert_eq!(
             classes("/?x=%24%7Bjndi%3Aldap%3A%2F%2Fe%2Fa%7D"),

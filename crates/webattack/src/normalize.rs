@@ -224,6 +224,25 @@ pub fn decode_value(s: &str, form: bool) -> Cow<'_, str> {
     }
 }
 
+/// What a shell makes of `s` before running it: quotes, backslashes and carets that
+/// split a word (`c\\a't' /e"t"c/pa\\sswd`, `w^h^o^a^m^i`) removed, `$IFS` read as a
+/// space and the empty `$@` dropped. Borrowed when there is nothing to remove.
+pub fn shell_normalize(s: &str) -> Cow<'_, str> {
+    if !s.contains(['\\', '\'', '"', '^', '$']) {
+        return Cow::Borrowed(s);
+    }
+    let replaced = s
+        .replace("${IFS}", " ")
+        .replace("$IFS", " ")
+        .replace("$@", "")
+        .replace("$*", "");
+    let out: String = replaced
+        .chars()
+        .filter(|c| !matches!(c, '\\' | '\'' | '"' | '^'))
+        .collect();
+    if out == s { Cow::Borrowed(s) } else { Cow::Owned(out) }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -263,6 +282,14 @@ mod tests {
             "fish & chips &unknown;"
         );
         assert_eq!(html_decode("&#99999999999;"), "&#99999999999;");
+    }
+
+    #[test]
+    fn shell_quoting_is_undone() {
+        assert_eq!(shell_normalize(r#"c\a't' /e"t"c/pa\sswd"#), "cat /etc/passwd");
+        assert_eq!(shell_normalize("w^h^o^a^m^i"), "whoami");
+        assert_eq!(shell_normalize("cat${IFS}/etc/passwd"), "cat /etc/passwd");
+        assert!(matches!(shell_normalize("plain words"), Cow::Borrowed(_)));
     }
 
     #[test]

@@ -40,6 +40,8 @@ pub enum Location {
     Body(String),
     /// A body that is not a form: the whole of it.
     RawBody,
+    /// An XML body, whole: its markup is the format, not a payload.
+    XmlBody,
     Cookie(String),
     Header(String),
 }
@@ -53,6 +55,7 @@ impl fmt::Display for Location {
             Location::BodyName => f.write_str("body parameter name"),
             Location::Body(n) => write!(f, "body parameter `{n}`"),
             Location::RawBody => f.write_str("body"),
+            Location::XmlBody => f.write_str("XML body"),
             Location::Cookie(n) => write!(f, "cookie `{n}`"),
             Location::Header(n) => write!(f, "header `{n}`"),
         }
@@ -232,6 +235,10 @@ fn body_parts<'a>(body: &'a str, content_type: &str, out: &mut Vec<Part<'a>>) {
         multipart(body, &boundary, out);
         return;
     }
+    if content_type.contains("xml") || trimmed.starts_with("<?xml") {
+        xml_parts(body, out);
+        return;
+    }
     let form_like = content_type.contains("x-www-form-urlencoded")
         || (content_type.is_empty() && body.contains('=') && !body.contains('\n'));
     if form_like {
@@ -328,6 +335,37 @@ fn disposition_param(header: &str, key: &str) -> Option<String> {
         }
     }
     None
+}
+
+/// An XML body: whole (for the classes that look for code or files in it), and each
+/// text node and attribute value on its own (for those that look for markup or SQL).
+fn xml_parts<'a>(body: &'a str, out: &mut Vec<Part<'a>>) {
+    out.push(Part {
+        location: Location::XmlBody,
+        value: Cow::Borrowed(body),
+    });
+    let mut rest = body;
+    while out.len() < MAX_PARTS {
+        let Some(open) = rest.find('<') else { break };
+        let text = rest[..open].trim();
+        if !text.is_empty() {
+            out.push(Part {
+                location: Location::Body("xml text".into()),
+                value: Cow::Owned(decode_value(text, false).into_owned()),
+            });
+        }
+        let Some(close) = rest[open..].find('>') else { break };
+        let tag = &rest[open..open + close];
+        for quoted in tag.split('"').skip(1).step_by(2) {
+            if !quoted.is_empty() && out.len() < MAX_PARTS {
+                out.push(Part {
+                    location: Location::Body("xml attribute".into()),
+                    value: Cow::Owned(decode_value(quoted, false).into_owned()),
+                });
+            }
+        }
+        rest = &rest[open + close + 1..];
+    }
 }
 
 /// Every string (and key) in a JSON body, as body parameters named by their path.
@@ -430,11 +468,24 @@ mod tests {
         };
         assert!(values(&form).contains(&("body parameter `b`".into(), "<x>".into())));
         let raw = Request {
-            headers: vec![("Content-Type", "text/xml")],
-            body: Some("<x>&lt;y&gt;</x>"),
+            headers: vec![("Content-Type", "text/plain")],
+            body: Some("a &lt;y&gt; b"),
             ..Request::default()
         };
-        assert_eq!(values(&raw), vec![("body".into(), "<x><y></x>".into())]);
+        assert_eq!(values(&raw), vec![("body".into(), "a <y> b".into())]);
+        let xml = Request {
+            headers: vec![("Content-Type", "text/xml")],
+            body: Some(r#"<a k="v1">t &lt;s&gt;</a>"#),
+            ..Request::default()
+        };
+        assert_eq!(
+            values(&xml),
+            vec![
+                ("XML body".into(), r#"<a k="v1">t &lt;s&gt;</a>"#.into()),
+                ("body parameter `xml attribute`".into(), "v1".into()),
+                ("body parameter `xml text`".into(), "t <s>".into()),
+            ]
+        );
     }
 
     #[test]

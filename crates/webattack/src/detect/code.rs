@@ -49,6 +49,18 @@ static PHP: LazyLock<Vec<(Regex, &'static str)>> = LazyLock::new(|| {
             "PHP superglobal",
         ),
         (r#"\b[oc]:\d+:"[\w\\]+":\d+:\{"#, "serialized PHP object"),
+        (
+            r#"\$\{?\s*['"]?[a-z_][\w]*['"]?\s*\}?\s*(?:\[[^\]]*\]\s*)*(?:/\*.*?\*/\s*)*\("#,
+            "call through a PHP variable",
+        ),
+        (
+            r#"\(\s*(?:\(\s*string\s*\)\s*)?['"]?[a-z_][\w.()'"\s]*['"]?\s*\)\s*\(\s*['"]"#,
+            "call of a computed function name",
+        ),
+        (
+            r#"\(\s*string\s*\)\s*['"][a-z_]\w*['"]\s*\("#,
+            "call of a computed function name",
+        ),
     ])
 });
 
@@ -98,6 +110,10 @@ static JAVA: LazyLock<Vec<(Regex, &'static str)>> = LazyLock::new(|| {
             "deserialization gadget",
         ),
         (r"\baced0005", "serialized Java object (hex)"),
+        (
+            r"\b(?:java\.(?:io|lang|net|nio|beans|rmi|util\.zip)|javax\.(?:script|naming|management|xml\.transform)|com\.sun\.(?:org\.apache|rowset|jndi)|sun\.misc|org\.apache\.(?:commons\.collections|xalan|bcel|tomcat\.util)|com\.opensymphony\.xwork2|org\.codehaus\.groovy)\.[a-z]",
+            "Java runtime class name",
+        ),
     ])
 });
 
@@ -151,12 +167,19 @@ static TEMPLATE: LazyLock<Vec<(Regex, &'static str)>> = LazyLock::new(|| {
             r"\b(?:__import__|subprocess\.|os\.(?:system|popen)\s*\()",
             "Python code",
         ),
+        (r"@\{\s*\[[^\]]*\]\s*\}", "Perl interpolated code"),
+        (r"_\$\$nd_func\$\$_|\b__js_function\b", "serialized Node.js function"),
+        (
+            r"\beval\s*\(\s*(?:string\s*\.\s*fromcharcode|atob|unescape)\s*\(",
+            "eval of decoded text",
+        ),
+        (r"\bfunction\s*\(\s*\)\s*\{", "JavaScript function literal"),
     ])
 });
 
 /// Why `value` injects a template or script expression, if it does.
 pub fn code_injection(value: &str) -> Option<String> {
-    if !value.contains(['{', '<', '(', '_', '.']) {
+    if !value.contains(['{', '<', '(', '_', '.', '@']) {
         return None;
     }
     first_match(&TEMPLATE, value)
@@ -174,6 +197,10 @@ mod tests {
             "data://text/plain;base64,PD9waHA=",
             "O:8:\"stdClass\":1:{s:1:\"a\";}",
             "phpinfo()",
+            "${'a'}(11)",
+            "$_aB_4c[5]['d'] /*lol*/ (17)",
+            "(system)('uname');",
+            "(string)\"system\"('uname');",
         ] {
             assert!(php_injection(p).is_some(), "missed {p}");
         }
@@ -199,6 +226,7 @@ mod tests {
             "class.module.classLoader.resources.context.parent.pipeline.first.pattern=x",
             "rO0ABXNyABFqYXZh",
             "T(java.lang.Runtime).getRuntime().exec('id')",
+            "<java><object class=\"java.beans.XMLDecoder\"/></java>",
         ] {
             assert!(java_injection(p).is_some(), "missed {p}");
         }
@@ -216,6 +244,9 @@ mod tests {
             "<%= 7*7 %>",
             "require('child_process').exec('id')",
             "__proto__[admin]=1",
+            "@{[system 'whoami']}",
+            "_$$ND_FUNC$$_function(){}",
+            "eval(String.fromCharCode(97))",
         ] {
             assert!(code_injection(p).is_some(), "missed {p}");
         }

@@ -5,6 +5,8 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
+use crate::normalize::shell_normalize;
+
 /// Commands that mean little else after a shell separator.
 const UNIX_COMMANDS: &str = "cat|ls|id|whoami|uname|pwd|wget|curl|nc|ncat|netcat|bash|sh|zsh|ksh|dash|csh|tcsh|python[23]?|perl|ruby|php|ping|nslookup|dig|ifconfig|netstat|ps|kill|sleep|telnet|ssh|scp|tftp|base64|nmap|socat|busybox|awk|gawk|sed|printenv|hostname|crontab|useradd|passwd|sudo|uptime|xargs|chmod|chown|rm|mkfifo|mknod|nohup|getent|lsof|killall|pkill|systemctl|echo|printf|touch|cp|mv|tar|gzip|dd|timeout|expr";
 
@@ -37,6 +39,14 @@ fn patterns(separator: &str) -> Vec<(Regex, &'static str)> {
     [
         (separator, "command after a shell separator"),
         (r"\$\{?ifs\}?", "`$IFS` used as a space"),
+        (
+            r"\bfor\s+(?:/[dfrl]\s+(?:[a-z]:\\\S*\s+)?(?:\x22[^\x22]*\x22\s+)?)?%%?[a-z]\w*\s+in\s*\(",
+            "Windows `for … in (…)` loop",
+        ),
+        (
+            r"(?:^|[;&|(]\s*)if\s+(?:/i\s+)?(?:not\s+)?(?:exist|defined|errorlevel|cmdextversion)\s",
+            "Windows `if` statement",
+        ),
         (r"\(\s*\)\s*\{[^}]*;\s*\}\s*;", "Shellshock function definition"),
         (r"/dev/(?:tcp|udp)/", "bash network redirection"),
         (r"\b(?:bash|sh|zsh)\s+-[ic]\b", "interactive or inline shell"),
@@ -64,9 +74,35 @@ pub fn command_injection_in_header(value: &str) -> Option<String> {
     first_match(&HEADER_PATTERNS, value)
 }
 
-/// Why `value`, a parameter or path, injects an OS command, if it does.
+static LEADING_COMMAND: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(&format!(
+        r"(?i)^\s*(?:[\w./\\-]*[/\\])?(?:time\s+|nohup\s+)?(?:{UNIX_COMMANDS}|{WINDOWS_COMMANDS})(?:\s|$)"
+    ))
+    .expect("valid pattern")
+});
+
+/// Why `value`, a parameter or path, injects an OS command, if it does. Shell quoting
+/// that splits words (`w'h'o'am'i`) is undone first; quoting that hides a command is
+/// itself the sign, so such a value counts even without a separator.
 pub fn command_injection(value: &str) -> Option<String> {
-    first_match(&PARAMETER_PATTERNS, value)
+    if let Some(found) = first_match(&PARAMETER_PATTERNS, value) {
+        return Some(found);
+    }
+    let normalized = shell_normalize(value);
+    if normalized == value {
+        return None;
+    }
+    first_match(&PARAMETER_PATTERNS, &normalized)
+        .or_else(|| {
+            LEADING_COMMAND
+                .is_match(&normalized)
+                .then(|| "command".to_string())
+        })
+        .map(|why| format!("{why}, hidden by shell quoting (`{}`)", clip(&normalized)))
+}
+
+fn clip(s: &str) -> String {
+    s.chars().take(80).collect()
 }
 
 fn first_match(patterns: &[(Regex, &'static str)], value: &str) -> Option<String> {
@@ -103,6 +139,12 @@ mod tests {
             "a;cat${IFS}/etc/passwd",
             "8.8.8.8 | nslookup evil.example",
             "python -c 'import os'",
+            "w'h'o'a'm'i",
+            "ti''me curl example.org",
+            "c\\a\\t /e\\tc/passwd",
+            "for /f %i in (c:\\x.txt) do type %i",
+            "for %%v in (set) do command",
+            "x & if exist c:\\boot.ini echo y",
         ] {
             assert!(command_injection(p).is_some(), "missed {p}");
         }
@@ -133,6 +175,10 @@ mod tests {
             "the id of the user",
             "a|b",
             "bash the system",
+            "O'Reilly's 'cat' book",
+            "don't stop",
+            "for me in (brackets) do",
+            "if only",
         ] {
             assert_eq!(command_injection(v), None, "flagged {v}");
         }

@@ -48,6 +48,8 @@ static SENSITIVE_FILES: LazyLock<Regex> = LazyLock::new(|| {
         r"|\.(?:bash|zsh|mysql|psql|php)_history",
         r"|\.htpasswd|\.htaccess|web\.config|wp-config\.php",
         r"|\.aws[/\\]credentials|\.docker[/\\]config\.json|\.kube[/\\]config",
+        r"|\.(?:npmrc|pypirc|netrc|git-credentials|pgpass|my\.cnf|dockercfg|boto)$",
+        r"|\.(?:vscode|idea|claude|cursor|continue|aider|gemini|codex|config[/\\]gcloud)[/\\]",
         r"|\.git[/\\](?:config|head|index|logs[/\\])|\.svn[/\\](?:entries|wc\.db)|\.hg[/\\]",
         r"|\.env(?:$|\.[a-z]+$)|\.ds_store$",
         r"|var[/\\]log[/\\]",
@@ -67,10 +69,100 @@ pub fn sensitive_path(path: &str) -> Option<String> {
     })
 }
 
+/// Files and programs an attacker names through shell wildcards (`/e??/pa[s]swd`,
+/// `/???/b??h`) so that no filter sees the name.
+const WILDCARD_TARGETS: &[&str] = &[
+    "/etc/passwd",
+    "/etc/shadow",
+    "/etc/group",
+    "/etc/hosts",
+    "/etc/issue",
+    "/proc/self/environ",
+    "/bin/sh",
+    "/bin/bash",
+    "/bin/nc",
+    "/bin/cat",
+    "/bin/busybox",
+    "/usr/bin/wget",
+    "/usr/bin/curl",
+    "/usr/bin/nc",
+    "/usr/bin/ncat",
+    "/usr/bin/python",
+    "/usr/bin/python3",
+    "/usr/bin/perl",
+    "/usr/bin/id",
+    "/usr/bin/whoami",
+    "/usr/bin/base64",
+];
+
+static GLOB_PATH: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?:/[\w.?*\[\]-]+){2,}").expect("valid pattern")
+});
+
+/// The target a wildcard path in `value` resolves to, if any.
+fn wildcard_target(value: &str) -> Option<&'static str> {
+    if !value.contains(['?', '*', '[']) {
+        return None;
+    }
+    for m in GLOB_PATH.find_iter(value).take(8) {
+        let glob = m.as_str();
+        if !glob.contains(['?', '*', '[']) {
+            continue;
+        }
+        let Some(re) = glob_regex(glob) else { continue };
+        if let Some(target) = WILDCARD_TARGETS.iter().find(|t| re.is_match(t)) {
+            return Some(target);
+        }
+    }
+    None
+}
+
+/// A shell glob as an anchored regex: `?` one character, `*` any run, `[…]` a class;
+/// none of them crosses a `/`.
+fn glob_regex(glob: &str) -> Option<Regex> {
+    let mut re = String::from("^");
+    let mut chars = glob.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '?' => re.push_str("[^/]"),
+            '*' => re.push_str("[^/]*"),
+            '[' => {
+                let mut class = String::new();
+                for d in chars.by_ref() {
+                    if d == ']' {
+                        break;
+                    }
+                    class.push(d);
+                }
+                if class.is_empty() {
+                    return None;
+                }
+                let class = class.replace('\\', "\\\\").replace('[', "\\[");
+                let class = class.strip_prefix('!').map_or(class.clone(), |c| format!("^{c}"));
+                re.push('[');
+                re.push_str(&class);
+                re.push(']');
+            }
+            other => re.push_str(&regex::escape(&other.to_string())),
+        }
+    }
+    re.push('$');
+    Regex::new(&re).ok()
+}
+
 /// Why `value`, a parameter, asks for a file no web client needs, if it does.
 pub fn sensitive_file(value: &str) -> Option<String> {
     if let Some(found) = sensitive_path(value) {
         return Some(found);
+    }
+    let unquoted = crate::normalize::shell_normalize(value);
+    if unquoted != value
+        && let Some(found) = sensitive_path(&unquoted)
+    {
+        return Some(format!("{found}, hidden by shell quoting"));
+    }
+    if let Some(target) = wildcard_target(value) {
+        return Some(format!("wildcards that resolve to `{target}`"));
     }
     FILE_SCHEME
         .is_match(value)
@@ -96,8 +188,10 @@ pub fn remote_file_inclusion(name: &str, value: &str) -> Option<String> {
     let rest = caps.get(2).map_or("", |m| m.as_str());
     let host = host.rsplit('@').next().unwrap_or(host);
     let bare = host.split(':').next().unwrap_or(host);
-    if bare.parse::<std::net::Ipv4Addr>().is_ok() || host.starts_with('[') {
-        return Some("URL to an IP address".to_string());
+    // An internal address is server-side request forgery, reported as such.
+    if let Ok(ip) = bare.parse::<std::net::Ipv4Addr>() {
+        let internal = ip.is_loopback() || ip.is_private() || ip.is_link_local();
+        return (!internal).then(|| "URL to an IP address".to_string());
     }
     if rest.ends_with('?') || value.trim_end().ends_with('?') {
         return Some("URL ending in `?`, cutting off the rest of the include".to_string());
@@ -140,6 +234,12 @@ mod tests {
             "/.env",
             "file:///etc/hosts",
             "/home/u/.ssh/id_rsa",
+            "cat /etc/pa[s]swd",
+            "/?tc/pa??wd",
+            "/???/b??h -c id",
+            "/e't'c/pas\"s\"wd",
+            "/.cursor/mcp.json",
+            "/home/u/.npmrc",
         ] {
             assert!(sensitive_file(p).is_some(), "missed {p}");
         }
@@ -155,7 +255,8 @@ mod tests {
 
     #[test]
     fn remote_includes() {
-        assert!(remote_file_inclusion("x", "http://10.1.2.3/shell.txt").is_some());
+        assert!(remote_file_inclusion("x", "http://198.51.100.3/shell.txt").is_some());
+        assert_eq!(remote_file_inclusion("x", "http://10.1.2.3/shell.txt"), None);
         assert!(remote_file_inclusion("x", "http://evil.example/shell.txt?").is_some());
         assert!(remote_file_inclusion("page", "https://evil.example/s.txt").is_some());
         assert_eq!(

@@ -6,3 +6,4 @@ pub mod commands;
 pub mod files;
 pub mod injection;
 pub mod protocol;
+pub mod ssrf;

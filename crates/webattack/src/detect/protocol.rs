@@ -33,8 +33,8 @@ const SESSION_NAMES: &[&str] = &[
     "phpsessid",
     "sessionid",
     "session_id",
-    "sid",
     "aspsessionid",
+    "asp.net_sessionid",
     "cfid",
     "cftoken",
 ];
@@ -49,8 +49,10 @@ pub fn cookie_setting(value: &str) -> Option<String> {
         .map(|_| "sets a cookie from a parameter".to_string())
 }
 
-/// Why a query parameter named `name`, on a request that came from a link on `referer`
-/// to a site `host`, plants a session id: the link was on another site.
+/// Why a query parameter named `name` plants a session id, if it does: a session id in
+/// the query string of a request that did not come from the site itself (no referring
+/// page, or one on another host). Applications that keep sessions in URLs link to
+/// themselves, so their own requests carry their own site as referer.
 pub fn planted_session(name: &str, referer: Option<&str>, host: Option<&str>) -> Option<String> {
     let lower = name.to_ascii_lowercase();
     if !SESSION_NAMES
@@ -59,10 +61,14 @@ pub fn planted_session(name: &str, referer: Option<&str>, host: Option<&str>) ->
     {
         return None;
     }
-    let referer_host = referer.and_then(url_host)?;
-    let host = host?.split(':').next()?.to_ascii_lowercase();
-    (!referer_host.eq_ignore_ascii_case(&host) && !referer_host.ends_with(&format!(".{host}")))
-        .then(|| format!("session id `{name}` in a link from `{referer_host}`"))
+    let Some(referer_host) = referer.and_then(url_host) else {
+        return Some(format!("session id `{name}` in a link with no referring page"));
+    };
+    let own_site = host
+        .and_then(|h| h.split(':').next())
+        .map(str::to_ascii_lowercase)
+        .is_some_and(|h| referer_host == h || referer_host.ends_with(&format!(".{h}")));
+    (!own_site).then(|| format!("session id `{name}` in a link from `{referer_host}`"))
 }
 
 fn url_host(url: &str) -> Option<String> {
