@@ -57,7 +57,7 @@ pub fn analyze(request: &Request<'_>) -> Vec<Finding> {
                 AttackClass::CrossSiteScripting => injection::cross_site_scripting(value),
                 AttackClass::PathTraversal => files::path_traversal(value),
                 AttackClass::SensitiveFileAccess => match &part.location {
-                    Location::Path => files::sensitive_path(value),
+                    Location::Path => files::sensitive_request_path(value),
                     _ => files::sensitive_file(value),
                 },
                 AttackClass::RemoteFileInclusion => match &part.location {

@@ -40,7 +40,7 @@ fn patterns(separator: &str) -> Vec<(Regex, &'static str)> {
         (separator, "command after a shell separator"),
         (r"\$\{?ifs\}?", "`$IFS` used as a space"),
         (
-            r"\bfor\s+(?:/[dfrl]\s+(?:[a-z]:\\\S*\s+)?(?:\x22[^\x22]*\x22\s+)?)?%%?[a-z]\w*\s+in\s*\(",
+            r"\bfor\s+(?:/[a-z]\s+(?:[a-z]:\\\S*\s+)?(?:\x22[^\x22]*\x22\s+)?)*%%?[\w~]+\s+in\s*\(",
             "Windows `for … in (…)` loop",
         ),
         (
@@ -144,6 +144,8 @@ mod tests {
             "c\\a\\t /e\\tc/passwd",
             "for /f %i in (c:\\x.txt) do type %i",
             "for %%v in (set) do command",
+            "FOR /D /D %a IN (dirs) DO abc",
+            "& FOR %_ IN (a,b,c) DO cmd",
             "x & if exist c:\\boot.ini echo y",
         ] {
             assert!(command_injection(p).is_some(), "missed {p}");

@@ -41,7 +41,9 @@ static SENSITIVE_FILES: LazyLock<Regex> = LazyLock::new(|| {
         r"(?i)(?:^|[/\\=:])(?:",
         r"etc[/\\](?:passwd|shadow|group|gshadow|hosts|issue|motd|sudoers|crontab|fstab|hostname|resolv\.conf|ssh[/\\]|apache2?[/\\]|httpd[/\\]|nginx[/\\]|mysql[/\\]|security[/\\]|profile|environment|master\.passwd)",
         r"|proc[/\\](?:self|\d+|thread-self)[/\\](?:environ|cmdline|fd|maps|status|cwd|root|exe|mounts)",
-        r"|proc[/\\](?:version|cpuinfo|meminfo|net[/\\])",
+        r"|proc[/\\](?:version|cpuinfo|meminfo|net[/\\]|interrupts|mounts|modules|kallsyms|partitions|sched_debug|config\.gz|swaps|devices)",
+        r"|sys[/\\](?:class|kernel|devices|firmware|module|block|fs|power)\b",
+        r"|etc[/\\](?:subuid|subgid|machine-id|os-release|pam\.d|sysctl\.conf|exports|inittab|ldap|krb5\.conf|krb5\.keytab|shells)",
         r"|(?:windows|winnt)[/\\](?:win\.ini|system\.ini|system32[/\\]|repair[/\\]|debug[/\\]|panther[/\\])",
         r"|boot\.ini|win\.ini",
         r"|\.ssh[/\\](?:id_\w+|authorized_keys|known_hosts)",
@@ -61,12 +63,37 @@ static SENSITIVE_FILES: LazyLock<Regex> = LazyLock::new(|| {
 static FILE_SCHEME: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(?i)\bfile\s*:\s*//").expect("valid pattern"));
 
-/// Why the request path `path` asks for a file no web client needs, if it does.
+/// Why `path` names a file no web client needs, if it does.
 pub fn sensitive_path(path: &str) -> Option<String> {
     SENSITIVE_FILES.find(path).map(|m| {
         let name = m.as_str().trim_start_matches(['/', '\\', '=', ':']);
         format!("names `{name}`")
     })
+}
+
+static BACKUP_FILE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)\.(?:sql|bak|old|orig|swp|save|dump|backup)(?:\.(?:gz|zip|bz2|xz|tar|tgz|7z|rar))?$")
+        .expect("valid pattern")
+});
+
+/// Why the request path `path` asks for a file no web client needs, if it does: a
+/// sensitive file, a hidden directory (other than `/.well-known/`), a backup or dump.
+pub fn sensitive_request_path(path: &str) -> Option<String> {
+    if let Some(found) = sensitive_path(path) {
+        return Some(found);
+    }
+    for segment in path.split('/').skip(1) {
+        let Some(name) = segment.strip_prefix('.') else { continue };
+        let hidden = !name.is_empty()
+            && name != "well-known"
+            && name.as_bytes()[0].is_ascii_alphanumeric();
+        if hidden && path.contains(&format!("/{segment}/")) {
+            return Some(format!("hidden directory `.{name}`"));
+        }
+    }
+    BACKUP_FILE
+        .find(path)
+        .map(|m| format!("backup or dump file `*{}`", m.as_str()))
 }
 
 /// Files and programs an attacker names through shell wildcards (`/e??/pa[s]swd`,
@@ -93,10 +120,18 @@ const WILDCARD_TARGETS: &[&str] = &[
     "/usr/bin/id",
     "/usr/bin/whoami",
     "/usr/bin/base64",
+    "/usr/bin/uname",
+    "/bin/uname",
+    "/bin/ls",
+    "/bin/dash",
+    "/usr/bin/php",
+    "/usr/bin/ruby",
+    "/usr/bin/socat",
+    "/usr/bin/bash",
 ];
 
 static GLOB_PATH: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?:/[\w.?*\[\]-]+){2,}").expect("valid pattern")
+    Regex::new(r"(?:/[\w.?*\[\]!^-]+){2,}").expect("valid pattern")
 });
 
 /// The target a wildcard path in `value` resolves to, if any.
@@ -240,6 +275,11 @@ mod tests {
             "/e't'c/pas\"s\"wd",
             "/.cursor/mcp.json",
             "/home/u/.npmrc",
+            "/get/proc/interrupts",
+            "/sys/class/net",
+            "cat /etc/subuid",
+            "/etc/[!q]asswd",
+            "/usr/bin/[u]name -a",
         ] {
             assert!(sensitive_file(p).is_some(), "missed {p}");
         }
@@ -250,6 +290,16 @@ mod tests {
             "/api/v1/hosts",
         ] {
             assert_eq!(sensitive_file(v), None, "flagged {v}");
+        }
+    }
+
+    #[test]
+    fn request_paths() {
+        for p in ["/.roo/mcp.json", "/app/.idea/workspace.xml", "/backup.sql.zip", "/db.bak"] {
+            assert!(sensitive_request_path(p).is_some(), "missed {p}");
+        }
+        for p in ["/.well-known/security.txt", "/index.html", "/sql/intro", "/.hidden"] {
+            assert_eq!(sensitive_request_path(p), None, "flagged {p}");
         }
     }
 

@@ -51,6 +51,10 @@ static SQL_PATTERNS: LazyLock<Vec<(Regex, &'static str)>> = LazyLock::new(|| {
         (r"\border\s+by\s+\d+\s*(?:--|#|/\*)", "ORDER BY column probing"),
         (r"/\*!\d*\s*\w", "MySQL versioned comment"),
         (
+            r#"['"]\s*(?:::\s*jsonb?\b|(?:@>|<@|->>?|#>>?|\?\||\?&)\s*['"])"#,
+            "JSON operator after a quote",
+        ),
+        (
             r"\b(?:or|and)\s+\d+\s*(?:=|<|>|<=|>=|<>|!=)\s*\d+\s*(?:--|#|/\*|$)",
             "tautology",
         ),
@@ -148,6 +152,7 @@ mod tests {
             "1 and 1=1",
             "x' and extractvalue(1,concat(0x7e,@@version))--",
             "-1' or username like '%adm",
+            "OR '{\"b\":2}'::jsonb <@ '{\"a\":1}'",
         ] {
             assert!(sql_injection(p).is_some(), "missed {p}");
         }

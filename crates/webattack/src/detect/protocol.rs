@@ -39,6 +39,19 @@ const SESSION_NAMES: &[&str] = &[
     "cftoken",
 ];
 
+/// Whether `name` is a session cookie's name: the known ones, and any name that says
+/// so (`laravel_session`, `_flask_session`, `next-auth.session-token`, `connect.sid`).
+fn is_session_name(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    SESSION_NAMES
+        .iter()
+        .any(|s| lower == *s || (s.len() > 6 && lower.starts_with(s)))
+        || lower.ends_with(".sid")
+        || ["_session", "session_", "session-token", "sessionid", "sess_id"]
+            .iter()
+            .any(|s| lower.contains(s))
+}
+
 /// Why a parameter value sets a cookie, if it does.
 pub fn cookie_setting(value: &str) -> Option<String> {
     if !value.to_ascii_lowercase().contains("cookie") {
@@ -54,11 +67,7 @@ pub fn cookie_setting(value: &str) -> Option<String> {
 /// page, or one on another host). Applications that keep sessions in URLs link to
 /// themselves, so their own requests carry their own site as referer.
 pub fn planted_session(name: &str, referer: Option<&str>, host: Option<&str>) -> Option<String> {
-    let lower = name.to_ascii_lowercase();
-    if !SESSION_NAMES
-        .iter()
-        .any(|s| lower == *s || (s.len() > 6 && lower.starts_with(s)))
-    {
+    if !is_session_name(name) {
         return None;
     }
     let Some(referer_host) = referer.and_then(url_host) else {

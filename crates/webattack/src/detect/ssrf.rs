@@ -40,7 +40,7 @@ pub fn server_side_request_forgery(name: &str, value: &str) -> Option<String> {
     if let Some(s @ ("gopher" | "dict" | "tftp" | "ldap" | "jar" | "netdoc")) = scheme {
         return Some(format!("`{s}://` URL"));
     }
-    let url_like = scheme.is_some_and(|s| matches!(s, "http" | "https" | "ftp" | "ftps"))
+    let url_like = scheme.is_some()
         || lower.starts_with("//")
         || URL_NAMES
             .iter()
@@ -75,7 +75,34 @@ pub fn server_side_request_forgery(name: &str, value: &str) -> Option<String> {
     if let Some(ip) = obfuscated_v4(host) {
         return Some(format!("address {host} written to evade filters ({ip})"));
     }
+    if is_overlong_number(host) {
+        return Some(format!("numeric host {host}, beyond any IPv4 address"));
+    }
+    // URL parsers disagree on which `@` ends the user part: any host after one counts.
+    for after_at in rest.split('@').skip(1) {
+        let candidate = after_at
+            .split(['/', '?', '#', '\\', ' ', ':'])
+            .next()
+            .unwrap_or("");
+        if let Ok(ip) = candidate.parse::<Ipv4Addr>()
+            && internal_v4(ip)
+        {
+            return Some(format!("internal address {ip} after an `@`"));
+        }
+    }
     None
+}
+
+/// A host that is one number too large for IPv4 (`7147006462`, `0x41414141A9FEA9FE`):
+/// parsers that wrap or truncate it reach an address no filter saw.
+fn is_overlong_number(host: &str) -> bool {
+    if let Some(hex) = host.strip_prefix("0x") {
+        return hex.len() > 8 && hex.bytes().all(|b| b.is_ascii_hexdigit());
+    }
+    host.len() > 10 && host.len() <= 20 && host.bytes().all(|b| b.is_ascii_digit())
+        || host.len() == 10
+            && host.bytes().all(|b| b.is_ascii_digit())
+            && host.parse::<u64>().is_ok_and(|n| n > u64::from(u32::MAX))
 }
 
 fn internal_v4(ip: Ipv4Addr) -> bool {
@@ -144,6 +171,10 @@ mod tests {
             ("x", "gopher://10.0.0.1:6379/_INFO"),
             ("x", "http://user@192.168.1.1/"),
             ("x", "http://[::ffff:127.0.0.1]/"),
+            ("x", "http://7147006462/"),
+            ("x", "http://0x41414141A9FEA9FE/"),
+            ("x", "xri://[0:0:0:0:0:ffff:169.254.169.254]"),
+            ("x", "http://google.com:80 &@google.com:80# @127.88.23.245:22/"),
         ] {
             assert!(server_side_request_forgery(name, v).is_some(), "missed {v}");
         }
