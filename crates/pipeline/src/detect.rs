@@ -123,7 +123,7 @@ impl<'e> Detector<'e> {
         self.matches.clear();
         self.engine
             .evaluate(ev, &mut self.scratch, &mut self.matches);
-        if let Some(web) = &self.web {
+        if let Some(web) = &mut self.web {
             web.detect(ev, &self.entity_fields, out);
         }
         for &index in &self.matches {

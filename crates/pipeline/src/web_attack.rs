@@ -8,7 +8,7 @@ use std::borrow::Cow;
 
 use watchfloor_decode::time::format_rfc3339;
 use watchfloor_event::{Event, FieldId, FieldTable, Value};
-use watchfloor_webattack::{AttackClass, Request, analyze};
+use watchfloor_webattack::{Analyzer, AttackClass, Request};
 
 use crate::detect::{DetectionRow, MAX_EVENT_TEXT};
 use crate::entities::EntityFields;
@@ -29,6 +29,8 @@ pub struct WebAttackFields {
     request_line: FieldId,
     headers: Vec<(&'static str, Vec<FieldId>)>,
     body: Vec<FieldId>,
+    /// Remembers the verdicts on repeated paths and headers.
+    analyzer: Analyzer,
 }
 
 fn ids(table: &FieldTable, names: &[&str]) -> Vec<FieldId> {
@@ -46,11 +48,17 @@ impl WebAttackFields {
             headers: vec![
                 (
                     "User-Agent",
-                    ids(table, &["cs-user-agent", "c-useragent", "user_agent.original"]),
+                    ids(
+                        table,
+                        &["cs-user-agent", "c-useragent", "user_agent.original"],
+                    ),
                 ),
                 (
                     "Referer",
-                    ids(table, &["cs-referer", "cs-referrer", "http.request.referrer"]),
+                    ids(
+                        table,
+                        &["cs-referer", "cs-referrer", "http.request.referrer"],
+                    ),
                 ),
                 ("Cookie", ids(table, &["cs-cookie", "cs(Cookie)"])),
                 ("Host", ids(table, &["cs-host", "url.domain"])),
@@ -58,14 +66,26 @@ impl WebAttackFields {
                     "X-Forwarded-For",
                     ids(table, &["x-forwarded-for", "http_x_forwarded_for"]),
                 ),
-                ("Content-Type", ids(table, &["cs-content-type", "http.request.mime_type"])),
+                (
+                    "Content-Type",
+                    ids(table, &["cs-content-type", "http.request.mime_type"]),
+                ),
             ],
-            body: ids(table, &["http.request.body.content", "request_body", "cs-body"]),
+            body: ids(
+                table,
+                &["http.request.body.content", "request_body", "cs-body"],
+            ),
+            analyzer: Analyzer::new(),
         }
     }
 
     /// The web attack detections of `ev`, if it is a web server's request log.
-    pub fn detect(&self, ev: &Event, entities: &EntityFields, out: &mut Vec<(u32, DetectionRow)>) {
+    pub fn detect(
+        &mut self,
+        ev: &Event,
+        entities: &EntityFields,
+        out: &mut Vec<(u32, DetectionRow)>,
+    ) {
         if ev.logsource.category() != Some("webserver") {
             return;
         }
@@ -87,7 +107,7 @@ impl WebAttackFields {
             headers: headers.iter().map(|(n, v)| (*n, v.as_ref())).collect(),
             body: body.as_deref(),
         };
-        let findings = analyze(&request);
+        let findings = self.analyzer.analyze(&request);
         if findings.is_empty() {
             return;
         }
@@ -220,9 +240,13 @@ mod tests {
         let mut ctx = DecodeContext::new(FieldCache::new(table.clone()));
         let mut decoder = AccessLogDecoder::new();
         let mut ev = Event::new();
-        assert!(decoder.decode_line(&mut ctx, line, &mut ev).expect("decodes"));
+        assert!(
+            decoder
+                .decode_line(&mut ctx, line, &mut ev)
+                .expect("decodes")
+        );
         ev.set_raw(line.as_bytes());
-        let fields = WebAttackFields::new(&table);
+        let mut fields = WebAttackFields::new(&table);
         let entities = EntityFields::new(&table);
         let mut out = Vec::new();
         fields.detect(&ev, &entities, &mut out);
@@ -239,7 +263,10 @@ mod tests {
         assert_eq!(row.rule_id.as_deref(), Some("web-attack/sqli"));
         assert_eq!(row.level, "high");
         assert!(row.tags.contains(&"attack.t1190".to_string()));
-        assert_eq!(row.matched[0], ("location".into(), "query parameter `id`".into()));
+        assert_eq!(
+            row.matched[0],
+            ("location".into(), "query parameter `id`".into())
+        );
         assert!(row.matched[1].1.contains("UNION SELECT"));
         assert_eq!(row.entities.src_ip.as_deref(), Some("203.0.113.9"));
     }

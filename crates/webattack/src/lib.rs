@@ -18,6 +18,8 @@ pub mod request;
 pub use class::AttackClass;
 pub use request::{Location, Part, Request};
 
+use std::collections::HashMap;
+
 use detect::{code, commands, files, injection, protocol, ssrf};
 
 /// One attack class found in a request.
@@ -35,70 +37,175 @@ pub struct Finding {
 pub const MAX_EVIDENCE: usize = 200;
 
 /// The attack classes `request` carries, at most one finding per class, in
-/// [`AttackClass`] order.
+/// [`AttackClass`] order. For many requests, an [`Analyzer`] is faster.
 pub fn analyze(request: &Request<'_>) -> Vec<Finding> {
-    let parts = request::parts(request);
-    let mut found: Vec<Finding> = Vec::new();
-    let mut seen = [false; AttackClass::ALL.len()];
-    let host = request.header("host");
-    let referer = request.header("referer");
-    for part in &parts {
-        let value = part.value.as_ref();
-        if value.is_empty() {
-            continue;
-        }
-        let checks = checks_for(&part.location);
-        for &class in checks {
-            if seen[class as usize] {
-                continue;
-            }
-            let reason = match class {
-                AttackClass::SqlInjection => injection::sql_injection(value),
-                AttackClass::CrossSiteScripting => injection::cross_site_scripting(value),
-                AttackClass::PathTraversal => files::path_traversal(value),
-                AttackClass::SensitiveFileAccess => match &part.location {
-                    Location::Path => files::sensitive_request_path(value),
-                    _ => files::sensitive_file(value),
-                },
-                AttackClass::RemoteFileInclusion => match &part.location {
-                    Location::Query(name) | Location::Body(name) => {
-                        files::remote_file_inclusion(name, value)
-                    }
-                    _ => None,
-                },
-                AttackClass::ServerSideRequestForgery => match &part.location {
-                    Location::Query(name) | Location::Body(name) => {
-                        ssrf::server_side_request_forgery(name, value)
-                    }
-                    _ => None,
-                },
-                AttackClass::CommandInjection => match &part.location {
-                    Location::Header(_) => commands::command_injection_in_header(value),
-                    _ => commands::command_injection(value),
-                },
-                AttackClass::PhpInjection => code::php_injection(value),
-                AttackClass::JavaInjection => code::java_injection(value),
-                AttackClass::CodeInjection => code::code_injection(value),
-                AttackClass::HeaderInjection => protocol::header_injection(value),
-                AttackClass::SessionFixation => match &part.location {
-                    Location::QueryName => protocol::planted_session(value, referer, host),
-                    _ => protocol::cookie_setting(value),
-                },
-                AttackClass::ScannerTool => protocol::scanner(value),
-            };
-            if let Some(reason) = reason {
-                seen[class as usize] = true;
-                found.push(Finding {
-                    class,
-                    location: part.location.clone(),
-                    evidence: evidence(&part.value),
-                    reason,
-                });
-            }
+    Analyzer::with_memory(0).analyze(request)
+}
+
+/// Analyses requests one after another, remembering what it found in the values that
+/// repeat across a log — paths, user agents, referers, parameter values under their
+/// name — so each distinct one is analysed once. Only values whose verdict depends on
+/// nothing else are remembered. The memory is bounded: when full, it starts over.
+#[derive(Debug, Default)]
+pub struct Analyzer {
+    /// Per location (the path, each header): value → what was found in it.
+    memo: HashMap<Location, HashMap<String, Vec<(AttackClass, String)>>>,
+    remembered: usize,
+    capacity: usize,
+}
+
+/// How many distinct values an [`Analyzer`] remembers by default.
+pub const DEFAULT_MEMORY: usize = 8192;
+
+/// Values longer than this are not remembered: they seldom repeat.
+const MAX_REMEMBERED_LEN: usize = 512;
+
+impl Analyzer {
+    pub fn new() -> Analyzer {
+        Analyzer::with_memory(DEFAULT_MEMORY)
+    }
+
+    /// An analyzer that remembers up to `capacity` values (0: none).
+    pub fn with_memory(capacity: usize) -> Analyzer {
+        Analyzer {
+            memo: HashMap::new(),
+            remembered: 0,
+            capacity,
         }
     }
-    found.sort_by_key(|f| f.class);
-    found
+
+    /// The attack classes `request` carries, as [`analyze`] finds them.
+    pub fn analyze(&mut self, request: &Request<'_>) -> Vec<Finding> {
+        let parts = request::parts(request);
+        let context = Context {
+            host: request.header("host"),
+            referer: request.header("referer"),
+        };
+        let mut found: Vec<Finding> = Vec::new();
+        let mut seen = [false; AttackClass::ALL.len()];
+        for part in &parts {
+            if part.value.is_empty() {
+                continue;
+            }
+            let remembered = self.capacity > 0
+                && matches!(
+                    part.location,
+                    Location::Path | Location::Header(_) | Location::Query(_) | Location::Cookie(_)
+                )
+                && part.value.len() <= MAX_REMEMBERED_LEN;
+            if remembered {
+                let known = self
+                    .memo
+                    .get(&part.location)
+                    .and_then(|values| values.get(part.value.as_ref()));
+                let hits = match known {
+                    Some(hits) => hits.clone(),
+                    None => {
+                        let hits = check_part(part, &context, &[false; AttackClass::ALL.len()]);
+                        if self.remembered >= self.capacity {
+                            self.memo.clear();
+                            self.remembered = 0;
+                        }
+                        self.memo
+                            .entry(part.location.clone())
+                            .or_default()
+                            .insert(part.value.to_string(), hits.clone());
+                        self.remembered += 1;
+                        hits
+                    }
+                };
+                for (class, reason) in hits {
+                    record(&mut found, &mut seen, class, part, reason);
+                }
+            } else {
+                for (class, reason) in check_part(part, &context, &seen) {
+                    record(&mut found, &mut seen, class, part, reason);
+                }
+            }
+        }
+        found.sort_by_key(|f| f.class);
+        found
+    }
+}
+
+/// What a request's other parts tell the checks of one part.
+struct Context<'a> {
+    host: Option<&'a str>,
+    referer: Option<&'a str>,
+}
+
+fn record(
+    found: &mut Vec<Finding>,
+    seen: &mut [bool; AttackClass::ALL.len()],
+    class: AttackClass,
+    part: &Part<'_>,
+    reason: String,
+) {
+    if !seen[class as usize] {
+        seen[class as usize] = true;
+        found.push(Finding {
+            class,
+            location: part.location.clone(),
+            evidence: evidence(&part.value),
+            reason,
+        });
+    }
+}
+
+/// The classes found in `part`, skipping those already `seen`.
+fn check_part(
+    part: &Part<'_>,
+    context: &Context<'_>,
+    seen: &[bool; AttackClass::ALL.len()],
+) -> Vec<(AttackClass, String)> {
+    let value = part.value.as_ref();
+    let (host, referer) = (context.host, context.referer);
+    let mut hits = Vec::new();
+    for &class in checks_for(&part.location) {
+        if seen[class as usize] {
+            continue;
+        }
+        let reason = match class {
+            AttackClass::SqlInjection => {
+                injection::sql_injection(value, matches!(part.location, Location::Header(_)))
+            }
+            AttackClass::CrossSiteScripting => injection::cross_site_scripting(value),
+            AttackClass::PathTraversal => files::path_traversal(value),
+            AttackClass::SensitiveFileAccess => match &part.location {
+                Location::Path => files::sensitive_request_path(value),
+                _ => files::sensitive_file(value),
+            },
+            AttackClass::RemoteFileInclusion => match &part.location {
+                Location::Query(name) | Location::Body(name) => {
+                    files::remote_file_inclusion(name, value)
+                }
+                _ => None,
+            },
+            AttackClass::ServerSideRequestForgery => match &part.location {
+                Location::Query(name) | Location::Body(name) => {
+                    ssrf::server_side_request_forgery(name, value)
+                }
+                _ => None,
+            },
+            AttackClass::CommandInjection => match &part.location {
+                Location::Header(_) => commands::command_injection_in_header(value),
+                _ => commands::command_injection(value),
+            },
+            AttackClass::PhpInjection => code::php_injection(value),
+            AttackClass::JavaInjection => code::java_injection(value),
+            AttackClass::CodeInjection => code::code_injection(value),
+            AttackClass::HeaderInjection => protocol::header_injection(value),
+            AttackClass::SessionFixation => match &part.location {
+                Location::QueryName => protocol::planted_session(value, referer, host),
+                _ => protocol::cookie_setting(value),
+            },
+            AttackClass::ScannerTool => protocol::scanner(value),
+        };
+        if let Some(reason) = reason {
+            hits.push((class, reason));
+        }
+    }
+    hits
 }
 
 /// Which classes are looked for where. Parameters get every injection class; the path
@@ -288,6 +395,30 @@ mod tests {
         };
         let f = &analyze(&r)[0];
         assert_eq!(f.evidence.chars().count(), MAX_EVIDENCE + 1);
+    }
+}
+
+#[cfg(test)]
+mod memory {
+    use super::*;
+
+    #[test]
+    fn remembered_values_give_the_same_findings_and_memory_is_bounded() {
+        let mut analyzer = Analyzer::with_memory(2);
+        let agents = ["sqlmap/1.7", "Mozilla/5.0", "${jndi:ldap://e/a}", "Nikto"];
+        for round in 0..3 {
+            for agent in agents {
+                let r = Request {
+                    target: Some("/.git/config?q=1"),
+                    headers: vec![("User-Agent", agent)],
+                    ..Request::default()
+                };
+                assert_eq!(analyzer.analyze(&r), analyze(&r), "round {round}, {agent}");
+                assert!(analyzer.remembered <= 2);
+                let stored: usize = analyzer.memo.values().map(HashMap::len).sum();
+                assert_eq!(stored, analyzer.remembered);
+            }
+        }
     }
 }
 

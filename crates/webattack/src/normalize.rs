@@ -240,7 +240,11 @@ pub fn shell_normalize(s: &str) -> Cow<'_, str> {
         .chars()
         .filter(|c| !matches!(c, '\\' | '\'' | '"' | '^'))
         .collect();
-    if out == s { Cow::Borrowed(s) } else { Cow::Owned(out) }
+    if out == s {
+        Cow::Borrowed(s)
+    } else {
+        Cow::Owned(out)
+    }
 }
 
 #[cfg(test)]
@@ -286,7 +290,10 @@ mod tests {
 
     #[test]
     fn shell_quoting_is_undone() {
-        assert_eq!(shell_normalize(r#"c\a't' /e"t"c/pa\sswd"#), "cat /etc/passwd");
+        assert_eq!(
+            shell_normalize(r#"c\a't' /e"t"c/pa\sswd"#),
+            "cat /etc/passwd"
+        );
         assert_eq!(shell_normalize("w^h^o^a^m^i"), "whoami");
         assert_eq!(shell_normalize("cat${IFS}/etc/passwd"), "cat /etc/passwd");
         assert!(matches!(shell_normalize("plain words"), Cow::Borrowed(_)));

@@ -31,7 +31,7 @@ impl<'a> Request<'a> {
 }
 
 /// Where in a request a value sits.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Location {
     Path,
     QueryName,
@@ -284,14 +284,19 @@ fn multipart<'a>(body: &'a str, boundary: &str, out: &mut Vec<Part<'a>>) {
         if out.len() >= MAX_PARTS || section.starts_with("--") {
             break;
         }
-        let section = section.strip_prefix("\r\n").or_else(|| section.strip_prefix('\n')).unwrap_or(section);
+        let section = section
+            .strip_prefix("\r\n")
+            .or_else(|| section.strip_prefix('\n'))
+            .unwrap_or(section);
         let (head, content) = section
             .split_once("\r\n\r\n")
             .or_else(|| section.split_once("\n\n"))
             .unwrap_or(("", section));
         let mut name = String::new();
         for line in head.lines() {
-            let Some((key, value)) = line.split_once(':') else { continue };
+            let Some((key, value)) = line.split_once(':') else {
+                continue;
+            };
             if !key.trim().eq_ignore_ascii_case("content-disposition") {
                 continue;
             }
@@ -330,7 +335,10 @@ fn disposition_param(header: &str, key: &str) -> Option<String> {
         let (k, v) = param.split_once('=')?;
         if k.trim().eq_ignore_ascii_case(key) {
             let v = v.trim();
-            let v = v.strip_prefix('"').and_then(|v| v.strip_suffix('"')).unwrap_or(v);
+            let v = v
+                .strip_prefix('"')
+                .and_then(|v| v.strip_suffix('"'))
+                .unwrap_or(v);
             return Some(v.to_string());
         }
     }
@@ -354,7 +362,9 @@ fn xml_parts<'a>(body: &'a str, out: &mut Vec<Part<'a>>) {
                 value: Cow::Owned(decode_value(text, false).into_owned()),
             });
         }
-        let Some(close) = rest[open..].find('>') else { break };
+        let Some(close) = rest[open..].find('>') else {
+            break;
+        };
         let tag = &rest[open..open + close];
         for quoted in tag.split('"').skip(1).step_by(2) {
             if !quoted.is_empty() && out.len() < MAX_PARTS {
@@ -503,7 +513,10 @@ mod tests {
             assert_eq!(
                 values(&r),
                 vec![
-                    ("body parameter `file (file name)`".into(), "../shell.php".into()),
+                    (
+                        "body parameter `file (file name)`".into(),
+                        "../shell.php".into()
+                    ),
                     ("body parameter name".into(), "file".into()),
                     ("body parameter `file`".into(), "<?php echo 1; ?>".into()),
                     ("body parameter name".into(), "note".into()),

@@ -152,10 +152,11 @@ pub fn run(args: BenchWebArgs) -> anyhow::Result<()> {
         };
         let findings = analyze(&request);
         verdict.web_full = !findings.is_empty();
-        families
-            .entry(case.family.clone())
-            .or_default()
-            .add(case.expectation, case.fits_access_log(), verdict);
+        families.entry(case.family.clone()).or_default().add(
+            case.expectation,
+            case.fits_access_log(),
+            verdict,
+        );
         total.add(case.expectation, case.fits_access_log(), verdict);
         if args.misses {
             let log_hit = verdict.sigma || verdict.web_log;

@@ -8,26 +8,17 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
-fn compile(patterns: &[(&str, &'static str)]) -> Vec<(Regex, &'static str)> {
-    patterns
-        .iter()
-        .map(|(p, why)| {
-            (
-                Regex::new(&format!("(?i){p}")).expect("valid pattern"),
-                *why,
-            )
-        })
-        .collect()
+use super::PatternSet;
+
+fn compile(patterns: &[(&str, &'static str)]) -> PatternSet {
+    PatternSet::new(patterns)
 }
 
-fn first_match(patterns: &[(Regex, &'static str)], value: &str) -> Option<String> {
-    patterns
-        .iter()
-        .find(|(re, _)| re.is_match(value))
-        .map(|(_, why)| (*why).to_string())
+fn first_match(patterns: &PatternSet, value: &str) -> Option<String> {
+    patterns.first(value).map(str::to_string)
 }
 
-static PHP: LazyLock<Vec<(Regex, &'static str)>> = LazyLock::new(|| {
+static PHP: LazyLock<PatternSet> = LazyLock::new(|| {
     compile(&[
         (r"<\?(?:php\b|=|\s)", "PHP open tag"),
         (
@@ -81,7 +72,7 @@ static TRIVIAL_LOOKUP: LazyLock<Regex> = LazyLock::new(|| {
     .expect("valid pattern")
 });
 
-static JAVA: LazyLock<Vec<(Regex, &'static str)>> = LazyLock::new(|| {
+static JAVA: LazyLock<PatternSet> = LazyLock::new(|| {
     compile(&[
         (r"\$\{\s*jndi\s*:", "JNDI lookup"),
         (
@@ -140,7 +131,7 @@ pub fn java_injection(value: &str) -> Option<String> {
     first_match(&JAVA, &current)
 }
 
-static TEMPLATE: LazyLock<Vec<(Regex, &'static str)>> = LazyLock::new(|| {
+static TEMPLATE: LazyLock<PatternSet> = LazyLock::new(|| {
     compile(&[
         (
             r"\{\{[^}]*(?:__class__|__globals__|__builtins__|__import__|__subclasses__|__mro__|config\.|request\.application|self\._|lipsum|cycler|joiner|\d+\s*\*\s*\d+)[^}]*\}\}",
@@ -168,7 +159,10 @@ static TEMPLATE: LazyLock<Vec<(Regex, &'static str)>> = LazyLock::new(|| {
             "Python code",
         ),
         (r"@\{\s*\[[^\]]*\]\s*\}", "Perl interpolated code"),
-        (r"_\$\$nd_func\$\$_|\b__js_function\b", "serialized Node.js function"),
+        (
+            r"_\$\$nd_func\$\$_|\b__js_function\b",
+            "serialized Node.js function",
+        ),
         (
             r"\beval\s*\(\s*(?:string\s*\.\s*fromcharcode|atob|unescape)\s*\(",
             "eval of decoded text",

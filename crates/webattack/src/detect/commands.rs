@@ -5,6 +5,8 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
+use super::PatternSet;
+
 use crate::normalize::shell_normalize;
 
 /// Commands that mean little else after a shell separator.
@@ -29,14 +31,13 @@ fn after_separator_with_argument() -> String {
     )
 }
 
-static PARAMETER_PATTERNS: LazyLock<Vec<(Regex, &'static str)>> =
-    LazyLock::new(|| patterns(&after_separator()));
+static PARAMETER_PATTERNS: LazyLock<PatternSet> = LazyLock::new(|| patterns(&after_separator()));
 
-static HEADER_PATTERNS: LazyLock<Vec<(Regex, &'static str)>> =
+static HEADER_PATTERNS: LazyLock<PatternSet> =
     LazyLock::new(|| patterns(&after_separator_with_argument()));
 
-fn patterns(separator: &str) -> Vec<(Regex, &'static str)> {
-    [
+fn patterns(separator: &str) -> PatternSet {
+    PatternSet::new(&[
         (separator, "command after a shell separator"),
         (r"\$\{?ifs\}?", "`$IFS` used as a space"),
         (
@@ -47,14 +48,23 @@ fn patterns(separator: &str) -> Vec<(Regex, &'static str)> {
             r"(?:^|[;&|(]\s*)if\s+(?:/i\s+)?(?:not\s+)?(?:exist|defined|errorlevel|cmdextversion)\s",
             "Windows `if` statement",
         ),
-        (r"\(\s*\)\s*\{[^}]*;\s*\}\s*;", "Shellshock function definition"),
+        (
+            r"\(\s*\)\s*\{[^}]*;\s*\}\s*;",
+            "Shellshock function definition",
+        ),
         (r"/dev/(?:tcp|udp)/", "bash network redirection"),
-        (r"\b(?:bash|sh|zsh)\s+-[ic]\b", "interactive or inline shell"),
+        (
+            r"\b(?:bash|sh|zsh)\s+-[ic]\b",
+            "interactive or inline shell",
+        ),
         (
             r"\b(?:python[23]?|perl|ruby|php|node|lua)\s+-[ecr]\s",
             "interpreter one-liner",
         ),
-        (r"\b(?:nc|ncat|netcat)\b[^;|]*\s-[a-z]*e\s", "netcat with -e"),
+        (
+            r"\b(?:nc|ncat|netcat)\b[^;|]*\s-[a-z]*e\s",
+            "netcat with -e",
+        ),
         (
             r"(?:^|[\s;&|])(?:cmd(?:\.exe)?\s+/[ck]\s|powershell(?:\.exe)?\s+-(?:e(?:nc|ncodedcommand)?|c(?:ommand)?|nop|w(?:indowstyle)?|exec)\b)",
             "Windows shell invocation",
@@ -63,10 +73,7 @@ fn patterns(separator: &str) -> Vec<(Regex, &'static str)> {
             r"\b(?:invoke-expression|iex\s*\(|new-object\s+net\.webclient|downloadstring\s*\(|start-process\b)",
             "PowerShell download or execution",
         ),
-    ]
-    .into_iter()
-    .map(|(p, why)| (Regex::new(&format!("(?i){p}")).expect("valid pattern"), why))
-    .collect()
+    ])
 }
 
 /// Why `value`, a header, injects an OS command, if it does.
@@ -105,7 +112,7 @@ fn clip(s: &str) -> String {
     s.chars().take(80).collect()
 }
 
-fn first_match(patterns: &[(Regex, &'static str)], value: &str) -> Option<String> {
+fn first_match(patterns: &PatternSet, value: &str) -> Option<String> {
     if value.len() < 2
         || value.bytes().all(|b| {
             b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b',' | b'@' | b' ')
@@ -113,10 +120,7 @@ fn first_match(patterns: &[(Regex, &'static str)], value: &str) -> Option<String
     {
         return None;
     }
-    patterns
-        .iter()
-        .find(|(re, _)| re.is_match(value))
-        .map(|(_, why)| (*why).to_string())
+    patterns.first(value).map(str::to_string)
 }
 
 #[cfg(test)]

@@ -72,8 +72,10 @@ pub fn sensitive_path(path: &str) -> Option<String> {
 }
 
 static BACKUP_FILE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)\.(?:sql|bak|old|orig|swp|save|dump|backup)(?:\.(?:gz|zip|bz2|xz|tar|tgz|7z|rar))?$")
-        .expect("valid pattern")
+    Regex::new(
+        r"(?i)\.(?:sql|bak|old|orig|swp|save|dump|backup)(?:\.(?:gz|zip|bz2|xz|tar|tgz|7z|rar))?$",
+    )
+    .expect("valid pattern")
 });
 
 /// Why the request path `path` asks for a file no web client needs, if it does: a
@@ -83,10 +85,11 @@ pub fn sensitive_request_path(path: &str) -> Option<String> {
         return Some(found);
     }
     for segment in path.split('/').skip(1) {
-        let Some(name) = segment.strip_prefix('.') else { continue };
-        let hidden = !name.is_empty()
-            && name != "well-known"
-            && name.as_bytes()[0].is_ascii_alphanumeric();
+        let Some(name) = segment.strip_prefix('.') else {
+            continue;
+        };
+        let hidden =
+            !name.is_empty() && name != "well-known" && name.as_bytes()[0].is_ascii_alphanumeric();
         if hidden && path.contains(&format!("/{segment}/")) {
             return Some(format!("hidden directory `.{name}`"));
         }
@@ -130,9 +133,8 @@ const WILDCARD_TARGETS: &[&str] = &[
     "/usr/bin/bash",
 ];
 
-static GLOB_PATH: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?:/[\w.?*\[\]!^-]+){2,}").expect("valid pattern")
-});
+static GLOB_PATH: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?:/[\w.?*\[\]!^-]+){2,}").expect("valid pattern"));
 
 /// The target a wildcard path in `value` resolves to, if any.
 fn wildcard_target(value: &str) -> Option<&'static str> {
@@ -173,7 +175,9 @@ fn glob_regex(glob: &str) -> Option<Regex> {
                     return None;
                 }
                 let class = class.replace('\\', "\\\\").replace('[', "\\[");
-                let class = class.strip_prefix('!').map_or(class.clone(), |c| format!("^{c}"));
+                let class = class
+                    .strip_prefix('!')
+                    .map_or(class.clone(), |c| format!("^{c}"));
                 re.push('[');
                 re.push_str(&class);
                 re.push(']');
@@ -295,10 +299,20 @@ mod tests {
 
     #[test]
     fn request_paths() {
-        for p in ["/.roo/mcp.json", "/app/.idea/workspace.xml", "/backup.sql.zip", "/db.bak"] {
+        for p in [
+            "/.roo/mcp.json",
+            "/app/.idea/workspace.xml",
+            "/backup.sql.zip",
+            "/db.bak",
+        ] {
             assert!(sensitive_request_path(p).is_some(), "missed {p}");
         }
-        for p in ["/.well-known/security.txt", "/index.html", "/sql/intro", "/.hidden"] {
+        for p in [
+            "/.well-known/security.txt",
+            "/index.html",
+            "/sql/intro",
+            "/.hidden",
+        ] {
             assert_eq!(sensitive_request_path(p), None, "flagged {p}");
         }
     }
@@ -306,7 +320,10 @@ mod tests {
     #[test]
     fn remote_includes() {
         assert!(remote_file_inclusion("x", "http://198.51.100.3/shell.txt").is_some());
-        assert_eq!(remote_file_inclusion("x", "http://10.1.2.3/shell.txt"), None);
+        assert_eq!(
+            remote_file_inclusion("x", "http://10.1.2.3/shell.txt"),
+            None
+        );
         assert!(remote_file_inclusion("x", "http://evil.example/shell.txt?").is_some());
         assert!(remote_file_inclusion("page", "https://evil.example/s.txt").is_some());
         assert_eq!(

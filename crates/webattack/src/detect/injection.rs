@@ -5,7 +5,7 @@
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::LazyLock;
 
-use regex::Regex;
+use super::PatternSet;
 
 /// Whether `value` could hold SQL or markup at all: plain words, numbers and
 /// identifiers cannot, and are most of what parameters carry.
@@ -15,8 +15,8 @@ fn is_plain(value: &str) -> bool {
         .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b',' | b'@'))
 }
 
-static SQL_PATTERNS: LazyLock<Vec<(Regex, &'static str)>> = LazyLock::new(|| {
-    [
+static SQL_PATTERNS: LazyLock<PatternSet> = LazyLock::new(|| {
+    PatternSet::new(&[
         (r"\bunion\b[\s\S]{0,40}?\bselect\b", "UNION SELECT"),
         (
             r"\b(?:sleep|benchmark|pg_sleep|dbms_lock\.sleep|dbms_pipe\.receive_message)\s*\(",
@@ -27,7 +27,10 @@ static SQL_PATTERNS: LazyLock<Vec<(Regex, &'static str)>> = LazyLock::new(|| {
             r"\b(?:information_schema|sysobjects|syscolumns|mysql\.user|pg_catalog|pg_shadow|sqlite_master|all_tables|user_tables|msysaccessobjects)\b",
             "schema probing",
         ),
-        (r"@@(?:version|datadir|hostname|basedir|servername)\b", "server variable"),
+        (
+            r"@@(?:version|datadir|hostname|basedir|servername)\b",
+            "server variable",
+        ),
         (
             r"\b(?:xp_cmdshell|sp_executesql|sp_oacreate|sp_makewebtask|utl_http|utl_inaddr|load_file\s*\(|into\s+(?:out|dump)file\b|extractvalue\s*\(|updatexml\s*\()",
             "dangerous SQL function",
@@ -48,7 +51,10 @@ static SQL_PATTERNS: LazyLock<Vec<(Regex, &'static str)>> = LazyLock::new(|| {
             r";\s*(?:drop|delete|insert|update|create|alter|exec(?:ute)?|shutdown|truncate|declare|select)\s+",
             "stacked query",
         ),
-        (r"\border\s+by\s+\d+\s*(?:--|#|/\*)", "ORDER BY column probing"),
+        (
+            r"\border\s+by\s+\d+\s*(?:--|#|/\*)",
+            "ORDER BY column probing",
+        ),
         (r"/\*!\d*\s*\w", "MySQL versioned comment"),
         (
             r#"['"]\s*(?:::\s*jsonb?\b|(?:@>|<@|->>?|#>>?|\?\||\?&)\s*['"])"#,
@@ -58,15 +64,82 @@ static SQL_PATTERNS: LazyLock<Vec<(Regex, &'static str)>> = LazyLock::new(|| {
             r"\b(?:or|and)\s+\d+\s*(?:=|<|>|<=|>=|<>|!=)\s*\d+\s*(?:--|#|/\*|$)",
             "tautology",
         ),
-    ]
-    .into_iter()
-    .map(|(p, why)| (Regex::new(&format!("(?i){p}")).expect("valid pattern"), why))
-    .collect()
+    ])
 });
 
-/// Why `value` is SQL injection, if it is.
-pub fn sql_injection(value: &str) -> Option<String> {
+/// Words without which text holds no SQL that quotes, operators or comments do not
+/// already announce.
+const SQL_WORDS: &[&str] = &[
+    "union",
+    "select",
+    "or",
+    "and",
+    "xor",
+    "not",
+    "sleep",
+    "benchmark",
+    "waitfor",
+    "having",
+    "order",
+    "group",
+    "exec",
+    "execute",
+    "drop",
+    "insert",
+    "update",
+    "delete",
+    "declare",
+    "procedure",
+    "shutdown",
+    "like",
+    "between",
+    "into",
+    "case",
+    "when",
+    "null",
+    "limit",
+    "rlike",
+    "regexp",
+    "div",
+    "mod",
+    "is",
+    "in",
+    "from",
+    "where",
+];
+
+/// Whether `value` is worth handing to libinjection's tokenizer: it has a quote, an
+/// operator or comment, or an SQL word. A header (`strict`) needs a quote or a
+/// comment, since user agents are full of parentheses, semicolons and `like`.
+fn sql_candidate(value: &str, strict: bool) -> bool {
+    let b = value.as_bytes();
+    if b.iter().any(|c| matches!(c, b'\'' | b'"' | b'`')) {
+        return true;
+    }
+    let comment = value.contains("--") || value.contains("/*") || b.contains(&b'#');
+    if strict || comment {
+        return comment;
+    }
+    if b.iter()
+        .any(|c| matches!(c, b'=' | b';' | b'(' | b'<' | b'>' | b'|' | b'&'))
+    {
+        return true;
+    }
+    value
+        .split(|c: char| !c.is_ascii_alphanumeric() && c != '_')
+        .any(|word| SQL_WORDS.iter().any(|w| w.eq_ignore_ascii_case(word)))
+}
+
+/// Why `value` is SQL injection, if it is. `header` says it came from a request header,
+/// where only quoted or commented payloads are tokenized.
+pub fn sql_injection(value: &str, header: bool) -> Option<String> {
     if value.len() < 2 || is_plain(value) {
+        return None;
+    }
+    if let Some(why) = SQL_PATTERNS.first(value) {
+        return Some(why.to_string());
+    }
+    if !sql_candidate(value, header) {
         return None;
     }
     let fingerprint = catch_unwind(AssertUnwindSafe(|| {
@@ -80,17 +153,11 @@ pub fn sql_injection(value: &str) -> Option<String> {
     }))
     .ok()
     .flatten();
-    if let Some(fingerprint) = fingerprint {
-        return Some(format!("libinjection SQL fingerprint `{fingerprint}`"));
-    }
-    SQL_PATTERNS
-        .iter()
-        .find(|(re, _)| re.is_match(value))
-        .map(|(_, why)| (*why).to_string())
+    fingerprint.map(|f| format!("libinjection SQL fingerprint `{f}`"))
 }
 
-static XSS_PATTERNS: LazyLock<Vec<(Regex, &'static str)>> = LazyLock::new(|| {
-    [
+static XSS_PATTERNS: LazyLock<PatternSet> = LazyLock::new(|| {
+    PatternSet::new(&[
         (
             r"<\s*/?\s*(?:script|iframe|frame|frameset|object|embed|applet|svg|math|meta|base|isindex|xss|vmlframe|import)\b",
             "script-capable element",
@@ -108,11 +175,11 @@ static XSS_PATTERNS: LazyLock<Vec<(Regex, &'static str)>> = LazyLock::new(|| {
         ),
         (r"\b(?:alert|prompt|confirm)\s*(?:\(|`)", "dialog call"),
         (r"\bstring\s*\.\s*fromcharcode\s*\(", "String.fromCharCode"),
-        (r"<[^>]+\bstyle\s*=[^>]*(?:expression|url\s*\(\s*javascript)", "style with script"),
-    ]
-    .into_iter()
-    .map(|(p, why)| (Regex::new(&format!("(?i){p}")).expect("valid pattern"), why))
-    .collect()
+        (
+            r"<[^>]+\bstyle\s*=[^>]*(?:expression|url\s*\(\s*javascript)",
+            "style with script",
+        ),
+    ])
 });
 
 /// Why `value` is cross-site scripting, if it is.
@@ -126,8 +193,13 @@ pub fn cross_site_scripting(value: &str) -> Option<String> {
     } else {
         value.into()
     };
-    if let Some((_, why)) = XSS_PATTERNS.iter().find(|(re, _)| re.is_match(&compact)) {
-        return Some((*why).to_string());
+    if let Some(why) = XSS_PATTERNS.first(&compact) {
+        return Some(why.to_string());
+    }
+    // Markup needs an angle bracket, a quote or an attribute's `=`; without them the
+    // HTML tokenizer has nothing to find.
+    if !value.contains(['<', '>', '"', '\'', '`', '=']) {
+        return None;
     }
     let xss = catch_unwind(AssertUnwindSafe(|| {
         libinjectionrs::detect_xss(value.as_bytes()).is_injection()
@@ -154,7 +226,7 @@ mod tests {
             "-1' or username like '%adm",
             "OR '{\"b\":2}'::jsonb <@ '{\"a\":1}'",
         ] {
-            assert!(sql_injection(p).is_some(), "missed {p}");
+            assert!(sql_injection(p, false).is_some(), "missed {p}");
         }
     }
 
@@ -171,8 +243,17 @@ mod tests {
             "it's fine, isn't it",
             "a-b_c",
         ] {
-            assert_eq!(sql_injection(v), None, "flagged {v}");
+            assert_eq!(sql_injection(v, false), None, "flagged {v}");
         }
+    }
+
+    #[test]
+    fn headers_are_tokenized_only_with_quotes_or_comments() {
+        let agent = "Mozilla/5.0 (Windows NT 10.0) AppleWebKit/537.36 (KHTML, like Gecko)";
+        assert_eq!(sql_injection(agent, true), None);
+        assert!(sql_injection("x' or sleep(5)#", true).is_some());
+        assert!(!sql_candidate("red shoes", false));
+        assert!(sql_candidate("1 or 1", false));
     }
 
     #[test]

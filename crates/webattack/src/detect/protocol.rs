@@ -47,9 +47,15 @@ fn is_session_name(name: &str) -> bool {
         .iter()
         .any(|s| lower == *s || (s.len() > 6 && lower.starts_with(s)))
         || lower.ends_with(".sid")
-        || ["_session", "session_", "session-token", "sessionid", "sess_id"]
-            .iter()
-            .any(|s| lower.contains(s))
+        || [
+            "_session",
+            "session_",
+            "session-token",
+            "sessionid",
+            "sess_id",
+        ]
+        .iter()
+        .any(|s| lower.contains(s))
 }
 
 /// Why a parameter value sets a cookie, if it does.
@@ -71,7 +77,9 @@ pub fn planted_session(name: &str, referer: Option<&str>, host: Option<&str>) ->
         return None;
     }
     let Some(referer_host) = referer.and_then(url_host) else {
-        return Some(format!("session id `{name}` in a link with no referring page"));
+        return Some(format!(
+            "session id `{name}` in a link with no referring page"
+        ));
     };
     let own_site = host
         .and_then(|h| h.split(':').next())

@@ -7,9 +7,31 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 
 /// Parameter names that carry a URL or host for the server to fetch.
 const URL_NAMES: &[&str] = &[
-    "url", "uri", "link", "src", "source", "dest", "destination", "redirect", "target",
-    "host", "domain", "callback", "feed", "proxy", "endpoint", "fetch", "image", "img",
-    "webhook", "server", "site", "next", "return", "returnurl", "continue",
+    "url",
+    "uri",
+    "link",
+    "src",
+    "source",
+    "dest",
+    "destination",
+    "redirect",
+    "target",
+    "host",
+    "domain",
+    "callback",
+    "feed",
+    "proxy",
+    "endpoint",
+    "fetch",
+    "image",
+    "img",
+    "webhook",
+    "server",
+    "site",
+    "next",
+    "return",
+    "returnurl",
+    "continue",
 ];
 
 /// Host names that reach the server itself or the cloud metadata service.
@@ -117,7 +139,10 @@ fn obfuscated_v4(host: &str) -> Option<Ipv4Addr> {
     if parts.is_empty() || parts.len() > 4 || parts.iter().any(|p| p.is_empty()) {
         return None;
     }
-    let numbers: Vec<u64> = parts.iter().map(|p| parse_c_number(p)).collect::<Option<_>>()?;
+    let numbers: Vec<u64> = parts
+        .iter()
+        .map(|p| parse_c_number(p))
+        .collect::<Option<_>>()?;
     let (last, head) = numbers.split_last()?;
     if head.iter().any(|&n| n > 255) {
         return None;
@@ -174,7 +199,10 @@ mod tests {
             ("x", "http://7147006462/"),
             ("x", "http://0x41414141A9FEA9FE/"),
             ("x", "xri://[0:0:0:0:0:ffff:169.254.169.254]"),
-            ("x", "http://google.com:80 &@google.com:80# @127.88.23.245:22/"),
+            (
+                "x",
+                "http://google.com:80 &@google.com:80# @127.88.23.245:22/",
+            ),
         ] {
             assert!(server_side_request_forgery(name, v).is_some(), "missed {v}");
         }
