@@ -186,7 +186,7 @@ fn request_line_target(line: &str) -> Option<&str> {
 
 fn text<'e>(ev: &'e Event, ids: &[FieldId]) -> Option<&'e str> {
     ids.iter().find_map(|&id| match ev.get(id)? {
-        Value::Str(s) if !s.is_empty() => Some(s.as_ref()),
+        Value::Str(s) if !s.is_empty() => Some(s),
         _ => None,
     })
 }

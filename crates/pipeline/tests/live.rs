@@ -137,14 +137,29 @@ fn disabled_rules_detect_nothing() {
     let lines = vec![(Some("access"), line.to_string())];
     let mut p = processor();
     let out = p.process(&records(&lines, 1));
-    assert_eq!(out.detections, 1, "{out:?}");
-    assert_eq!(out.changes.alerts, vec![1]);
-    let rule_id = p.triage().alert(1).unwrap().rule_id.clone();
+    // The Sigma rule, and the web attack analysis's SQL injection and scanner.
+    assert_eq!(out.detections, 3, "{out:?}");
+    assert_eq!(out.changes.alerts, vec![1, 2, 3]);
+    let rule_ids: Vec<String> = (1..=3)
+        .map(|id| p.triage().alert(id).unwrap().rule_id.clone())
+        .collect();
+    assert!(
+        rule_ids.contains(&"web-attack/sqli".to_string()),
+        "{rule_ids:?}"
+    );
+    assert!(
+        rule_ids.contains(&"web-attack/scanner".to_string()),
+        "{rule_ids:?}"
+    );
     let mut q = processor();
-    q.set_disabled([rule_id]);
+    q.set_disabled(["web-attack/scanner".to_string()]);
     let out = q.process(&records(&lines, 1));
+    assert_eq!((out.detections, out.disabled), (2, 1));
+    let mut r = processor();
+    r.set_disabled(rule_ids);
+    let out = r.process(&records(&lines, 1));
     assert_eq!(out.detections, 0);
-    assert_eq!(out.disabled, 1);
+    assert_eq!(out.disabled, 3);
     assert!(out.changes.is_empty());
 }
 

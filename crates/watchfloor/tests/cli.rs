@@ -256,6 +256,7 @@ fn hunt_rules_match_the_bundled_samples() {
         samples.to_str().unwrap(),
         "--rules",
         dir.to_str().unwrap(),
+        "--no-web-attacks",
     ]);
     std::fs::remove_dir_all(&dir).ok();
     assert!(out.status.success());
@@ -272,6 +273,58 @@ fn hunt_rules_match_the_bundled_samples() {
     assert_eq!(r["record"], 2);
     assert!(r["matched"].to_string().contains("CommandLine"));
     assert_eq!(r["tags"][1], "attack.t1059.001");
+}
+
+#[test]
+fn hunt_finds_web_attacks_in_the_bundled_access_log() {
+    let dir = temp("web-rules");
+    std::fs::create_dir_all(&dir).unwrap();
+    let access_log = samples().join("access.log");
+    let out = watchfloor(&[
+        "hunt",
+        access_log.to_str().unwrap(),
+        "--rules",
+        dir.to_str().unwrap(),
+    ]);
+    std::fs::remove_dir_all(&dir).ok();
+    assert!(out.status.success());
+    let rows: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let found: Vec<(u64, &str)> = rows
+        .iter()
+        .map(|r| {
+            (
+                r["record"].as_u64().unwrap(),
+                r["rule_id"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        found,
+        [
+            (2, "web-attack/sqli"),
+            (2, "web-attack/scanner"),
+            (3, "web-attack/sqli"),
+            (3, "web-attack/scanner"),
+            (4, "web-attack/path-traversal"),
+            (4, "web-attack/sensitive-file"),
+            (5, "web-attack/java-injection"),
+        ],
+        "{rows:#?}"
+    );
+    let union = &rows[2];
+    assert_eq!(union["level"], "high");
+    assert_eq!(union["tags"][1], "attack.t1190");
+    assert_eq!(union["matched"][0][1], "query parameter `id`");
+    assert!(
+        union["matched"][1][1]
+            .as_str()
+            .unwrap()
+            .contains("UNION ALL SELECT")
+    );
+    assert_eq!(union["entities"]["src_ip"], "203.0.113.77");
 }
 
 #[test]

@@ -32,6 +32,9 @@ const OFFICE_ID: &str = "3b0f6f0e-5d0a-4f0e-9a51-2f6f1b7c9d01";
 const OFFICE_TITLE: &str = "Office application starts encoded PowerShell";
 const SQLI_ID: &str = "4d5e6f7a-8b9c-4d0e-a1f2-3a4b5c6d7e06";
 const SQLI_TITLE: &str = "SQL injection in a web request";
+const WEB_SQLI_TITLE: &str = "Web attack: SQL injection";
+const WEB_SQLI_ID: &str = "web-attack/sqli";
+const WEB_SCANNER_TITLE: &str = "Web scanner or attack tool";
 const SSH_ID: &str = "1f2e3d4c-5b6a-4978-8a6b-5c4d3e2f1a04";
 const SSH_TITLE: &str = "SSH password guessing from one address";
 
@@ -434,12 +437,19 @@ async fn ingested_records_become_alerts_that_filter_sort_and_page() {
     seen.sort();
     assert_eq!(
         seen,
-        vec![
-            (OFFICE_TITLE, "high", Some("ws01")),
-            (OFFICE_TITLE, "high", Some("ws02")),
-            (SQLI_TITLE, "high", None),
-            (SSH_TITLE, "medium", None),
-        ],
+        {
+            // The SQL injection line is also judged by the web attack analysis.
+            let mut expected = vec![
+                (OFFICE_TITLE, "high", Some("ws01")),
+                (OFFICE_TITLE, "high", Some("ws02")),
+                (SQLI_TITLE, "high", None),
+                (SSH_TITLE, "medium", None),
+                (WEB_SQLI_TITLE, "high", None),
+                (WEB_SCANNER_TITLE, "low", None),
+            ];
+            expected.sort();
+            expected
+        },
         "{all:#?}"
     );
     assert!(
@@ -471,13 +481,13 @@ async fn ingested_records_become_alerts_that_filter_sort_and_page() {
             (total, items(&page))
         }
     };
-    assert_eq!(count("").await.0, 5, "four new and the planted one");
-    assert_eq!(count("status=open").await.0, 5);
+    assert_eq!(count("").await.0, 7, "six new and the planted one");
+    assert_eq!(count("status=open").await.0, 7);
     assert_eq!(count("status=closed").await.0, 0);
     let (n, high) = count("min_level=high").await;
-    assert_eq!(n, 3);
+    assert_eq!(n, 4);
     assert!(high.iter().all(|a| a["level"] == "high"));
-    assert_eq!(count("min_level=medium").await.0, 4);
+    assert_eq!(count("min_level=medium").await.0, 5);
     let (n, ws01) = count("host=WS01").await;
     assert_eq!((n, ws01[0]["host"].as_str()), (1, Some("ws01")));
     let (n, office) = count("rule_id=3b0f6f0e-5d0a-4f0e-9a51-2f6f1b7c9d01").await;
@@ -485,11 +495,13 @@ async fn ingested_records_become_alerts_that_filter_sort_and_page() {
     assert!(office.iter().all(|a| a["rule_id"] == OFFICE_ID));
     assert_eq!(count("rule_id=nothing-like-it").await.0, 0);
     let (n, sql) = count("q=sql%20injection").await;
-    assert_eq!((n, sql[0]["rule_id"].as_str()), (1, Some(SQLI_ID)));
+    let mut sql_rules = strings(&sql, "rule_id");
+    sql_rules.sort();
+    assert_eq!((n, sql_rules), (2, vec![SQLI_ID, WEB_SQLI_ID]));
     // since is inclusive and until exclusive, on last seen.
     let (n, late) = count("since=2026-03-02T10:00:00Z&until=2026-03-02T10:05:00Z").await;
-    assert_eq!(n, 1, "{late:#?}");
-    assert_eq!(late[0]["rule_id"], SQLI_ID);
+    assert_eq!(n, 3, "{late:#?}");
+    assert!(late.iter().any(|a| a["rule_id"] == SQLI_ID), "{late:#?}");
     let (n, office_late) =
         count("since=2026-03-02T10:05:00Z&rule_id=3b0f6f0e-5d0a-4f0e-9a51-2f6f1b7c9d01").await;
     assert_eq!((n, office_late[0]["host"].as_str()), (1, Some("ws02")));
@@ -503,21 +515,21 @@ async fn ingested_records_become_alerts_that_filter_sort_and_page() {
     sorted.sort();
     assert_eq!(firsts, sorted);
     assert_eq!(by_first[0]["title"], "planted alert");
-    assert_eq!(by_first[4]["host"], "ws02");
+    assert_eq!(by_first[6]["host"], "ws02");
     let (_, by_level) = count("sort=level&order=asc").await;
     assert_eq!(
         strings(&by_level, "level"),
-        ["low", "medium", "high", "high", "high"]
+        ["low", "low", "medium", "high", "high", "high", "high"]
     );
     let mut paged = Vec::new();
-    for offset in [0, 2, 4] {
+    for offset in [0, 2, 4, 6] {
         let page = w
             .read(
                 w.a,
                 &format!("alerts?sort=first_seen&limit=2&offset={offset}"),
             )
             .await;
-        assert_eq!(page["total"], 5);
+        assert_eq!(page["total"], 7);
         assert_eq!(
             (page["limit"].as_u64(), page["offset"].as_u64()),
             (Some(2), Some(offset))
@@ -535,11 +547,11 @@ async fn ingested_records_become_alerts_that_filter_sort_and_page() {
         "pages follow the order without gaps or repeats"
     );
     whole.dedup();
-    assert_eq!(whole.len(), 5);
+    assert_eq!(whole.len(), 7);
     let beyond = w.read(w.a, "alerts?limit=2&offset=10").await;
     assert_eq!(
         (beyond["total"].as_u64(), items(&beyond).len()),
-        (Some(5), 0)
+        (Some(7), 0)
     );
     for bad in [
         "min_level=urgent",
@@ -1736,7 +1748,9 @@ async fn pipeline_results_stay_in_their_tenant() {
     .await;
     w.settle().await;
     let b_alerts = w.live_alerts(w.b).await;
-    assert_eq!(b_alerts.len(), 4);
+    // Three office attacks, the SQL injection rule, and the web attack analysis's
+    // SQL injection and scanner.
+    assert_eq!(b_alerts.len(), 6);
     let b_incidents = items(&w.read(w.b, "incidents").await);
     assert!(!b_incidents.is_empty());
 
@@ -1798,5 +1812,5 @@ async fn pipeline_results_stay_in_their_tenant() {
             assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.text);
         }
     }
-    assert_eq!(w.live_alerts(w.b).await.len(), 4, "B's alerts untouched");
+    assert_eq!(w.live_alerts(w.b).await.len(), 6, "B's alerts untouched");
 }

@@ -42,6 +42,9 @@ pub struct BenchWebArgs {
     /// List the attacks missed and the benign requests flagged, per view.
     #[arg(long)]
     pub misses: bool,
+    /// Also write the totals as JSON here.
+    #[arg(long, value_name = "FILE")]
+    pub summary_json: Option<PathBuf>,
 }
 
 /// What each view said of one case.
@@ -185,6 +188,23 @@ pub fn run(args: BenchWebArgs) -> anyhow::Result<()> {
     }
     if let Some(path) = &args.write_log {
         std::fs::write(path, &log)?;
+    }
+    if let Some(path) = &args.summary_json {
+        let summary = serde_json::json!({
+            "cases": suite.cases.len(),
+            "attacks": total.attacks,
+            "benign": total.benign,
+            "attacks_fitting_the_log": total.visible,
+            "caught_in_the_log": total.caught[2],
+            "caught_in_the_log_of_those_fitting": total.visible_caught,
+            "caught_in_the_log_by_web_analysis": total.caught[1],
+            "caught_with_the_whole_request": total.caught[3],
+            "benign_flagged_in_the_log": total.flagged[2],
+            "benign_flagged_in_the_log_by_web_analysis": total.flagged[1],
+            "benign_flagged_with_the_whole_request": total.flagged[3],
+            "undecoded_log_lines": undecoded,
+        });
+        std::fs::write(path, serde_json::to_string_pretty(&summary)? + "\n")?;
     }
     print_report(&families, &total, suite.cases.len(), rule_count, undecoded);
     for ((what, case), why) in misses.into_iter().zip(why) {
