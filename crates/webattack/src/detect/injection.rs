@@ -32,23 +32,23 @@ static SQL_PATTERNS: LazyLock<PatternSet> = LazyLock::new(|| {
             "server variable",
         ),
         (
-            r"\b(?:xp_cmdshell|sp_executesql|sp_oacreate|sp_makewebtask|utl_http|utl_inaddr|load_file\s*\(|into\s+(?:out|dump)file\b|extractvalue\s*\(|updatexml\s*\()",
+            r"\b(?:xp_cmdshell|sp_executesql|sp_oacreate|sp_makewebtask|utl_http|utl_inaddr|load_file\s*\(|into\s+(?:out|dump)file\b|extractvalue\s*\(|updatexml\s*\(|(?:lo_get|lo_import|lo_export|pg_read_file|pg_read_binary_file|pg_ls_dir|dblink_exec)\s*\(|execute\s+immediate\b|copy\s+\w+\s+(?:from|to)\s+program\b)",
             "dangerous SQL function",
         ),
         (
-            r#"['"`]\s*\)*\s*(?:or|and|xor|\|\||&&)\s+\(*\s*['"\d(]"#,
+            r#"['"`]\s*\)*\s*(?:(?:or|and|xor)\b|\|\||&&)\s*\(*\s*['"\d(]"#,
             "quote closed before a boolean",
         ),
         (
-            r#"['"`]\s*\)*\s*(?:or|and)\s+\w+\s*(?:=|<|>|like\b|between\b|is\b)"#,
+            r#"['"`]\s*\)*\s*(?:or|and)\s*\(?\s*\w+\s*(?:=|<|>|like\b|between\b|is\b|glob\b|regexp\b|rlike\b)"#,
             "quote closed before a comparison",
         ),
         (
-            r"['`]\s*\)*\s*(?:--|#|/\*|;\s*\w)",
+            r"['`]\s*\)*\s*(?:--|#|/\*|;\s*(?:$|\w|#|--))",
             "quote closed before a comment or statement",
         ),
         (
-            r";\s*(?:drop|delete|insert|update|create|alter|exec(?:ute)?|shutdown|truncate|declare|select)\s+",
+            r";\s*(?:drop|delete|insert|update|create|alter|exec(?:ute)?|shutdown|truncate|declare|select)(?:\s+|\[|\()",
             "stacked query",
         ),
         (
@@ -59,6 +59,18 @@ static SQL_PATTERNS: LazyLock<PatternSet> = LazyLock::new(|| {
         (
             r#"['"]\s*(?:::\s*jsonb?\b|(?:@>|<@|->>?|#>>?|\?\||\?&)\s*['"])"#,
             "JSON operator after a quote",
+        ),
+        (
+            r"(?:\)|\b[a-z_]\w*)\s*::\s*(?:int|integer|bigint|numeric|bool|boolean|jsonb?|regclass)\b",
+            "PostgreSQL type cast",
+        ),
+        (
+            r"\bcreate\s+(?:or\s+replace\s+)?(?:function|procedure|trigger)\s+\w",
+            "CREATE FUNCTION",
+        ),
+        (
+            r"\[\s*\$(?:ne|eq|gt|gte|lt|lte|in|nin|regex|where|exists|expr|or|and|not|nor|elemmatch|size|type|all)\s*\]|\$where\b",
+            "NoSQL query operator",
         ),
         (
             r"\b(?:or|and)\s+\d+\s*(?:=|<|>|<=|>=|<>|!=)\s*\d+\s*(?:--|#|/\*|$)",
@@ -176,6 +188,14 @@ static XSS_PATTERNS: LazyLock<PatternSet> = LazyLock::new(|| {
         (r"\b(?:alert|prompt|confirm)\s*(?:\(|`)", "dialog call"),
         (r"\bstring\s*\.\s*fromcharcode\s*\(", "String.fromCharCode"),
         (
+            r"\b(?:settimeout|setinterval)\s*\(|\bnew\s+function\s*\(",
+            "script evaluation call",
+        ),
+        (
+            r"-moz-binding\s*:|\bbehavior\s*:\s*url\s*\(",
+            "CSS script binding",
+        ),
+        (
             r"<[^>]+\bstyle\s*=[^>]*(?:expression|url\s*\(\s*javascript)",
             "style with script",
         ),
@@ -225,6 +245,14 @@ mod tests {
             "x' and extractvalue(1,concat(0x7e,@@version))--",
             "-1' or username like '%adm",
             "OR '{\"b\":2}'::jsonb <@ '{\"a\":1}'",
+            "'or(glob 1)--",
+            "admin@x' and password glob password;",
+            "';",
+            "unistr(password)::int",
+            "lo_get(16400)",
+            "u_id[$ne]",
+            ";truncate[xx",
+            "EXECUTE IMMEDIATE \"x\"",
         ] {
             assert!(sql_injection(p, false).is_some(), "missed {p}");
         }
@@ -242,6 +270,10 @@ mod tests {
             "2024-01-01",
             "it's fine, isn't it",
             "a-b_c",
+            "std::string",
+            "the creator of functions",
+            "price: $10",
+            "see [1]",
         ] {
             assert_eq!(sql_injection(v, false), None, "flagged {v}");
         }
@@ -266,6 +298,8 @@ mod tests {
             "java\tscript:alert(1)",
             "<body onload=prompt`1`>",
             "<iframe src=//evil>",
+            "x\";setTimeout(name, 1)//",
+            "-moz-binding:url(http://e/x.xml#xss)",
         ] {
             assert!(cross_site_scripting(p).is_some(), "missed {p}");
         }
