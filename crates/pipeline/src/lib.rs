@@ -27,3 +27,4 @@ pub mod live;
 pub mod retro;
 pub mod rules;
 pub mod web_attack;
+pub mod web_scan;

@@ -26,7 +26,9 @@
 //!   indicator detections at their records' times, between batches;
 //! - every outgoing connection to an outside destination goes through the tenant's
 //!   beacon analysis ([`crate::beacon::BeaconTracker`], bounded), which reports a
-//!   regular caller once as a `beacon-analysis` detection with the batch's others.
+//!   regular caller once as a `beacon-analysis` detection with the batch's others;
+//!   and web scan analysis ([`crate::web_scan::WebScanTracker`], bounded), which reports
+//!   a client's burst of requests for missing pages once as a `web-scan` detection.
 
 use std::collections::{HashMap, HashSet};
 use std::io::Cursor;
@@ -50,6 +52,7 @@ use crate::entities::EntityFields;
 use crate::intel_match::{INDICATOR_ROW, IntelMatcher, IntelScratch};
 use crate::retro::{RetroCounts, RetroHit};
 use crate::rules::LoadedRules;
+use crate::web_scan::{WebScanConfig, WebScanFields, WebScanTracker};
 
 /// Compiled rules and correlations, shared by every tenant's processor.
 pub struct RuleBook {
@@ -209,6 +212,9 @@ pub struct Processor {
     /// Beacon analysis over the tenant's connections, batch after batch.
     beacon_fields: BeaconFields,
     beacons: BeaconTracker,
+    /// Web scan analysis over the tenant's web server logs, batch after batch.
+    scan_fields: WebScanFields,
+    scans: WebScanTracker,
     buffer: Vec<u8>,
 }
 
@@ -238,6 +244,7 @@ impl Processor {
         let (correlation, correlated) = book.correlation_engine();
         let entity_fields = EntityFields::new(book.table());
         let beacon_fields = BeaconFields::new(book.table());
+        let scan_fields = WebScanFields::new(book.table());
         Processor {
             tenant,
             book,
@@ -252,6 +259,8 @@ impl Processor {
             intel_scratch: IntelScratch::default(),
             beacon_fields,
             beacons: BeaconTracker::new(BeaconConfig::default()),
+            scan_fields,
+            scans: WebScanTracker::new(WebScanConfig::default()),
             buffer: Vec::new(),
         }
     }
@@ -421,6 +430,7 @@ impl Processor {
                 .as_ref()
                 .map(|m| (m, &mut self.intel_scratch)),
             beacon: (&self.beacon_fields, &mut self.beacons),
+            web_scan: (&self.scan_fields, &mut self.scans),
             rows,
             indicator_hits: &mut out.indicator_hits,
             keep: Vec::new(),
@@ -496,6 +506,7 @@ struct GroupSink<'a, 'e> {
     correlations: &'a [Correlation],
     intel: Option<(&'a IntelMatcher, &'a mut IntelScratch)>,
     beacon: (&'a BeaconFields, &'a mut BeaconTracker),
+    web_scan: (&'a WebScanFields, &'a mut WebScanTracker),
     rows: &'a mut Vec<(u32, DetectionRow)>,
     indicator_hits: &'a mut Vec<RecordHit>,
     keep: Vec<CorrelationInput>,
@@ -588,6 +599,15 @@ impl Sink for GroupSink<'_, '_> {
             }
             if let Some(beacon) = tracker.observe(&call) {
                 self.rows.push((u32::MAX, beacon.row()));
+            }
+        }
+        let (fields, tracker) = &mut self.web_scan;
+        if let Some(mut miss) = fields.request(ev) {
+            if miss.time_ns == 0 {
+                miss.time_ns = received.0;
+            }
+            if let Some(scan) = tracker.observe(&miss) {
+                self.rows.push((u32::MAX, scan.row()));
             }
         }
     }

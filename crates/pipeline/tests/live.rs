@@ -436,3 +436,26 @@ fn windows_event_xml_and_winlogbeat_records_are_decoded_in_place() {
     assert_eq!(out.events, 3);
     assert_eq!(out.decode_errors, 1);
 }
+
+#[test]
+fn a_burst_of_missing_pages_across_batches_is_one_web_scan() {
+    let line = |i: u32| {
+        format!(
+            r#"198.51.100.23 - - [02/Mar/2026:10:{:02}:{:02} +0000] "GET /probe/{i}.php HTTP/1.1" 404 196 "-" "-""#,
+            i / 60,
+            i % 60
+        )
+    };
+    let mut p = processor();
+    let first: Vec<_> = (0..30).map(|i| (Some("access"), line(i))).collect();
+    let out = p.process(&records(&first, 1));
+    assert_eq!(out.detections, 0, "{out:?}");
+    let second: Vec<_> = (30..90).map(|i| (Some("access"), line(i))).collect();
+    let out = p.process(&records(&second, 31));
+    assert_eq!(out.detections, 1, "{out:?}");
+    let alert = p.triage().alert(out.changes.alerts[0]).unwrap();
+    assert_eq!(alert.rule_id, "web-scan");
+    let third: Vec<_> = (90..150).map(|i| (Some("access"), line(i))).collect();
+    let out = p.process(&records(&third, 91));
+    assert_eq!(out.detections, 0, "reported once per burst: {out:?}");
+}

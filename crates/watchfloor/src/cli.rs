@@ -435,7 +435,8 @@ pub struct HuntArgs {
     pub beacons: bool,
     /// Do not analyse web server requests for attacks. By default every web server log
     /// line (access logs, IIS/W3C) is checked for SQL injection, XSS, traversal,
-    /// command, PHP and Java injection and scanners, reported as `web-attack/<class>`
+    /// command, PHP and Java injection and scanners, reported as `web-attack/<class>`,
+    /// and a client's burst of requests for missing pages as `web-scan`
     #[arg(long)]
     pub no_web_attacks: bool,
 }

@@ -143,7 +143,43 @@ fn a_real_sites_access_log_raises_no_web_attack() {
     assert!(stderr.contains("10000 events"), "{stderr}");
     let rows: Vec<&str> = stdout
         .lines()
-        .filter(|l| l.contains("web-attack/"))
+        .filter(|l| l.contains("web-attack/") || l.contains("\"web-scan\""))
         .collect();
     assert!(rows.is_empty(), "{rows:#?}");
+}
+
+#[test]
+#[ignore = "needs ../shared/corpora"]
+fn a_real_attack_log_gives_its_attacks_and_its_two_scanners() {
+    let log = corpora().join(
+        "evtx/EVTX-ATTACK-SAMPLES/Command and Control/web_attack_and_isp_webshell_localhost_access_log.txt",
+    );
+    let rules = temp("no-rules");
+    std::fs::create_dir_all(&rules).unwrap();
+    let (code, stdout, stderr) = watchfloor(&[
+        "hunt",
+        log.to_str().unwrap(),
+        "--rules",
+        rules.to_str().unwrap(),
+        "--format",
+        "jsonl",
+        "--no-progress",
+    ]);
+    std::fs::remove_dir_all(&rules).ok();
+    assert_eq!(code, 0, "{stderr}");
+    // Traversal to win.ini and /etc/passwd, XSS probes, .htaccess reads: 341 lines.
+    assert!(
+        records_with(&stdout, "web-attack/").len() >= 300,
+        "{stderr}"
+    );
+    let scanners: BTreeSet<String> = stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|row| row["rule_id"] == "web-scan")
+        .filter_map(|row| row["entities"]["src_ip"].as_str().map(str::to_string))
+        .collect();
+    assert_eq!(
+        scanners,
+        BTreeSet::from(["192.168.105.64".to_string(), "192.168.105.83".to_string()])
+    );
 }

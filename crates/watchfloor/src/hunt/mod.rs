@@ -12,7 +12,7 @@ pub use incidents::{TriageFiles, analyse, engine as triage_engine};
 pub use output::write_detections;
 pub use watchfloor_pipeline::detect::DetectionRow;
 use watchfloor_pipeline::intel_match::IntelMatcher;
-use watchfloor_pipeline::{beacon, correlate, detect};
+use watchfloor_pipeline::{beacon, correlate, detect, web_scan};
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -219,6 +219,18 @@ pub fn run(config: HuntConfig) -> anyhow::Result<()> {
             found.len()
         );
         detections.extend(found.iter().map(beacon::Beacon::row));
+    }
+    if !outcome.misses.is_empty() {
+        let misses = std::mem::take(&mut outcome.misses);
+        let (found, _) = web_scan::find_web_scans(misses, &web_scan::WebScanConfig::default());
+        if outcome.misses_dropped > 0 {
+            eprintln!(
+                "warning: web scan analysis took the first {} requests answered 4xx; {} more were not analysed",
+                web_scan::WebScanConfig::default().max_requests,
+                outcome.misses_dropped
+            );
+        }
+        detections.extend(found.iter().map(web_scan::WebScan::row));
     }
     progress.finish();
     let triage = match triage {

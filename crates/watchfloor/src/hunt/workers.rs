@@ -16,6 +16,7 @@ use super::progress::Progress;
 use watchfloor_pipeline::beacon::{BeaconConfig, BeaconFields, Connection};
 use watchfloor_pipeline::detect::{CorrelationInput, DetectionRow, Detector};
 use watchfloor_pipeline::intel_match::{IntelMatcher, IntelScratch};
+use watchfloor_pipeline::web_scan::{MissRequest, WebScanConfig, WebScanFields};
 use watchfloor_sigma::engine::Engine;
 
 /// One decoded stream (a file or an archive member) and what was in it.
@@ -43,6 +44,10 @@ pub struct Outcome {
     /// analysis's bound; those past it are counted.
     pub connections: Vec<Connection>,
     pub connections_dropped: u64,
+    /// Web server requests answered `4xx`, for web scan analysis (with the web attack
+    /// analysis), up to its bound; those past it are counted.
+    pub misses: Vec<MissRequest>,
+    pub misses_dropped: u64,
 }
 
 impl Outcome {
@@ -83,6 +88,11 @@ pub fn decode_all(
     let room = AtomicUsize::new(BeaconConfig::default().max_connections);
     let dropped = AtomicU64::new(0);
     let budget = (&room, &dropped);
+    let scan_fields = (engine.is_some() && config.web_attacks).then(|| WebScanFields::new(table));
+    let scan_fields = scan_fields.as_ref();
+    let scan_room = AtomicUsize::new(WebScanConfig::default().max_requests);
+    let scan_dropped = AtomicU64::new(0);
+    let scan_budget = (&scan_room, &scan_dropped);
     let mut per_file: Vec<Option<FileResult>> = Vec::new();
     per_file.resize_with(files.len(), || None);
     let results = std::thread::scope(|scope| {
@@ -105,6 +115,7 @@ pub fn decode_all(
                             HuntSink::new(progress, config.max_errors_shown, detector.as_mut());
                         sink.intel = intel.map(|m| (m, &mut scratch, now));
                         sink.beacon = beacon_fields.map(|f| (f, budget));
+                        sink.web_scan = scan_fields.map(|f| (f, scan_budget));
                         let reports = decoder.decode_path(path, &mut sink);
                         progress.file_done();
                         done.push((index, sink.finish(reports)));
@@ -123,15 +134,17 @@ pub fn decode_all(
     }
     let mut outcome = Outcome {
         connections_dropped: dropped.load(Ordering::Relaxed),
+        misses_dropped: scan_dropped.load(Ordering::Relaxed),
         ..Outcome::default()
     };
-    for (streams, errors, detections, inputs, connections) in per_file.into_iter().flatten() {
-        outcome.streams.extend(streams);
-        outcome.detections.extend(detections);
-        outcome.correlation_inputs.extend(inputs);
-        outcome.connections.extend(connections);
+    for file in per_file.into_iter().flatten() {
+        outcome.streams.extend(file.streams);
+        outcome.detections.extend(file.detections);
+        outcome.correlation_inputs.extend(file.correlation_inputs);
+        outcome.connections.extend(file.connections);
+        outcome.misses.extend(file.misses);
         let room = config.max_errors_shown.saturating_sub(outcome.errors.len());
-        outcome.errors.extend(errors.into_iter().take(room));
+        outcome.errors.extend(file.errors.into_iter().take(room));
     }
     outcome
 }
@@ -143,13 +156,30 @@ struct StreamStats {
     last: Option<Timestamp>,
 }
 
-type FileResult = (
-    Vec<StreamResult>,
-    Vec<DecodeError>,
-    Vec<(u32, DetectionRow)>,
-    Vec<CorrelationInput>,
-    Vec<Connection>,
-);
+/// What one file gave.
+struct FileResult {
+    streams: Vec<StreamResult>,
+    errors: Vec<DecodeError>,
+    detections: Vec<(u32, DetectionRow)>,
+    correlation_inputs: Vec<CorrelationInput>,
+    connections: Vec<Connection>,
+    misses: Vec<MissRequest>,
+}
+
+/// Shared room left for collected items, and the count of those dropped past it.
+type Budget<'e> = (&'e AtomicUsize, &'e AtomicU64);
+
+/// Takes one unit of `budget`: whether there was room (if not, the drop is counted).
+fn take(budget: Budget<'_>) -> bool {
+    let (room, dropped) = budget;
+    let taken = room
+        .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1))
+        .is_ok();
+    if !taken {
+        dropped.fetch_add(1, Ordering::Relaxed);
+    }
+    taken
+}
 
 /// Per-file sink: counts events by stream and logsource, keeps the first errors, runs
 /// the rules.
@@ -161,8 +191,11 @@ struct HuntSink<'p, 'd, 'e> {
     intel: Option<(&'e IntelMatcher, &'d mut IntelScratch, Timestamp)>,
     /// Set when connections are collected for beacon analysis: the fields, the room
     /// left for connections (shared by the workers) and those dropped past it.
-    beacon: Option<(&'e BeaconFields, (&'e AtomicUsize, &'e AtomicU64))>,
+    beacon: Option<(&'e BeaconFields, Budget<'e>)>,
     connections: Vec<Connection>,
+    /// Set when requests are collected for web scan analysis, with its budget.
+    web_scan: Option<(&'e WebScanFields, Budget<'e>)>,
+    misses: Vec<MissRequest>,
     detections: Vec<(u32, DetectionRow)>,
     correlation_inputs: Vec<CorrelationInput>,
     streams: HashMap<Arc<str>, StreamStats>,
@@ -183,6 +216,8 @@ impl<'p, 'd, 'e> HuntSink<'p, 'd, 'e> {
             intel: None,
             beacon: None,
             connections: Vec::new(),
+            web_scan: None,
+            misses: Vec::new(),
             detections: Vec::new(),
             correlation_inputs: Vec::new(),
             streams: HashMap::new(),
@@ -210,13 +245,14 @@ impl<'p, 'd, 'e> HuntSink<'p, 'd, 'e> {
                 }
             })
             .collect();
-        (
+        FileResult {
             streams,
-            self.errors,
-            self.detections,
-            self.correlation_inputs,
-            self.connections,
-        )
+            errors: self.errors,
+            detections: self.detections,
+            correlation_inputs: self.correlation_inputs,
+            connections: self.connections,
+            misses: self.misses,
+        }
     }
 
     fn flush(&mut self) {
@@ -235,18 +271,19 @@ impl Sink for HuntSink<'_, '_, '_> {
         if let Some((matcher, scratch, now)) = self.intel.as_mut() {
             matcher.detect(ev, *now, scratch, &mut self.detections);
         }
-        if let Some((fields, (room, dropped))) = self.beacon
+        if let Some((fields, budget)) = self.beacon
             && ev.time != Timestamp::default()
             && let Some(connection) = fields.connection(ev)
+            && take(budget)
         {
-            let taken = room
-                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1))
-                .is_ok();
-            if taken {
-                self.connections.push(connection);
-            } else {
-                dropped.fetch_add(1, Ordering::Relaxed);
-            }
+            self.connections.push(connection);
+        }
+        if let Some((fields, budget)) = self.web_scan
+            && ev.time != Timestamp::default()
+            && let Some(miss) = fields.request(ev)
+            && take(budget)
+        {
+            self.misses.push(miss);
         }
         let stats = match self.streams.get_mut(&ev.source.name) {
             Some(s) => s,
