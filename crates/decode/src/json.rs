@@ -27,6 +27,7 @@ use crate::json_walk::{self, Naming, PathIds};
 use crate::log_analytics;
 use crate::security_stand_in::StandInNames;
 use crate::time::{from_epoch_f64, parse_timestamp};
+use crate::web_json::WebJsonNames;
 use crate::web_proxy::{self, ProxyNames, Sensor};
 use crate::windows_xml::XmlEvents;
 use crate::{DecodeContext, DecodeErrorKind, LineDecoder, windows};
@@ -39,6 +40,8 @@ pub enum JsonFlavour {
     SuricataEve,
     Zeek,
     CloudTrail,
+    /// A web server's request as JSON (ECS or nginx/Apache JSON formats).
+    WebAccess,
     Generic,
 }
 
@@ -56,6 +59,8 @@ pub struct JsonDecoder {
     antivirus: Option<AntivirusNames>,
     /// Sigma's `proxy` names of HTTP requests seen on the wire, resolved once.
     proxy: Option<ProxyNames>,
+    /// Sigma's `webserver` names of web requests logged as JSON, resolved once.
+    web: Option<WebJsonNames>,
     /// Sysmon names of Elastic's ECS fields, resolved once.
     ecs: Option<EcsSysmon>,
 }
@@ -90,6 +95,7 @@ struct Known {
     aws_region: FieldId,
     event_time_aws: FieldId,
     time: FieldId,
+    time_iso8601: FieldId,
     time_generated: FieldId,
     date: FieldId,
     /// Log Analytics: the event data column, the provider columns, the syslog message.
@@ -134,6 +140,7 @@ impl Known {
             aws_region: ctx.id("awsRegion"),
             event_time_aws: ctx.id("eventTime"),
             time: ctx.id("time"),
+            time_iso8601: ctx.id("time_iso8601"),
             time_generated: ctx.id("TimeGenerated"),
             date: ctx.id("date"),
             event_data: ctx.id("EventData"),
@@ -201,6 +208,9 @@ impl JsonDecoder {
         if self.proxy.is_none() {
             self.proxy = Some(ProxyNames::new(ctx));
         }
+        if self.web.is_none() {
+            self.web = Some(WebJsonNames::new(ctx));
+        }
         let nested = starts_with_event_key(json);
         let naming = if nested {
             Naming::WindowsXml
@@ -216,7 +226,7 @@ impl JsonDecoder {
         let flavour = if nested {
             JsonFlavour::WindowsNested
         } else {
-            given.unwrap_or_else(|| recognise(&known, ev))
+            given.unwrap_or_else(|| recognise(&known, self.web.as_ref(), ev))
         };
         match flavour {
             JsonFlavour::WindowsFlat => {
@@ -348,6 +358,22 @@ impl JsonDecoder {
                     &[k.ts],
                 )
             }
+            JsonFlavour::WebAccess => {
+                if let Some(web) = &self.web {
+                    web.apply(ev);
+                }
+                (
+                    LogSource::new(None, Some("webserver"), None),
+                    &[
+                        k.at_timestamp,
+                        k.timestamp,
+                        k.time,
+                        k.time_iso8601,
+                        k.ts,
+                        k.date,
+                    ],
+                )
+            }
             JsonFlavour::CloudTrail => (
                 LogSource::new(Some("aws"), None, Some("cloudtrail")),
                 // Exports through a log shipper may carry only its `@timestamp`.
@@ -424,7 +450,7 @@ fn starts_with_event_key(json: &[u8]) -> bool {
     }
 }
 
-fn recognise(k: &Known, ev: &Event) -> JsonFlavour {
+fn recognise(k: &Known, web: Option<&WebJsonNames>, ev: &Event) -> JsonFlavour {
     let has = |id| ev.get(id).is_some();
     let windows_id = has(k.event_id) || (has(k.event_id_ecmd) && has(k.payload));
     if windows_id && (has(k.channel) || has(k.source_name) || has(k.event_log)) {
@@ -435,6 +461,8 @@ fn recognise(k: &Known, ev: &Event) -> JsonFlavour {
         JsonFlavour::Zeek
     } else if has(k.event_source) && has(k.event_name) && has(k.aws_region) {
         JsonFlavour::CloudTrail
+    } else if web.is_some_and(|w| w.recognise(ev)) {
+        JsonFlavour::WebAccess
     } else {
         JsonFlavour::Generic
     }

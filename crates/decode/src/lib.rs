@@ -33,6 +33,7 @@ pub mod syslog;
 pub(crate) mod test_support;
 pub mod time;
 pub mod w3c;
+pub mod web_json;
 pub mod web_proxy;
 pub mod windows;
 pub mod windows_xml;

@@ -328,6 +328,48 @@ fn hunt_finds_web_attacks_in_the_bundled_access_log() {
 }
 
 #[test]
+fn hunt_finds_web_attacks_in_json_web_logs() {
+    let dir = temp("json-web");
+    std::fs::create_dir_all(dir.join("rules")).unwrap();
+    std::fs::write(
+        dir.join("web.jsonl"),
+        concat!(
+            r#"{"@timestamp":"2026-03-02T10:00:00Z","source":{"ip":"203.0.113.7"},"http":{"request":{"method":"GET"},"response":{"status_code":200}},"url":{"original":"/item.php?id=1%27%20UNION%20SELECT%20pass%20FROM%20users--"},"user_agent":{"original":"Mozilla/5.0"}}"#,
+            "\n",
+            r#"{"time_iso8601":"2026-03-02T10:00:05+00:00","remote_addr":"198.51.100.4","request":"GET /dl?f=..%2f..%2fetc%2fpasswd HTTP/1.1","status":"200","http_user_agent":"curl/8.0"}"#,
+            "\n",
+        ),
+    )
+    .unwrap();
+    let out = watchfloor(&[
+        "hunt",
+        dir.join("web.jsonl").to_str().unwrap(),
+        "--rules",
+        dir.join("rules").to_str().unwrap(),
+    ]);
+    std::fs::remove_dir_all(&dir).ok();
+    assert!(out.status.success());
+    let found: Vec<(u64, String)> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .map(|r| {
+            (
+                r["record"].as_u64().unwrap(),
+                r["rule_id"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        found,
+        [
+            (1, "web-attack/sqli".to_string()),
+            (2, "web-attack/path-traversal".to_string()),
+            (2, "web-attack/sensitive-file".to_string()),
+        ]
+    );
+}
+
+#[test]
 fn rules_check_reports_located_diagnostics() {
     let dir = temp("check");
     std::fs::create_dir_all(&dir).unwrap();
