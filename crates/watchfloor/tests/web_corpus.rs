@@ -66,8 +66,8 @@ fn crs_attacks_are_caught_and_hunt_agrees_with_the_bench() {
     };
     assert!(n("attacks") > 2000, "{summary}");
     assert_eq!(n("undecoded_log_lines"), 0, "{summary}");
-    // Floors measured when the analysis landed (docs/quality.md): 42 % of the attacks
-    // an access log shows whole, 36 % with whole requests, 7 % of benign flagged.
+    // Floors below what docs/quality.md measured: 46 % of the attacks an access log
+    // shows whole, 38 % with whole requests, 5 % of benign requests flagged.
     let ratio = |a: &str, b: &str| n(a) as f64 / n(b) as f64;
     assert!(
         ratio(
@@ -81,7 +81,7 @@ fn crs_attacks_are_caught_and_hunt_agrees_with_the_bench() {
         "{summary}"
     );
     assert!(
-        ratio("benign_flagged_with_the_whole_request", "benign") <= 0.10,
+        ratio("benign_flagged_with_the_whole_request", "benign") <= 0.07,
         "{summary}"
     );
 

@@ -169,6 +169,14 @@ fn check_part(
             AttackClass::SqlInjection => {
                 injection::sql_injection(value, matches!(part.location, Location::Header(_)))
             }
+            // A path can name a page about scripts (`/docs/document.cookie`); it
+            // carries markup only with brackets or quotes.
+            AttackClass::CrossSiteScripting
+                if matches!(part.location, Location::Path)
+                    && !value.contains(['<', '>', '"', '\'']) =>
+            {
+                None
+            }
             AttackClass::CrossSiteScripting => injection::cross_site_scripting(value),
             AttackClass::PathTraversal => files::path_traversal(value),
             AttackClass::SensitiveFileAccess => match &part.location {

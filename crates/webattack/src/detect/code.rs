@@ -20,7 +20,10 @@ fn first_match(patterns: &PatternSet, value: &str) -> Option<String> {
 
 static PHP: LazyLock<PatternSet> = LazyLock::new(|| {
     compile(&[
-        (r"<\?(?:php\b|=|\s)", "PHP open tag"),
+        (
+            r"<\?(?:php\b|=|\s+(?:\$|[a-z_]\w*\s*[($=]|echo\b|print\b|include\b|require\b))",
+            "PHP open tag",
+        ),
         (
             r"\b(?:php://(?:input|filter|stdin|memory|temp|fd)|(?:phar|zip|expect|glob|zlib|rar|ogg|compress\.zlib|compress\.bzip2|ssh2\.\w+)://|data://)",
             "PHP stream wrapper",
@@ -204,6 +207,7 @@ mod tests {
             "include me",
             "(a)",
             "i never really liked c's assert() feature",
+            "<? should not trigger",
         ] {
             assert_eq!(php_injection(v), None, "flagged {v}");
         }

@@ -44,7 +44,7 @@ static SQL_PATTERNS: LazyLock<PatternSet> = LazyLock::new(|| {
             "quote closed before a comparison",
         ),
         (
-            r"['`]\s*\)*\s*(?:--|#|/\*|;\s*(?:$|\w|#|--))",
+            r"['`]\s*\)*\s*(?:--|#|/\*|;\s*(?:$|#|--|/\*|(?:select|insert|update|delete|drop|create|alter|exec|execute|declare|shutdown|truncate|waitfor|union|set|if|begin|grant|call)\b))",
             "quote closed before a comment or statement",
         ),
         (
@@ -142,6 +142,72 @@ fn sql_candidate(value: &str, strict: bool) -> bool {
         .any(|word| SQL_WORDS.iter().any(|w| w.eq_ignore_ascii_case(word)))
 }
 
+/// SQL words that ordinary prose does not use.
+const STRONG_SQL_WORDS: &[&str] = &[
+    "select",
+    "union",
+    "insert",
+    "update",
+    "delete",
+    "drop",
+    "sleep",
+    "benchmark",
+    "waitfor",
+    "having",
+    "exec",
+    "execute",
+    "declare",
+    "concat",
+    "char",
+    "chr",
+    "ascii",
+    "substring",
+    "substr",
+    "null",
+    "xor",
+    "rlike",
+    "regexp",
+    "information_schema",
+    "procedure",
+    "shutdown",
+    "truncate",
+    "cast",
+    "convert",
+    "version",
+    "database",
+    "schema",
+    "limit",
+    "offset",
+    "md5",
+    "hex",
+    "unhex",
+    "load_file",
+    "outfile",
+    "dumpfile",
+];
+
+/// Whether `value` has what makes libinjection's verdict trustworthy: a quote, a
+/// comment, a statement separator, a comparison, or an SQL word prose does not use.
+/// Its tokenizer alone reads sentences with parentheses (`One quarter (24%) of people…`)
+/// as function calls.
+fn sql_evidence(value: &str) -> bool {
+    let b = value.as_bytes();
+    if b.iter()
+        .any(|c| matches!(c, b'\'' | b'"' | b'`' | b';' | b'=' | b'<' | b'>' | b'#'))
+        || value.contains("--")
+        || value.contains("/*")
+    {
+        return true;
+    }
+    value
+        .split(|c: char| !c.is_ascii_alphanumeric() && c != '_')
+        .any(|word| {
+            STRONG_SQL_WORDS
+                .iter()
+                .any(|w| w.eq_ignore_ascii_case(word))
+        })
+}
+
 /// Why `value` is SQL injection, if it is. `header` says it came from a request header,
 /// where only quoted or commented payloads are tokenized.
 pub fn sql_injection(value: &str, header: bool) -> Option<String> {
@@ -151,7 +217,7 @@ pub fn sql_injection(value: &str, header: bool) -> Option<String> {
     if let Some(why) = SQL_PATTERNS.first(value) {
         return Some(why.to_string());
     }
-    if !sql_candidate(value, header) {
+    if !sql_candidate(value, header) || !sql_evidence(value) {
         return None;
     }
     let fingerprint = catch_unwind(AssertUnwindSafe(|| {
@@ -216,16 +282,42 @@ pub fn cross_site_scripting(value: &str) -> Option<String> {
     if let Some(why) = XSS_PATTERNS.first(&compact) {
         return Some(why.to_string());
     }
-    // Markup needs an angle bracket, a quote or an attribute's `=`; without them the
-    // HTML tokenizer has nothing to find.
-    if !value.contains(['<', '>', '"', '\'', '`', '=']) {
+    // Markup needs an angle bracket or a quote to break out of text or an attribute;
+    // without them (`style=color:red`) the HTML tokenizer only sees attribute syntax.
+    if !value.contains(['<', '>', '"', '\'', '`']) {
         return None;
     }
+    // XML declarations and processing instructions (`<?xml …?>`) are data, not markup
+    // a browser runs.
+    let without_pi = strip_processing_instructions(value);
     let xss = catch_unwind(AssertUnwindSafe(|| {
-        libinjectionrs::detect_xss(value.as_bytes()).is_injection()
+        libinjectionrs::detect_xss(without_pi.as_bytes()).is_injection()
     }))
     .unwrap_or(false);
     xss.then(|| "libinjection HTML/script context".to_string())
+}
+
+/// `value` without `<?name …?>` processing instructions other than PHP's.
+fn strip_processing_instructions(value: &str) -> std::borrow::Cow<'_, str> {
+    if !value.contains("<?") {
+        return value.into();
+    }
+    let mut out = String::with_capacity(value.len());
+    let mut rest = value;
+    while let Some(at) = rest.find("<?") {
+        out.push_str(&rest[..at]);
+        let after = &rest[at + 2..];
+        let is_php = after.len() >= 3 && after.as_bytes()[..3].eq_ignore_ascii_case(b"php");
+        match after.find("?>") {
+            Some(end) if !is_php => rest = &after[end + 2..],
+            _ => {
+                out.push_str("<?");
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out.into()
 }
 
 #[cfg(test)]
@@ -274,6 +366,10 @@ mod tests {
             "the creator of functions",
             "price: $10",
             "see [1]",
+            "One quarter (24%) of people have had an affair, according to results",
+            "Left (WA, RR), following wood edge south for 1/2 mile",
+            "while (foo) is bar.",
+            "my name is 'foo'; and I work on CRS.",
         ] {
             assert_eq!(sql_injection(v, false), None, "flagged {v}");
         }
@@ -313,6 +409,9 @@ mod tests {
             "online",
             "x=1",
             "Fish & Chips",
+            "style=color:red;background:white",
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>",
+            "<?xml version=\"1.0\"?><order><id>12345</id></order>",
         ] {
             assert_eq!(cross_site_scripting(v), None, "flagged {v}");
         }

@@ -103,7 +103,7 @@ static SCANNERS: LazyLock<Regex> = LazyLock::new(|| {
         r"invicti|nessus|openvas|w3af|wpscan|joomscan|droopescan|dirbuster|gobuster|dirb|ffuf|",
         r"feroxbuster|nuclei|wfuzz|hydra|havij|arachni|skipfish|whatweb|zmeu|jaeles|commix|",
         r"xsstrike|paros|webinspect|appscan|burp\s*collaborator|metasploit|morfeus|",
-        r"struts-pwn|jorgee|brutus|grabber|vega|sqlninja|bsqlbf|pangolin|absinthe|mysqloit|",
+        r"struts-pwn|jorgee|brutus|sqlninja|bsqlbf|pangolin|absinthe|mysqloit|",
         r"nsauditor|webshag|webvulnscan|owasp\s+zap|fimap|blind[-\s]?elephant|",
         r"httprint|internet\s+ninja|crimescanner|w3af\.org|libwhisker|",
         r"cgichk|nasl|qualys|detectify|teh\s+forest\s+lobster|masscan-ng|",
