@@ -1,5 +1,6 @@
-//! Web attack analysis on web server logs: [`WebAttackFields`] rebuilds the request a
-//! `webserver` event records (method, target, the headers and body the log kept) and
+//! Web attack analysis on web server logs and on the requests network sensors see
+//! going to internal servers: [`WebAttackFields`] rebuilds the request a `webserver`
+//! event records (method, target, the headers and body the log kept) and
 //! runs [`watchfloor_webattack::analyze`] on it, one [`DetectionRow`] per attack class
 //! found. Rule ids are `web-attack/<class>` (`web-attack/sqli`…); the matched values say
 //! where the payload was, the decoded payload, and why it is one.
@@ -31,6 +32,26 @@ pub struct WebAttackFields {
     body: Vec<FieldId>,
     /// Remembers the verdicts on repeated paths and headers.
     analyzer: Analyzer,
+    /// The server's address in a sensor's HTTP event (`dst_ip`).
+    server_ip: FieldId,
+}
+
+/// Whether `ev` records a request to one of the organisation's web servers: a web
+/// server's own log (category `webserver`), or an HTTP request a network sensor (Zeek,
+/// Suricata) saw going to an internal address. Requests the organisation's users send
+/// out, through a proxy or seen on the wire, are not judged: the sites they visit put
+/// all sorts of things in their URLs.
+pub fn is_request_to_own_server(ev: &Event, server_ip: FieldId) -> bool {
+    match ev.logsource.category() {
+        Some("webserver") => true,
+        Some("proxy") => {
+            matches!(ev.logsource.product(), Some("zeek" | "suricata"))
+                && text(ev, std::slice::from_ref(&server_ip)).is_some_and(|ip| {
+                    ip.parse::<std::net::IpAddr>().is_ok() && !crate::entities::is_public(ip)
+                })
+        }
+        _ => false,
+    }
 }
 
 fn ids(table: &FieldTable, names: &[&str]) -> Vec<FieldId> {
@@ -76,17 +97,19 @@ impl WebAttackFields {
                 &["http.request.body.content", "request_body", "cs-body"],
             ),
             analyzer: Analyzer::new(),
+            server_ip: table.intern("dst_ip"),
         }
     }
 
-    /// The web attack detections of `ev`, if it is a web server's request log.
+    /// The web attack detections of `ev`, if it records a request to one of the
+    /// organisation's web servers ([`is_request_to_own_server`]).
     pub fn detect(
         &mut self,
         ev: &Event,
         entities: &EntityFields,
         out: &mut Vec<(u32, DetectionRow)>,
     ) {
-        if ev.logsource.category() != Some("webserver") {
+        if !is_request_to_own_server(ev, self.server_ip) {
             return;
         }
         let method = text(ev, &self.method).map(unescape_log);
@@ -292,6 +315,34 @@ mod tests {
     #[test]
     fn ordinary_traffic_gives_nothing() {
         assert!(rows(r#"192.0.2.1 - - [10/Oct/2024:13:55:36 +0000] "GET /index.html?lang=en HTTP/1.1" 200 2326 "https://example.com/" "Mozilla/5.0 (X11; Linux x86_64)""#).is_empty());
+    }
+
+    #[test]
+    fn sensors_requests_count_only_towards_internal_servers() {
+        use watchfloor_decode::json::JsonDecoder;
+        let decode = |line: &str| {
+            let table = FieldTable::new();
+            let mut ctx = DecodeContext::new(FieldCache::new(table.clone()));
+            let mut ev = Event::new();
+            JsonDecoder::new(None)
+                .decode_object(&mut ctx, line.as_bytes(), &mut ev)
+                .expect("decodes");
+            ev.set_raw(line.as_bytes());
+            let mut fields = WebAttackFields::new(&table);
+            let entities = EntityFields::new(&table);
+            let mut out = Vec::new();
+            fields.detect(&ev, &entities, &mut out);
+            out.into_iter()
+                .filter_map(|(_, r)| r.rule_id)
+                .collect::<Vec<_>>()
+        };
+        let eve = |dest: &str| {
+            format!(
+                r#"{{"timestamp":"2026-03-02T10:00:00.000000+0000","flow_id":1,"event_type":"http","src_ip":"203.0.113.9","dest_ip":"{dest}","http":{{"hostname":"shop","url":"/item.php?id=1%27%20UNION%20SELECT%20pass%20FROM%20users--","http_method":"GET","http_user_agent":"Mozilla/5.0"}}}}"#
+            )
+        };
+        assert_eq!(decode(&eve("10.1.2.3")), ["web-attack/sqli"]);
+        assert!(decode(&eve("93.184.216.34")).is_empty());
     }
 
     #[test]

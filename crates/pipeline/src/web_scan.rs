@@ -87,6 +87,7 @@ pub struct WebScanFields {
     path: Vec<FieldId>,
     request_line: FieldId,
     site: Vec<FieldId>,
+    server_ip: FieldId,
 }
 
 impl WebScanFields {
@@ -95,16 +96,17 @@ impl WebScanFields {
         WebScanFields {
             client: ids(&["c-ip", "clientip", "src_ip"]),
             status: table.intern("sc-status"),
-            path: ids(&["cs-uri-stem", "cs-uri"]),
+            path: ids(&["cs-uri-stem", "cs-uri", "c-uri-stem", "c-uri"]),
             request_line: table.intern("request"),
             site: ids(&["cs-host", "s-sitename"]),
+            server_ip: table.intern("dst_ip"),
         }
     }
 
-    /// The request `ev` records, if it is a web server's answer `4xx` to a page that is
-    /// not a static asset.
+    /// The request `ev` records, if it is an organisation's web server's answer `4xx`
+    /// to a page that is not a static asset.
     pub fn request(&self, ev: &Event) -> Option<MissRequest> {
-        if ev.logsource.category() != Some("webserver") {
+        if !crate::web_attack::is_request_to_own_server(ev, self.server_ip) {
             return None;
         }
         let status = match ev.get(self.status)? {
