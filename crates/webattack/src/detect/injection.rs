@@ -69,7 +69,7 @@ static SQL_PATTERNS: LazyLock<PatternSet> = LazyLock::new(|| {
             "CREATE FUNCTION",
         ),
         (
-            r"\[\s*\$(?:ne|eq|gt|gte|lt|lte|in|nin|regex|where|exists|expr|or|and|not|nor|elemmatch|size|type|all)\s*\]|\$where\b",
+            r"\[\s*\$(?:ne|eq|gt|gte|lt|lte|in|nin|regex|where|exists|expr|or|and|not|nor|elemmatch|size|type|all)\s*\]|\$where\b|^\s*\$(?:ne|eq|gt|gte|lt|lte|in|nin|regex|exists|expr|or|and|not|nor|elemmatch)\s*$",
             "NoSQL query operator",
         ),
         (
@@ -343,6 +343,7 @@ mod tests {
             "unistr(password)::int",
             "lo_get(16400)",
             "u_id[$ne]",
+            "$exists",
             ";truncate[xx",
             "EXECUTE IMMEDIATE \"x\"",
         ] {
