@@ -122,7 +122,7 @@ impl WebJsonNames {
                 && ev
                     .get(self.request_line)
                     .and_then(|v| v.as_str())
-                    .is_some_and(|line| request_line(line).is_some()))
+                    .is_some_and(|line| split_request_line(line).is_some()))
     }
 
     /// Adds the Sigma `webserver` names to a recognised event.
@@ -142,7 +142,7 @@ impl WebJsonNames {
         }
         if (ev.get(self.method).is_none() || ev.get(self.uri).is_none())
             && let Some(line) = ev.get(self.request_line).and_then(|v| v.as_str())
-            && let Some((method, target)) = request_line(line)
+            && let Some((method, target)) = split_request_line(line)
         {
             let (method, target) = (method.to_owned(), target.to_owned());
             if ev.get(self.method).is_none() {
@@ -174,12 +174,15 @@ impl WebJsonNames {
     }
 }
 
-/// The method and target of a request line `METHOD TARGET[ HTTP/x]`.
-fn request_line(line: &str) -> Option<(&str, &str)> {
+/// The method and target of a request line `METHOD TARGET[ HTTP/x]`, the target kept
+/// whole even when it holds spaces (attack tools send them unencoded). The method must
+/// be upper-case letters, so prose is not read as a request.
+pub fn split_request_line(line: &str) -> Option<(&str, &str)> {
     let (method, rest) = line.trim().split_once(' ')?;
     if method.is_empty() || !method.bytes().all(|b| b.is_ascii_uppercase()) {
         return None;
     }
+    let rest = rest.trim_start();
     let target = match rest.rsplit_once(' ') {
         Some((t, v)) if v.starts_with("HTTP/") => t,
         _ => rest,

@@ -8,6 +8,7 @@
 use std::borrow::Cow;
 
 use watchfloor_decode::time::format_rfc3339;
+use watchfloor_decode::web_json::split_request_line;
 use watchfloor_event::{Event, FieldId, FieldTable, Value};
 use watchfloor_webattack::{Analyzer, AttackClass, Request};
 
@@ -181,7 +182,8 @@ impl WebAttackFields {
         }
         let line = text(ev, std::slice::from_ref(&self.request_line))?;
         let line = unescape_log(line);
-        let inner = request_line_target(&line)?.to_string();
+        let (_, inner) = split_request_line(&line)?;
+        let inner = inner.to_string();
         Some(Cow::Owned(inner))
     }
 }
@@ -189,22 +191,6 @@ impl WebAttackFields {
 /// The rule id of web attack detections of `class`.
 pub fn rule_id(class: AttackClass) -> String {
     format!("{WEB_ATTACK_RULE_PREFIX}{}", class.slug())
-}
-
-/// The target of a request line that may hold spaces: after the method, before a
-/// trailing `HTTP/x`.
-fn request_line_target(line: &str) -> Option<&str> {
-    let line = line.trim();
-    let (first, rest) = line.split_once(' ')?;
-    if first.is_empty() || !first.bytes().all(|b| b.is_ascii_alphabetic()) {
-        return None;
-    }
-    let rest = rest.trim_start();
-    let target = match rest.rsplit_once(' ') {
-        Some((t, v)) if v.starts_with("HTTP/") => t,
-        _ => rest,
-    };
-    (!target.is_empty()).then_some(target)
 }
 
 fn text<'e>(ev: &'e Event, ids: &[FieldId]) -> Option<&'e str> {
@@ -348,7 +334,10 @@ mod tests {
     #[test]
     fn unescaping() {
         assert_eq!(unescape_log(r#"a\"b\\c\x41\xZZ"#), r#"a"b\cA\xZZ"#);
-        assert_eq!(request_line_target("GET /a b HTTP/1.0"), Some("/a b"));
-        assert_eq!(request_line_target("\\x16\\x03"), None);
+        assert_eq!(
+            split_request_line("GET /a b HTTP/1.0"),
+            Some(("GET", "/a b"))
+        );
+        assert_eq!(split_request_line("\\x16\\x03"), None);
     }
 }

@@ -119,7 +119,7 @@ impl WebScanFields {
         }
         let path = first(ev, &self.path).or_else(|| {
             let line = first(ev, std::slice::from_ref(&self.request_line))?;
-            line.split(' ').nth(1).map(str::to_string)
+            watchfloor_decode::web_json::split_request_line(&line).map(|(_, t)| t.to_string())
         })?;
         let path = path.split('?').next().unwrap_or("");
         if is_static_asset(path) {
