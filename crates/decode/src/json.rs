@@ -570,13 +570,7 @@ mod tests {
     use crate::time::format_rfc3339;
 
     fn decode(line: &str) -> (DecodeContext, Event, JsonFlavour) {
-        let mut ctx = ctx();
-        let mut dec = JsonDecoder::new(Some("conn"));
-        let mut ev = Event::new();
-        let flavour = dec
-            .decode_object(&mut ctx, line.as_bytes(), &mut ev)
-            .unwrap();
-        (ctx, ev, flavour)
+        crate::test_support::decode_json(Some("conn"), line)
     }
 
     #[test]

@@ -9,6 +9,21 @@ pub(crate) fn ctx() -> DecodeContext {
     DecodeContext::new(FieldCache::new(FieldTable::new()))
 }
 
+/// Decodes one JSON object with a [`crate::json::JsonDecoder`] given the Zeek log-name
+/// hint `hint`: the context, the event and the flavour recognised.
+pub(crate) fn decode_json(
+    hint: Option<&str>,
+    line: &str,
+) -> (DecodeContext, Event, crate::json::JsonFlavour) {
+    let mut ctx = ctx();
+    let mut dec = crate::json::JsonDecoder::new(hint);
+    let mut ev = Event::new();
+    let flavour = dec
+        .decode_object(&mut ctx, line.as_bytes(), &mut ev)
+        .unwrap();
+    (ctx, ev, flavour)
+}
+
 /// Like [`ctx`], with `year` for timestamps that do not name one.
 pub(crate) fn ctx_in_year(year: i16) -> DecodeContext {
     let mut ctx = ctx();

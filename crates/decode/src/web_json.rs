@@ -192,19 +192,13 @@ pub fn split_request_line(line: &str) -> Option<(&str, &str)> {
 
 #[cfg(test)]
 mod tests {
-    use crate::json::{JsonDecoder, JsonFlavour};
-    use crate::test_support::{ctx, get, s};
+    use crate::json::JsonFlavour;
+    use crate::test_support::{get, s};
     use crate::time::format_rfc3339;
     use watchfloor_event::{Event, Value};
 
     fn decode(line: &str) -> (crate::DecodeContext, Event, JsonFlavour) {
-        let mut ctx = ctx();
-        let mut dec = JsonDecoder::new(None);
-        let mut ev = Event::new();
-        let flavour = dec
-            .decode_object(&mut ctx, line.as_bytes(), &mut ev)
-            .unwrap();
-        (ctx, ev, flavour)
+        crate::test_support::decode_json(None, line)
     }
 
     #[test]
