@@ -2,10 +2,9 @@
 //! `--include-ignored` and they fail loudly when the corpora are absent).
 
 mod common;
-use common::corpora;
+use common::{corpora, watchfloor};
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 fn placeholders() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config/placeholders.example.yml")
@@ -27,18 +26,6 @@ fn rule_dirs() -> Vec<PathBuf> {
     .map(|d| sigmahq().join(d))
     .filter(|d| d.is_dir())
     .collect()
-}
-
-fn watchfloor(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_watchfloor"))
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
 }
 
 #[test]

@@ -4,26 +4,29 @@
 //! renders, and a real site's access log that must raise no web attack.
 
 mod common;
-use common::corpora;
+use common::{corpora, watchfloor};
 
 use std::collections::BTreeSet;
-use std::path::PathBuf;
-use std::process::Command;
-
-fn watchfloor(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_watchfloor"))
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
+use std::path::{Path, PathBuf};
 
 fn temp(name: &str) -> PathBuf {
     std::env::temp_dir().join(format!("wf-web-corpus-{}-{name}", std::process::id()))
+}
+
+/// `hunt` over `path` with SigmaHQ's web rules, as JSON lines, with `extra` arguments.
+fn hunt_jsonl(path: &Path, extra: &[&str]) -> (i32, String, String) {
+    let rules = corpora().join("detection/sigmahq-sigma/rules/web");
+    let mut args = vec![
+        "hunt",
+        path.to_str().unwrap(),
+        "--rules",
+        rules.to_str().unwrap(),
+        "--format",
+        "jsonl",
+        "--no-progress",
+    ];
+    args.extend_from_slice(extra);
+    watchfloor(&args)
 }
 
 /// Records (line numbers) of `hunt` output rows whose rule id starts with `prefix`.
@@ -86,18 +89,7 @@ fn crs_attacks_are_caught_and_hunt_agrees_with_the_bench() {
     );
 
     // `hunt` on the rendered log finds web attacks on exactly the lines the bench did.
-    let (code, stdout, stderr) = watchfloor(&[
-        "hunt",
-        log_path.to_str().unwrap(),
-        "--rules",
-        corpora
-            .join("detection/sigmahq-sigma/rules/web")
-            .to_str()
-            .unwrap(),
-        "--format",
-        "jsonl",
-        "--no-progress",
-    ]);
+    let (code, stdout, stderr) = hunt_jsonl(&log_path, &[]);
     assert_eq!(code, 0, "{stderr}");
     let flagged = records_with(&stdout, "web-attack/");
     assert_eq!(
@@ -105,19 +97,7 @@ fn crs_attacks_are_caught_and_hunt_agrees_with_the_bench() {
         n("caught_in_the_log_by_web_analysis") + n("benign_flagged_in_the_log_by_web_analysis"),
         "{summary}"
     );
-    let (_, quiet, _) = watchfloor(&[
-        "hunt",
-        log_path.to_str().unwrap(),
-        "--rules",
-        corpora
-            .join("detection/sigmahq-sigma/rules/web")
-            .to_str()
-            .unwrap(),
-        "--format",
-        "jsonl",
-        "--no-progress",
-        "--no-web-attacks",
-    ]);
+    let (_, quiet, _) = hunt_jsonl(&log_path, &["--no-web-attacks"]);
     assert!(records_with(&quiet, "web-attack/").is_empty());
     std::fs::remove_file(&summary_path).ok();
     std::fs::remove_file(&log_path).ok();
@@ -126,19 +106,7 @@ fn crs_attacks_are_caught_and_hunt_agrees_with_the_bench() {
 #[test]
 #[ignore = "needs ../shared/corpora"]
 fn a_real_sites_access_log_raises_no_web_attack() {
-    let log = corpora().join("web/elastic-examples");
-    let (code, stdout, stderr) = watchfloor(&[
-        "hunt",
-        log.to_str().unwrap(),
-        "--rules",
-        corpora()
-            .join("detection/sigmahq-sigma/rules/web")
-            .to_str()
-            .unwrap(),
-        "--format",
-        "jsonl",
-        "--no-progress",
-    ]);
+    let (code, stdout, stderr) = hunt_jsonl(&corpora().join("web/elastic-examples"), &[]);
     assert_eq!(code, 0, "{stderr}");
     assert!(stderr.contains("10000 events"), "{stderr}");
     let rows: Vec<&str> = stdout

@@ -1,6 +1,8 @@
-//! Shared by the corpus acceptance suites: where the shared corpora are.
+//! Shared by the corpus acceptance suites: where the shared corpora are, and running
+//! the binary.
 
 use std::path::{Path, PathBuf};
+use std::process::Command;
 
 /// `../shared/corpora` beside the repository, or `WATCHFLOOR_CORPORA`; fails loudly when
 /// absent (CI must never pass by skipping).
@@ -14,4 +16,18 @@ pub fn corpora() -> PathBuf {
         dir.display()
     );
     dir
+}
+
+/// Runs the `watchfloor` binary with `args`: its exit code, stdout and stderr.
+#[allow(dead_code)] // not every suite runs the binary through this
+pub fn watchfloor(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_watchfloor"))
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
