@@ -14,6 +14,9 @@
 //!   decoded, detected, correlated and taken through the analysis engine, and out what
 //!   to store (each record's metadata, the alerts and incidents that changed). Pure: no
 //!   IO, time comes from the events;
+//! - [`web_attack`] and [`web_scan`] read web server requests for attacks and for
+//!   scanning; [`remote_exec`] finds processes started inside a remote caller's network
+//!   logon session (lateral movement);
 //! - [`retro`] turns a retro-hunt's hits on stored records into the same indicator
 //!   rows, at the records' times, which [`live::Processor::retro`] takes through the
 //!   tenant's analysis engine.
@@ -24,6 +27,7 @@ pub mod detect;
 pub mod entities;
 pub mod intel_match;
 pub mod live;
+pub mod remote_exec;
 pub mod retro;
 pub mod rules;
 pub mod web_attack;

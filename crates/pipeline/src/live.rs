@@ -28,7 +28,11 @@
 //!   beacon analysis ([`crate::beacon::BeaconTracker`], bounded), which reports a
 //!   regular caller once as a `beacon-analysis` detection with the batch's others;
 //!   and web scan analysis ([`crate::web_scan::WebScanTracker`], bounded), which reports
-//!   a client's burst of requests for missing pages once as a `web-scan` detection.
+//!   a client's burst of requests for missing pages once as a `web-scan` detection;
+//!   every network logon and process start goes through remote execution analysis
+//!   ([`crate::remote_exec::RemoteExecTracker`], bounded), which reports a process
+//!   started inside a remote caller's network logon once per session as a
+//!   `remote-execution` detection.
 
 use std::collections::{HashMap, HashSet};
 use std::io::Cursor;
@@ -50,6 +54,7 @@ use crate::correlate;
 use crate::detect::{CorrelationInput, DetectionRow, Detector};
 use crate::entities::EntityFields;
 use crate::intel_match::{INDICATOR_ROW, IntelMatcher, IntelScratch};
+use crate::remote_exec::{Observation, RemoteExecConfig, RemoteExecFields, RemoteExecTracker};
 use crate::retro::{RetroCounts, RetroHit};
 use crate::rules::LoadedRules;
 use crate::web_scan::{WebScanConfig, WebScanFields, WebScanTracker};
@@ -215,6 +220,8 @@ pub struct Processor {
     /// Web scan analysis over the tenant's web server logs, batch after batch.
     scan_fields: WebScanFields,
     scans: WebScanTracker,
+    remote_fields: RemoteExecFields,
+    remote: RemoteExecTracker,
     buffer: Vec<u8>,
 }
 
@@ -245,6 +252,7 @@ impl Processor {
         let entity_fields = EntityFields::new(book.table());
         let beacon_fields = BeaconFields::new(book.table());
         let scan_fields = WebScanFields::new(book.table());
+        let remote_fields = RemoteExecFields::new(book.table());
         Processor {
             tenant,
             book,
@@ -261,6 +269,8 @@ impl Processor {
             beacons: BeaconTracker::new(BeaconConfig::default()),
             scan_fields,
             scans: WebScanTracker::new(WebScanConfig::default()),
+            remote_fields,
+            remote: RemoteExecTracker::new(RemoteExecConfig::default()),
             buffer: Vec::new(),
         }
     }
@@ -431,6 +441,7 @@ impl Processor {
                 .map(|m| (m, &mut self.intel_scratch)),
             beacon: (&self.beacon_fields, &mut self.beacons),
             web_scan: (&self.scan_fields, &mut self.scans),
+            remote: (&self.remote_fields, &mut self.remote),
             rows,
             indicator_hits: &mut out.indicator_hits,
             keep: Vec::new(),
@@ -507,6 +518,7 @@ struct GroupSink<'a, 'e> {
     intel: Option<(&'a IntelMatcher, &'a mut IntelScratch)>,
     beacon: (&'a BeaconFields, &'a mut BeaconTracker),
     web_scan: (&'a WebScanFields, &'a mut WebScanTracker),
+    remote: (&'a RemoteExecFields, &'a mut RemoteExecTracker),
     rows: &'a mut Vec<(u32, DetectionRow)>,
     indicator_hits: &'a mut Vec<RecordHit>,
     keep: Vec<CorrelationInput>,
@@ -608,6 +620,17 @@ impl Sink for GroupSink<'_, '_> {
             }
             if let Some(scan) = tracker.observe(&miss) {
                 self.rows.push((u32::MAX, scan.row()));
+            }
+        }
+        let (fields, tracker) = &mut self.remote;
+        if let Some(mut obs) = fields.observe(ev) {
+            match &mut obs {
+                Observation::Logon(l) if l.time_ns == 0 => l.time_ns = received.0,
+                Observation::Process(p) if p.time_ns == 0 => p.time_ns = received.0,
+                _ => {}
+            }
+            for exec in tracker.observe(obs) {
+                self.rows.push((u32::MAX, exec.row()));
             }
         }
     }

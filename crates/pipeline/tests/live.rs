@@ -459,3 +459,53 @@ fn a_burst_of_missing_pages_across_batches_is_one_web_scan() {
     let out = p.process(&records(&third, 91));
     assert_eq!(out.detections, 0, "reported once per burst: {out:?}");
 }
+
+#[test]
+fn a_process_in_a_remote_session_is_one_remote_execution_whatever_the_batch_order() {
+    let sysmon = |time: &str, image: &str, cmd: &str| {
+        serde_json::json!({
+            "Channel": "Microsoft-Windows-Sysmon/Operational", "EventID": 1,
+            "Hostname": "WS6.corp.local", "@timestamp": time, "LogonId": "0x2da8840",
+            "Image": image, "ParentImage": r"C:\Windows\System32\svchost.exe",
+            "CommandLine": cmd, "User": "CORP\\pedro",
+        })
+        .to_string()
+    };
+    let logon = serde_json::json!({
+        "Channel": "Security", "EventID": 4624, "Hostname": "WS6.corp.local",
+        "@timestamp": "2026-03-02T10:00:00.000Z", "LogonType": 3, "TargetUserName": "pedro",
+        "TargetDomainName": "CORP", "TargetLogonId": "0x2da8840", "IpAddress": "10.0.0.5",
+    })
+    .to_string();
+    let mut p = processor();
+    // Sysmon's log arrives first.
+    let first = vec![(
+        Some("json"),
+        sysmon(
+            "2026-03-02T10:00:00.400Z",
+            r"C:\Windows\System32\wsmprovhost.exe",
+            "wsmprovhost.exe -Embedding",
+        ),
+    )];
+    let out = p.process(&records(&first, 1));
+    assert_eq!(out.detections, 0, "{out:?}");
+    let second = vec![
+        (Some("json"), logon),
+        (
+            Some("json"),
+            sysmon(
+                "2026-03-02T10:00:03Z",
+                r"C:\Windows\System32\whoami.exe",
+                "whoami",
+            ),
+        ),
+    ];
+    let out = p.process(&records(&second, 2));
+    assert_eq!(out.detections, 1, "{out:?}");
+    let alert = p.triage().alert(out.changes.alerts[0]).unwrap();
+    assert_eq!(alert.rule_id, "remote-execution");
+    assert!(
+        alert.tags.iter().any(|t| t == "attack.t1021.006"),
+        "{alert:?}"
+    );
+}

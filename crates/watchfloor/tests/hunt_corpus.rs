@@ -136,9 +136,15 @@ fn quality_on_labelled_attack_datasets() {
     }
     let named = rows.iter().filter(|r| r[6].starts_with("yes")).count();
     assert!(
-        named >= 55,
+        named >= 56,
         "{named} datasets with an incident naming their tactic"
     );
+    // The DCOM lateral movement is named by its remote execution in the target.
+    let xll = rows
+        .iter()
+        .find(|r| r[0].contains("DCOM RegisterXLL"))
+        .expect("the RegisterXLL dataset");
+    assert!(xll[6].starts_with("yes: lateral movement"), "{xll:?}");
     // A dataset whose only matches are informational rules (a logoff on the domain
     // controller) is said so, and has no incident.
     for row in rows.iter().filter(|r| r[6] == "— (informational only)") {
@@ -166,4 +172,82 @@ fn quality_on_labelled_attack_datasets() {
         mini_nt[6].starts_with("yes: defense evasion"),
         "{mini_nt:?}"
     );
+}
+
+/// Remote execution analysis over every Windows capture: the sessions it reports are
+/// the attacks' (WMI, DCOM, PowerShell remoting into WORKSTATION6), nothing else.
+#[test]
+#[ignore = "needs ../shared/corpora"]
+fn remote_execution_finds_the_lateral_movement_and_nothing_else() {
+    let c = corpora();
+    let rules = c.join("detection/sigmahq-sigma/rules");
+    let (code, stdout, stderr) = common::watchfloor(&[
+        "hunt",
+        c.join("evtx").to_str().unwrap(),
+        c.join("otrf-security-datasets").to_str().unwrap(),
+        "--rules",
+        rules.to_str().unwrap(),
+        "--format",
+        "jsonl",
+        "--max-errors-shown",
+        "0",
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    let mut found: Vec<(String, String, String)> = stdout
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|row| row["rule_id"] == "remote-execution")
+        .map(|row| {
+            let source = row["source"].as_str().unwrap();
+            let dataset = source.rsplit(['/', '!']).nth(1).unwrap().to_string();
+            let image = row["matched"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|m| m[0] == "Image")
+                .map(|m| {
+                    m[1].as_str()
+                        .unwrap()
+                        .rsplit('\\')
+                        .next()
+                        .unwrap()
+                        .to_lowercase()
+                })
+                .unwrap();
+            (dataset, image, row["tags"][1].as_str().unwrap().to_string())
+        })
+        .collect();
+    found.sort();
+    let expected = [
+        (
+            "covenant_com_wsman_automation.zip",
+            "whoami.exe",
+            "attack.t1047",
+        ),
+        (
+            "covenant_dcom_registerxll.zip",
+            "excel.exe",
+            "attack.t1021.003",
+        ),
+        (
+            "covenant_psremoting_command.zip",
+            "wsmprovhost.exe",
+            "attack.t1021.006",
+        ),
+        (
+            "covenant_sharpwmi_create_dcerpc_wmi.zip",
+            "grunthttp2.exe",
+            "attack.t1047",
+        ),
+        (
+            "empire_psremoting_stager.zip",
+            "wsmprovhost.exe",
+            "attack.t1021.006",
+        ),
+    ];
+    let expected: Vec<(String, String, String)> = expected
+        .iter()
+        .map(|(a, b, c)| (a.to_string(), b.to_string(), c.to_string()))
+        .collect();
+    assert_eq!(found, expected);
 }

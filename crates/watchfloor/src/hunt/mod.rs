@@ -12,7 +12,7 @@ pub use incidents::{TriageFiles, analyse, engine as triage_engine};
 pub use output::write_detections;
 pub use watchfloor_pipeline::detect::DetectionRow;
 use watchfloor_pipeline::intel_match::IntelMatcher;
-use watchfloor_pipeline::{beacon, correlate, detect, web_scan};
+use watchfloor_pipeline::{beacon, correlate, detect, remote_exec, web_scan};
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -204,34 +204,7 @@ pub fn run(config: HuntConfig) -> anyhow::Result<()> {
                 .map(|(_, row)| row),
         );
     }
-    if config.beacons {
-        let connections = std::mem::take(&mut outcome.connections);
-        let seen = connections.len();
-        let (found, _) = beacon::find_beacons(connections, &beacon::BeaconConfig::default());
-        if outcome.connections_dropped > 0 {
-            eprintln!(
-                "warning: beacon analysis took the first {seen} connections read; {} more were not analysed",
-                outcome.connections_dropped
-            );
-        }
-        eprintln!(
-            "beacon analysis: {} beacons among {seen} outgoing connections",
-            found.len()
-        );
-        detections.extend(found.iter().map(beacon::Beacon::row));
-    }
-    if !outcome.misses.is_empty() {
-        let misses = std::mem::take(&mut outcome.misses);
-        let (found, _) = web_scan::find_web_scans(misses, &web_scan::WebScanConfig::default());
-        if outcome.misses_dropped > 0 {
-            eprintln!(
-                "warning: web scan analysis took the first {} requests answered 4xx; {} more were not analysed",
-                web_scan::WebScanConfig::default().max_requests,
-                outcome.misses_dropped
-            );
-        }
-        detections.extend(found.iter().map(web_scan::WebScan::row));
-    }
+    detections.extend(whole_run_analyses(&mut outcome, config.beacons));
     progress.finish();
     let triage = match triage {
         Some(mut triage) => {
@@ -304,8 +277,54 @@ pub fn run(config: HuntConfig) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The analyses that need the whole run, on what the workers collected: beacons (when
+/// asked for), web scans and remote execution.
+fn whole_run_analyses(outcome: &mut workers::Outcome, beacons: bool) -> Vec<DetectionRow> {
+    let mut detections = Vec::new();
+    if beacons {
+        let connections = std::mem::take(&mut outcome.connections);
+        let seen = connections.len();
+        let (found, _) = beacon::find_beacons(connections, &beacon::BeaconConfig::default());
+        if outcome.connections_dropped > 0 {
+            eprintln!(
+                "warning: beacon analysis took the first {seen} connections read; {} more were not analysed",
+                outcome.connections_dropped
+            );
+        }
+        eprintln!(
+            "beacon analysis: {} beacons among {seen} outgoing connections",
+            found.len()
+        );
+        detections.extend(found.iter().map(beacon::Beacon::row));
+    }
+    if !outcome.misses.is_empty() {
+        let misses = std::mem::take(&mut outcome.misses);
+        let (found, _) = web_scan::find_web_scans(misses, &web_scan::WebScanConfig::default());
+        if outcome.misses_dropped > 0 {
+            eprintln!(
+                "warning: web scan analysis took the first {} requests answered 4xx; {} more were not analysed",
+                web_scan::WebScanConfig::default().max_requests,
+                outcome.misses_dropped
+            );
+        }
+        detections.extend(found.iter().map(web_scan::WebScan::row));
+    }
+    if outcome.remote_dropped > 0 {
+        eprintln!(
+            "warning: remote execution analysis took the first {} logons and session processes; {} more were not analysed",
+            workers::MAX_REMOTE_ITEMS,
+            outcome.remote_dropped
+        );
+    }
+    let remote = std::mem::take(&mut outcome.remote);
+    let found = remote_exec::find_remote_executions(remote.logons, remote.processes);
+    detections.extend(found.iter().map(remote_exec::RemoteExecution::row));
+    detections
+}
+
 /// Decodes `paths` (files or folders) and evaluates `engine` on every event: the
-/// detection rows in file order, and the number of events. No correlation pass.
+/// detection rows in file order, then those of the whole-run analyses (web scans,
+/// remote execution), and the number of events. No correlation pass.
 pub fn detect_paths(
     paths: &[PathBuf],
     engine: &Engine,
@@ -331,7 +350,7 @@ pub fn detect_paths(
     };
     let files = files::expand(paths);
     let progress = progress::Progress::new(false, files.files.len() as u64);
-    let outcome = workers::decode_all(
+    let mut outcome = workers::decode_all(
         &files.files,
         &config,
         table,
@@ -342,10 +361,13 @@ pub fn detect_paths(
     );
     progress.finish();
     let events = outcome.events();
-    (
-        outcome.detections.into_iter().map(|(_, row)| row).collect(),
-        events,
-    )
+    let whole_run = whole_run_analyses(&mut outcome, false);
+    let mut rows: Vec<DetectionRow> = std::mem::take(&mut outcome.detections)
+        .into_iter()
+        .map(|(_, row)| row)
+        .collect();
+    rows.extend(whole_run);
+    (rows, events)
 }
 
 /// What [`match_paths`] found.

@@ -16,6 +16,9 @@ use super::progress::Progress;
 use watchfloor_pipeline::beacon::{BeaconConfig, BeaconFields, Connection};
 use watchfloor_pipeline::detect::{CorrelationInput, DetectionRow, Detector};
 use watchfloor_pipeline::intel_match::{IntelMatcher, IntelScratch};
+use watchfloor_pipeline::remote_exec::{
+    NetworkLogon, Observation, PROCESSES_LISTED, RemoteExecFields, SessionKey, SessionProcess,
+};
 use watchfloor_pipeline::web_scan::{MissRequest, WebScanConfig, WebScanFields};
 use watchfloor_sigma::engine::Engine;
 
@@ -48,6 +51,20 @@ pub struct Outcome {
     /// analysis), up to its bound; those past it are counted.
     pub misses: Vec<MissRequest>,
     pub misses_dropped: u64,
+    /// Network logons and the processes of non-system sessions (a few per session),
+    /// for remote execution analysis, up to its bound; those past it are counted.
+    pub remote: RemoteSessions,
+    pub remote_dropped: u64,
+}
+
+/// Most network logons and session processes a hunt collects.
+pub const MAX_REMOTE_ITEMS: usize = 2_000_000;
+
+/// What remote execution analysis needs of a run.
+#[derive(Debug, Default)]
+pub struct RemoteSessions {
+    pub logons: Vec<NetworkLogon>,
+    pub processes: Vec<SessionProcess>,
 }
 
 impl Outcome {
@@ -93,6 +110,11 @@ pub fn decode_all(
     let scan_room = AtomicUsize::new(WebScanConfig::default().max_requests);
     let scan_dropped = AtomicU64::new(0);
     let scan_budget = (&scan_room, &scan_dropped);
+    let remote_fields = engine.is_some().then(|| RemoteExecFields::new(table));
+    let remote_fields = remote_fields.as_ref();
+    let remote_room = AtomicUsize::new(MAX_REMOTE_ITEMS);
+    let remote_dropped = AtomicU64::new(0);
+    let remote_budget = (&remote_room, &remote_dropped);
     let mut per_file: Vec<Option<FileResult>> = Vec::new();
     per_file.resize_with(files.len(), || None);
     let results = std::thread::scope(|scope| {
@@ -116,6 +138,7 @@ pub fn decode_all(
                         sink.intel = intel.map(|m| (m, &mut scratch, now));
                         sink.beacon = beacon_fields.map(|f| (f, budget));
                         sink.web_scan = scan_fields.map(|f| (f, scan_budget));
+                        sink.remote = remote_fields.map(|f| (f, remote_budget));
                         let reports = decoder.decode_path(path, &mut sink);
                         progress.file_done();
                         done.push((index, sink.finish(reports)));
@@ -135,6 +158,7 @@ pub fn decode_all(
     let mut outcome = Outcome {
         connections_dropped: dropped.load(Ordering::Relaxed),
         misses_dropped: scan_dropped.load(Ordering::Relaxed),
+        remote_dropped: remote_dropped.load(Ordering::Relaxed),
         ..Outcome::default()
     };
     for file in per_file.into_iter().flatten() {
@@ -143,6 +167,8 @@ pub fn decode_all(
         outcome.correlation_inputs.extend(file.correlation_inputs);
         outcome.connections.extend(file.connections);
         outcome.misses.extend(file.misses);
+        outcome.remote.logons.extend(file.remote.logons);
+        outcome.remote.processes.extend(file.remote.processes);
         let room = config.max_errors_shown.saturating_sub(outcome.errors.len());
         outcome.errors.extend(file.errors.into_iter().take(room));
     }
@@ -164,6 +190,7 @@ struct FileResult {
     correlation_inputs: Vec<CorrelationInput>,
     connections: Vec<Connection>,
     misses: Vec<MissRequest>,
+    remote: RemoteSessions,
 }
 
 /// Shared room left for collected items, and the count of those dropped past it.
@@ -196,6 +223,13 @@ struct HuntSink<'p, 'd, 'e> {
     /// Set when requests are collected for web scan analysis, with its budget.
     web_scan: Option<(&'e WebScanFields, Budget<'e>)>,
     misses: Vec<MissRequest>,
+    /// Set when logons and session processes are collected for remote execution
+    /// analysis, with its budget.
+    remote: Option<(&'e RemoteExecFields, Budget<'e>)>,
+    logons: Vec<NetworkLogon>,
+    /// Each session's first processes (twice the listed number: Sysmon and the
+    /// Security log may both record each).
+    session_processes: HashMap<SessionKey, Vec<SessionProcess>>,
     detections: Vec<(u32, DetectionRow)>,
     correlation_inputs: Vec<CorrelationInput>,
     streams: HashMap<Arc<str>, StreamStats>,
@@ -218,6 +252,9 @@ impl<'p, 'd, 'e> HuntSink<'p, 'd, 'e> {
             connections: Vec::new(),
             web_scan: None,
             misses: Vec::new(),
+            remote: None,
+            logons: Vec::new(),
+            session_processes: HashMap::new(),
             detections: Vec::new(),
             correlation_inputs: Vec::new(),
             streams: HashMap::new(),
@@ -252,6 +289,10 @@ impl<'p, 'd, 'e> HuntSink<'p, 'd, 'e> {
             correlation_inputs: self.correlation_inputs,
             connections: self.connections,
             misses: self.misses,
+            remote: RemoteSessions {
+                logons: self.logons,
+                processes: self.session_processes.into_values().flatten().collect(),
+            },
         }
     }
 
@@ -284,6 +325,27 @@ impl Sink for HuntSink<'_, '_, '_> {
             && take(budget)
         {
             self.misses.push(miss);
+        }
+        if let Some((fields, budget)) = self.remote
+            && ev.time != Timestamp::default()
+            && let Some(obs) = fields.observe(ev)
+        {
+            match obs {
+                Observation::Logon(logon) => {
+                    if take(budget) {
+                        self.logons.push(logon);
+                    }
+                }
+                Observation::Process(p) => {
+                    let listed = self.session_processes.get(&p.key).map_or(0, Vec::len);
+                    if listed < 2 * PROCESSES_LISTED && take(budget) {
+                        self.session_processes
+                            .entry(p.key.clone())
+                            .or_default()
+                            .push(p);
+                    }
+                }
+            }
         }
         let stats = match self.streams.get_mut(&ev.source.name) {
             Some(s) => s,
