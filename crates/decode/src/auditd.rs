@@ -39,10 +39,13 @@
 //! # Time and logsource
 //!
 //! The event time is the `audit(…)` epoch (millisecond precision). Logsource:
-//! `product: linux`, `service: auditd`.
+//! `product: linux`, `service: auditd`; a record completing a successful `execve`
+//! (see [`crate::auditd_exec`]) is also category `process_creation`, with Sysmon's
+//! `Image`, `CommandLine`, `ParentImage`, `User`, … added.
 
 use watchfloor_event::{Event, LogSource, Value};
 
+use crate::auditd_exec::ExecAssembler;
 use crate::syslog::{parse_header, snippet, split_token};
 use crate::time::parse_epoch;
 use crate::{DecodeContext, DecodeErrorKind, LineDecoder};
@@ -80,11 +83,18 @@ const ENCODED_KEYS: &[&str] = &[
 pub struct AuditdDecoder {
     bytes: Vec<u8>,
     name: String,
+    exec: ExecAssembler,
 }
 
 impl AuditdDecoder {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Processes the exec assembler remembers, for tests of its bound.
+    #[cfg(test)]
+    pub(crate) fn exec_memory(&self) -> usize {
+        self.exec.memory()
     }
 
     /// Adds one pair, hex-decoding it when it is an encoded string field.
@@ -204,8 +214,15 @@ impl LineDecoder for AuditdDecoder {
                 self.emit(ctx, ev, record_type, pair);
             }
         }
+        self.exec.record(ctx, record_type, serial, ev);
         Ok(true)
     }
+}
+
+/// Whether `text` looks like one audit record (`type=…` then `audit(…)`), as a relay
+/// may carry it inside another format.
+pub fn is_audit_record(text: &str) -> bool {
+    find_type(text).is_some_and(|at| text.get(at..).is_some_and(|rest| rest.contains("audit(")))
 }
 
 /// The byte offset of the first `type=` that starts a word.

@@ -21,6 +21,7 @@ use std::borrow::Cow;
 use watchfloor_event::{Event, FieldId, LogSource, Value};
 
 use crate::antivirus::AntivirusNames;
+use crate::auditd::AuditdDecoder;
 use crate::ecs_sysmon::EcsSysmon;
 use crate::evtxecmd;
 use crate::json_walk::{self, Naming, PathIds};
@@ -63,6 +64,8 @@ pub struct JsonDecoder {
     web: Option<WebJsonNames>,
     /// Sysmon names of Elastic's ECS fields, resolved once.
     ecs: Option<EcsSysmon>,
+    /// Audit records relayed in Log Analytics `Syslog` rows (auditd, auoms).
+    auditd: AuditdDecoder,
 }
 
 /// Field ids consulted for recognition, resolved once per decoder.
@@ -249,6 +252,33 @@ impl JsonDecoder {
                     let json = sysmon_xml_json(&xml)?;
                     ev.clear();
                     return self.decode_object(ctx, &json, ev);
+                }
+                // An audit record in a `Syslog` row (auditd through syslog, or auoms):
+                // the event is the record, on the row's machine. A message that only
+                // looks like one leaves the row as it is.
+                let audit = ev
+                    .get(known.syslog_message)
+                    .and_then(|v| v.as_str())
+                    .filter(|m| crate::auditd::is_audit_record(m))
+                    .map(str::to_owned);
+                if let Some(message) = audit {
+                    let mut record = Event::new();
+                    if let Ok(true) = self.auditd.decode_line(ctx, &message, &mut record) {
+                        let computer_id = ctx.id("Computer");
+                        let computer = ev
+                            .get(computer_id)
+                            .and_then(|v| v.as_str())
+                            .map(str::to_owned);
+                        record.source = ev.source.clone();
+                        record.tenant = ev.tenant;
+                        record.ingest_time = ev.ingest_time;
+                        *ev = record;
+                        if let Some(computer) = computer {
+                            ctx.put_str(ev, "Computer", &computer);
+                        }
+                        self.last_flavour = Some(JsonFlavour::Generic);
+                        return Ok(JsonFlavour::Generic);
+                    }
                 }
             }
             _ => {}

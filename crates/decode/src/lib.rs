@@ -10,6 +10,7 @@
 pub mod access_log;
 pub mod antivirus;
 pub mod auditd;
+pub mod auditd_exec;
 pub mod cef;
 pub mod context;
 pub mod csv_log;

@@ -122,6 +122,19 @@ fn shipped_scenarios_against_the_sigmahq_rules() {
             );
         } else {
             assert_eq!(with, without, "{name}");
+            // auditd's exec records are process starts: the `curl` upload meets
+            // SigmaHQ's Linux process_creation rules.
+            let exfil = report["steps"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|s| s["step"] == "exfil")
+                .expect("the exfiltration step");
+            assert_eq!(exfil["detected"], true, "{exfil}");
+            assert!(
+                exfil["rules"].to_string().contains("Curl File Upload"),
+                "{exfil}"
+            );
         }
         detected += report["detected_steps"].as_u64().unwrap();
         steps += report["steps"].as_array().unwrap().len() as u64;
@@ -186,5 +199,5 @@ fn shipped_scenarios_against_the_sigmahq_rules() {
         }
     }
     assert_eq!(steps, 18);
-    assert!(detected >= 16, "{detected} of {steps} steps detected");
+    assert!(detected >= 17, "{detected} of {steps} steps detected");
 }

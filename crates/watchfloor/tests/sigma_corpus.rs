@@ -255,8 +255,9 @@ fn defender_detections_meet_the_antivirus_rules() {
 }
 
 /// Log Analytics (Microsoft Sentinel) exports: `SecurityEvent` and `WindowsEvent` rows
-/// carry the event data as one XML or JSON text column, and Sysmon for Linux arrives as
-/// XML inside `Syslog` rows. All three meet the SigmaHQ rules as EVTX would.
+/// carry the event data as one XML or JSON text column, Sysmon for Linux arrives as
+/// XML inside `Syslog` rows, auoms' audit records as text inside them. All meet the
+/// SigmaHQ rules as EVTX (or Sysmon for Linux) would.
 #[test]
 #[ignore = "needs ../shared/corpora"]
 fn log_analytics_exports_meet_the_rules() {
@@ -280,6 +281,15 @@ fn log_analytics_exports_meet_the_rules() {
         "Linux Reverse Shell Indicator",
         "syslog_sysmon_log4shell"
     ));
+    // The same server's auoms (auditd) exec records are process starts: tomcat's java
+    // starting a shell that decodes base64, as Sysmon for Linux shows it.
+    for title in [
+        "Suspicious Java Children Processes",
+        "Decode Base64 Encoded Text",
+        "Local Groups Discovery - Linux",
+    ] {
+        assert!(fired(title, "syslog_auoms_auditd_log4shell"), "{title}");
+    }
 }
 
 /// HTTP requests a network sensor saw (Zeek `http`, as TSV) meet SigmaHQ's `proxy`
