@@ -16,7 +16,8 @@
 //!   IO, time comes from the events;
 //! - [`web_attack`] and [`web_scan`] read web server requests for attacks and for
 //!   scanning; [`remote_exec`] finds processes started inside a remote caller's network
-//!   logon session (lateral movement);
+//!   logon session (lateral movement); [`dns_tunnel`] finds bursts of encoded names
+//!   under one rarely asked domain (tunnels and exfiltration over DNS);
 //! - [`retro`] turns a retro-hunt's hits on stored records into the same indicator
 //!   rows, at the records' times, which [`live::Processor::retro`] takes through the
 //!   tenant's analysis engine.
@@ -24,6 +25,7 @@
 pub mod beacon;
 pub mod correlate;
 pub mod detect;
+pub mod dns_tunnel;
 pub mod entities;
 pub mod intel_match;
 pub mod live;

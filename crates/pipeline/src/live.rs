@@ -32,7 +32,9 @@
 //!   every network logon and process start goes through remote execution analysis
 //!   ([`crate::remote_exec::RemoteExecTracker`], bounded), which reports a process
 //!   started inside a remote caller's network logon once per session as a
-//!   `remote-execution` detection.
+//!   `remote-execution` detection; and every DNS query through DNS tunnelling analysis
+//!   ([`crate::dns_tunnel::DnsTunnelTracker`], bounded), which reports a machine's burst
+//!   of encoded names under one rarely asked domain once as a `dns-tunnel` detection.
 
 use std::collections::{HashMap, HashSet};
 use std::io::Cursor;
@@ -52,6 +54,7 @@ use watchfloor_triage::{Changes, Outcome, Triage};
 use crate::beacon::{BeaconConfig, BeaconFields, BeaconTracker};
 use crate::correlate;
 use crate::detect::{CorrelationInput, DetectionRow, Detector};
+use crate::dns_tunnel::{DnsFields, DnsTunnelConfig, DnsTunnelTracker};
 use crate::entities::EntityFields;
 use crate::intel_match::{INDICATOR_ROW, IntelMatcher, IntelScratch};
 use crate::remote_exec::{Observation, RemoteExecConfig, RemoteExecFields, RemoteExecTracker};
@@ -222,6 +225,8 @@ pub struct Processor {
     scans: WebScanTracker,
     remote_fields: RemoteExecFields,
     remote: RemoteExecTracker,
+    dns_fields: DnsFields,
+    dns: DnsTunnelTracker,
     buffer: Vec<u8>,
 }
 
@@ -253,6 +258,7 @@ impl Processor {
         let beacon_fields = BeaconFields::new(book.table());
         let scan_fields = WebScanFields::new(book.table());
         let remote_fields = RemoteExecFields::new(book.table());
+        let dns_fields = DnsFields::new(book.table());
         Processor {
             tenant,
             book,
@@ -271,6 +277,8 @@ impl Processor {
             scans: WebScanTracker::new(WebScanConfig::default()),
             remote_fields,
             remote: RemoteExecTracker::new(RemoteExecConfig::default()),
+            dns_fields,
+            dns: DnsTunnelTracker::new(DnsTunnelConfig::default()),
             buffer: Vec::new(),
         }
     }
@@ -442,6 +450,7 @@ impl Processor {
             beacon: (&self.beacon_fields, &mut self.beacons),
             web_scan: (&self.scan_fields, &mut self.scans),
             remote: (&self.remote_fields, &mut self.remote),
+            dns: (&self.dns_fields, &mut self.dns),
             rows,
             indicator_hits: &mut out.indicator_hits,
             keep: Vec::new(),
@@ -519,6 +528,7 @@ struct GroupSink<'a, 'e> {
     beacon: (&'a BeaconFields, &'a mut BeaconTracker),
     web_scan: (&'a WebScanFields, &'a mut WebScanTracker),
     remote: (&'a RemoteExecFields, &'a mut RemoteExecTracker),
+    dns: (&'a DnsFields, &'a mut DnsTunnelTracker),
     rows: &'a mut Vec<(u32, DetectionRow)>,
     indicator_hits: &'a mut Vec<RecordHit>,
     keep: Vec<CorrelationInput>,
@@ -620,6 +630,15 @@ impl Sink for GroupSink<'_, '_> {
             }
             if let Some(scan) = tracker.observe(&miss) {
                 self.rows.push((u32::MAX, scan.row()));
+            }
+        }
+        let (fields, tracker) = &mut self.dns;
+        if let Some(mut query) = fields.query(ev) {
+            if query.time_ns == 0 {
+                query.time_ns = received.0;
+            }
+            if let Some(tunnel) = tracker.observe(&query) {
+                self.rows.push((u32::MAX, tunnel.row()));
             }
         }
         let (fields, tracker) = &mut self.remote;

@@ -120,6 +120,15 @@ fn shipped_scenarios_against_the_sigmahq_rules() {
                 c2["rules"].to_string().contains("Regular beaconing"),
                 "{c2}"
             );
+            // The credentials sent out as DNS queries: DNS tunnelling analysis.
+            let dns = report["steps"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|s| s["step"] == "exfil-dns")
+                .expect("the DNS exfiltration step");
+            assert_eq!(dns["detected"], true, "{dns}");
+            assert!(dns["rules"].to_string().contains("DNS tunnelling"), "{dns}");
         } else {
             assert_eq!(with, without, "{name}");
             // auditd's exec records are process starts: the `curl` upload meets
@@ -198,6 +207,6 @@ fn shipped_scenarios_against_the_sigmahq_rules() {
             assert!(incident["detections"].as_u64().unwrap() > 400, "{incident}");
         }
     }
-    assert_eq!(steps, 18);
-    assert!(detected >= 17, "{detected} of {steps} steps detected");
+    assert_eq!(steps, 19);
+    assert!(detected >= 18, "{detected} of {steps} steps detected");
 }

@@ -1,8 +1,10 @@
-//! Command and control and exfiltration over HTTPS: the implant's jittered check-ins
-//! (small, regular connections, the C2 name re-resolved as its record expires) and
-//! the upload of an archive to the actor's server (`curl.exe` or `rclone.exe` on
-//! Windows, `curl` under sudo on Linux) as one long connection with a huge
-//! originator byte count.
+//! Command and control and exfiltration: the implant's jittered check-ins over HTTPS
+//! (small, regular connections, the C2 name re-resolved as its record expires); the
+//! upload of an archive to the actor's server (`curl.exe` or `rclone.exe` on Windows,
+//! `curl` under sudo on Linux) as one long connection with a huge originator byte
+//! count; or, with `over: dns`, the data sent by the implant as DNS queries for names
+//! under the actor's domain, each carrying a sequence number and a base32 chunk
+//! (Sysmon DNS query events on Windows, and the DNS server's view in Zeek `dns`).
 
 use rand::Rng;
 
@@ -14,6 +16,10 @@ use crate::windows;
 
 /// The most check-ins one step emits.
 const MAX_CHECK_INS: usize = 3_000;
+/// The most queries a DNS exfiltration emits.
+const MAX_DNS_QUERIES: u64 = 20_000;
+/// Bytes of data one DNS query carries (two 48-character base32 labels).
+const DNS_CHUNK: usize = 60;
 
 pub(super) fn beacon(ctx: &mut Ctx<'_>, env: &mut Env<'_>) {
     let host = env.r.target;
@@ -93,6 +99,10 @@ pub(super) fn beacon(ctx: &mut Ctx<'_>, env: &mut Env<'_>) {
 }
 
 pub(super) fn exfiltrate(ctx: &mut Ctx<'_>, env: &mut Env<'_>) {
+    if env.param("over", "https").eq_ignore_ascii_case("dns") {
+        dns_exfiltrate(ctx, env);
+        return;
+    }
     let host = env.r.target;
     let bytes: u64 = env.number("bytes", 250_000_000u64).min(1_000_000_000_000);
     let rate: f64 = Some(env.number("rate", 9_000_000f64))
@@ -186,4 +196,47 @@ pub(super) fn exfiltrate(ctx: &mut Ctx<'_>, env: &mut Env<'_>) {
         },
     );
     env.t = t.saturating_add(super::nanos(duration));
+}
+
+/// Exfiltration over DNS: `bytes` (default 200 KB) sent as queries for
+/// `<sequence>.<chunk>.<chunk>.<actor domain>`, one every 20–250 ms, by the foothold's
+/// implant (Windows) or a shell's process (Linux), answered by the actor's name server
+/// through the company's resolver.
+fn dns_exfiltrate(ctx: &mut Ctx<'_>, env: &mut Env<'_>) {
+    let host = env.r.target;
+    let bytes: u64 = env.number("bytes", 200_000u64).max(1);
+    let queries = bytes.div_ceil(DNS_CHUNK as u64).min(MAX_DNS_QUERIES);
+    let domain = env.s.campaign.actor.domain.clone();
+    let actor_ip = env.actor_ip().to_string();
+    let implant = env.state.footholds.get(&host).map(|f| f.implant.clone());
+    let mut t = env.t;
+    let mut data = [0u8; DNS_CHUNK];
+    for sequence in 0..queries {
+        ctx.rng.fill(&mut data[..]);
+        let encoded = base32(&data);
+        let (first, second) = encoded.split_at(encoded.len() / 2);
+        let name = format!("{sequence:05x}.{first}.{second}.{domain}");
+        lookup(ctx, host, t, implant.as_ref(), &name, &actor_ip);
+        t += ctx.rng.random_range(20..250) * 1_000_000;
+    }
+    env.t = t;
+}
+
+/// Lower-case RFC 4648 base32 without padding, as DNS tunnels write it.
+fn base32(data: &[u8]) -> String {
+    const ALPHABET: &[u8; 32] = b"abcdefghijklmnopqrstuvwxyz234567";
+    let mut out = String::with_capacity(data.len() * 8 / 5 + 1);
+    let (mut buffer, mut bits) = (0u32, 0u32);
+    for &b in data {
+        buffer = (buffer << 8) | u32::from(b);
+        bits += 8;
+        while bits >= 5 {
+            bits -= 5;
+            out.push(ALPHABET[((buffer >> bits) & 31) as usize] as char);
+        }
+    }
+    if bits > 0 {
+        out.push(ALPHABET[((buffer << (5 - bits)) & 31) as usize] as char);
+    }
+    out
 }

@@ -12,7 +12,7 @@ pub use incidents::{TriageFiles, analyse, engine as triage_engine};
 pub use output::write_detections;
 pub use watchfloor_pipeline::detect::DetectionRow;
 use watchfloor_pipeline::intel_match::IntelMatcher;
-use watchfloor_pipeline::{beacon, correlate, detect, remote_exec, web_scan};
+use watchfloor_pipeline::{beacon, correlate, detect, dns_tunnel, remote_exec, web_scan};
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -278,7 +278,7 @@ pub fn run(config: HuntConfig) -> anyhow::Result<()> {
 }
 
 /// The analyses that need the whole run, on what the workers collected: beacons (when
-/// asked for), web scans and remote execution.
+/// asked for), web scans, DNS tunnelling and remote execution.
 fn whole_run_analyses(outcome: &mut workers::Outcome, beacons: bool) -> Vec<DetectionRow> {
     let mut detections = Vec::new();
     if beacons {
@@ -316,6 +316,16 @@ fn whole_run_analyses(outcome: &mut workers::Outcome, beacons: bool) -> Vec<Dete
             outcome.remote_dropped
         );
     }
+    if outcome.queries_dropped > 0 {
+        eprintln!(
+            "warning: DNS tunnelling analysis took the first {} queries for long names; {} more were not analysed",
+            dns_tunnel::DnsTunnelConfig::default().max_queries,
+            outcome.queries_dropped
+        );
+    }
+    let queries = std::mem::take(&mut outcome.queries);
+    let (found, _) = dns_tunnel::find_dns_tunnels(queries, &dns_tunnel::DnsTunnelConfig::default());
+    detections.extend(found.iter().map(dns_tunnel::DnsTunnel::row));
     let remote = std::mem::take(&mut outcome.remote);
     let found = remote_exec::find_remote_executions(remote.logons, remote.processes);
     detections.extend(found.iter().map(remote_exec::RemoteExecution::row));

@@ -15,6 +15,7 @@ use super::HuntConfig;
 use super::progress::Progress;
 use watchfloor_pipeline::beacon::{BeaconConfig, BeaconFields, Connection};
 use watchfloor_pipeline::detect::{CorrelationInput, DetectionRow, Detector};
+use watchfloor_pipeline::dns_tunnel::{DnsFields, DnsQuery, DnsTunnelConfig};
 use watchfloor_pipeline::intel_match::{IntelMatcher, IntelScratch};
 use watchfloor_pipeline::remote_exec::{
     NetworkLogon, Observation, PROCESSES_LISTED, RemoteExecFields, SessionKey, SessionProcess,
@@ -55,6 +56,10 @@ pub struct Outcome {
     /// for remote execution analysis, up to its bound; those past it are counted.
     pub remote: RemoteSessions,
     pub remote_dropped: u64,
+    /// DNS queries for long names, for DNS tunnelling analysis, up to its bound; those
+    /// past it are counted.
+    pub queries: Vec<DnsQuery>,
+    pub queries_dropped: u64,
 }
 
 /// Most network logons and session processes a hunt collects.
@@ -115,6 +120,11 @@ pub fn decode_all(
     let remote_room = AtomicUsize::new(MAX_REMOTE_ITEMS);
     let remote_dropped = AtomicU64::new(0);
     let remote_budget = (&remote_room, &remote_dropped);
+    let dns_fields = engine.is_some().then(|| DnsFields::new(table));
+    let dns_fields = dns_fields.as_ref();
+    let dns_room = AtomicUsize::new(DnsTunnelConfig::default().max_queries);
+    let dns_dropped = AtomicU64::new(0);
+    let dns_budget = (&dns_room, &dns_dropped);
     let mut per_file: Vec<Option<FileResult>> = Vec::new();
     per_file.resize_with(files.len(), || None);
     let results = std::thread::scope(|scope| {
@@ -139,6 +149,7 @@ pub fn decode_all(
                         sink.beacon = beacon_fields.map(|f| (f, budget));
                         sink.web_scan = scan_fields.map(|f| (f, scan_budget));
                         sink.remote = remote_fields.map(|f| (f, remote_budget));
+                        sink.dns = dns_fields.map(|f| (f, dns_budget));
                         let reports = decoder.decode_path(path, &mut sink);
                         progress.file_done();
                         done.push((index, sink.finish(reports)));
@@ -159,6 +170,7 @@ pub fn decode_all(
         connections_dropped: dropped.load(Ordering::Relaxed),
         misses_dropped: scan_dropped.load(Ordering::Relaxed),
         remote_dropped: remote_dropped.load(Ordering::Relaxed),
+        queries_dropped: dns_dropped.load(Ordering::Relaxed),
         ..Outcome::default()
     };
     for file in per_file.into_iter().flatten() {
@@ -169,6 +181,7 @@ pub fn decode_all(
         outcome.misses.extend(file.misses);
         outcome.remote.logons.extend(file.remote.logons);
         outcome.remote.processes.extend(file.remote.processes);
+        outcome.queries.extend(file.queries);
         let room = config.max_errors_shown.saturating_sub(outcome.errors.len());
         outcome.errors.extend(file.errors.into_iter().take(room));
     }
@@ -191,6 +204,7 @@ struct FileResult {
     connections: Vec<Connection>,
     misses: Vec<MissRequest>,
     remote: RemoteSessions,
+    queries: Vec<DnsQuery>,
 }
 
 /// Shared room left for collected items, and the count of those dropped past it.
@@ -230,6 +244,9 @@ struct HuntSink<'p, 'd, 'e> {
     /// Each session's first processes (twice the listed number: Sysmon and the
     /// Security log may both record each).
     session_processes: HashMap<SessionKey, Vec<SessionProcess>>,
+    /// Set when DNS queries are collected for tunnelling analysis, with its budget.
+    dns: Option<(&'e DnsFields, Budget<'e>)>,
+    queries: Vec<DnsQuery>,
     detections: Vec<(u32, DetectionRow)>,
     correlation_inputs: Vec<CorrelationInput>,
     streams: HashMap<Arc<str>, StreamStats>,
@@ -255,6 +272,8 @@ impl<'p, 'd, 'e> HuntSink<'p, 'd, 'e> {
             remote: None,
             logons: Vec::new(),
             session_processes: HashMap::new(),
+            dns: None,
+            queries: Vec::new(),
             detections: Vec::new(),
             correlation_inputs: Vec::new(),
             streams: HashMap::new(),
@@ -293,6 +312,7 @@ impl<'p, 'd, 'e> HuntSink<'p, 'd, 'e> {
                 logons: self.logons,
                 processes: self.session_processes.into_values().flatten().collect(),
             },
+            queries: self.queries,
         }
     }
 
@@ -325,6 +345,13 @@ impl Sink for HuntSink<'_, '_, '_> {
             && take(budget)
         {
             self.misses.push(miss);
+        }
+        if let Some((fields, budget)) = self.dns
+            && ev.time != Timestamp::default()
+            && let Some(query) = fields.query(ev)
+            && take(budget)
+        {
+            self.queries.push(query);
         }
         if let Some((fields, budget)) = self.remote
             && ev.time != Timestamp::default()

@@ -222,6 +222,36 @@ fn psexec_lateral_movement_leaves_both_ends() {
 }
 
 #[test]
+fn exfiltration_over_dns_is_a_burst_of_encoded_queries_by_the_implant() {
+    let p = play_all(&scenario(PHISHING), 6);
+    let queries = p.events("exfil-dns", Stream::Sysmon, 22);
+    // 120,000 bytes at 60 per query.
+    assert_eq!(queries.len(), 2_000);
+    let implant = &p
+        .state
+        .foothold(p.world.host("WS-ACCT-07").unwrap())
+        .unwrap()
+        .implant;
+    let mut names = std::collections::HashSet::new();
+    for q in &queries {
+        assert_eq!(s(q, "Image"), implant.image);
+        let name = s(q, "QueryName");
+        let labels: Vec<&str> = name.split('.').collect();
+        assert!(name.ends_with(".cdn-tanaka-trading.example"), "{name}");
+        assert_eq!(labels[1].len(), 48, "{name}");
+        assert!(
+            labels[1]
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || (b'2'..=b'7').contains(&b))
+        );
+        names.insert(name);
+    }
+    assert_eq!(names.len(), queries.len(), "every query distinct");
+    // The resolver sees the same queries.
+    assert_eq!(p.lines("exfil-dns", Stream::ZeekDns).len(), 2_000);
+}
+
+#[test]
 fn collection_exfiltration_and_log_clearing_on_windows() {
     let p = play_all(&scenario(PHISHING), 6);
     let ev = p.json("collect", Stream::Sysmon);
