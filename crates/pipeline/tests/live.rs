@@ -509,3 +509,34 @@ fn a_process_in_a_remote_session_is_one_remote_execution_whatever_the_batch_orde
         "{alert:?}"
     );
 }
+
+#[test]
+fn a_dns_tunnel_across_batches_is_one_alert_naming_its_domain() {
+    let query = |i: u64| {
+        let mut x = i.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+        let mut label = String::new();
+        for _ in 0..2 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            label.push_str(&format!("{x:016x}"));
+        }
+        serde_json::json!({
+            "_path": "dns", "ts": 1_772_438_400.0 + i as f64, "uid": format!("C{i}"),
+            "id.orig_h": "10.0.0.5", "id.orig_p": 50_000, "id.resp_h": "10.0.0.53",
+            "id.resp_p": 53, "proto": "udp", "qtype_name": "TXT",
+            "query": format!("{i:04x}.{label}.t.updates-cdn.example"),
+        })
+        .to_string()
+    };
+    let mut p = processor();
+    let first: Vec<_> = (0..40).map(|i| (Some("json"), query(i))).collect();
+    let out = p.process(&records(&first, 1));
+    assert_eq!(out.detections, 0, "{out:?}");
+    let second: Vec<_> = (40..200).map(|i| (Some("json"), query(i))).collect();
+    let out = p.process(&records(&second, 41));
+    assert_eq!(out.detections, 1, "{out:?}");
+    let alert = p.triage().alert(out.changes.alerts[0]).unwrap();
+    assert_eq!(alert.rule_id, "dns-tunnel");
+    assert_eq!(alert.entities.indicators, vec!["updates-cdn.example"]);
+}
