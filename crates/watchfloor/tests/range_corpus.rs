@@ -210,3 +210,61 @@ fn shipped_scenarios_against_the_sigmahq_rules() {
     assert_eq!(steps, 19);
     assert!(detected >= 18, "{detected} of {steps} steps detected");
 }
+
+/// The phishing campaign moving to the file server over WMI instead of PsExec: remote
+/// execution analysis reports the command WMI started in the intruder's network logon
+/// on FS01, and no other session in the run's 90,000 benign records.
+#[test]
+#[ignore = "needs ../shared/corpora"]
+fn lateral_movement_over_wmi_is_remote_execution_and_nothing_else_is() {
+    let scenarios = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios");
+    let text =
+        std::fs::read_to_string(scenarios.join("phishing-to-file-server-theft.yml")).unwrap();
+    assert!(text.contains("action: lateral-smb"));
+    let dir = std::env::temp_dir().join(format!("watchfloor-range-wmi-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let scenario = dir.join("wmi.yml");
+    std::fs::write(
+        &scenario,
+        text.replace("action: lateral-smb", "action: lateral-wmi"),
+    )
+    .unwrap();
+    let out = dir.join("run");
+    run(&[
+        "range",
+        "run",
+        scenario.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let rules = corpora().join("detection/sigmahq-sigma/rules");
+    let rows = run(&[
+        "hunt",
+        out.to_str().unwrap(),
+        "--rules",
+        rules.to_str().unwrap(),
+        "--format",
+        "jsonl",
+    ]);
+    std::fs::remove_dir_all(&dir).ok();
+    let found: Vec<serde_json::Value> = String::from_utf8_lossy(&rows)
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|r| r["rule_id"] == "remote-execution")
+        .collect();
+    assert_eq!(found.len(), 1, "{found:?}");
+    let row = &found[0];
+    assert_eq!(row["host"], "FS01.corp.example");
+    assert_eq!(row["tags"][1], "attack.t1047");
+    let matched: std::collections::HashMap<String, String> = row["matched"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| (m[0].as_str().unwrap().into(), m[1].as_str().unwrap().into()))
+        .collect();
+    assert_eq!(matched["user"], "CORP\\admin.suzuki");
+    assert!(
+        matched["ParentImage"].ends_with("WmiPrvSE.exe"),
+        "{matched:?}"
+    );
+}

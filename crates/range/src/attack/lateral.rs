@@ -454,7 +454,8 @@ pub(super) fn wmi(ctx: &mut Ctx<'_>, env: &mut Env<'_>) {
         zeek_conn(ctx, t, &flow);
     }
     let t = env.later(ctx, 20, 150);
-    network_logon(ctx, &h, t, 3, "NTLM");
+    // The command WMI starts runs in the caller's network logon session.
+    let logon = network_logon(ctx, &h, t, 3, "NTLM");
     let dcom = system_proc(ctx, env.state, h.target, "dcomlaunch");
     let t = env.later(ctx, 50, 400);
     let wmiprvse = start(
@@ -469,7 +470,6 @@ pub(super) fn wmi(ctx: &mut Ctx<'_>, env: &mut Env<'_>) {
         "NT AUTHORITY\\NETWORK SERVICE",
         "C:\\Windows\\system32\\",
     );
-    let logon = logon_id(ctx);
     let t = env.later(ctx, 100, 600);
     let cmd = start(
         ctx,

@@ -413,11 +413,13 @@ fn other_windows_actions() {
         .find(|v| v["Computer"] == "DC01.corp.example")
         .unwrap();
     assert!(s(spawned, "ParentImage").ends_with("WmiPrvSE.exe"));
-    assert!(
-        p.events("wmi", Stream::Security, 4624)
-            .iter()
-            .any(|v| v["LogonType"] == 3 && v["IpAddress"] == "10.10.20.107")
-    );
+    // The command runs in the caller's network logon session, as WMI starts it.
+    let logon = p
+        .events("wmi", Stream::Security, 4624)
+        .into_iter()
+        .find(|v| v["LogonType"] == 3 && v["IpAddress"] == "10.10.20.107")
+        .expect("the caller's network logon");
+    assert_eq!(s(spawned, "LogonId"), s(&logon, "TargetLogonId"));
 
     let ev = p.json("rdp", Stream::Sysmon);
     let mstsc = created(&ev, "\\mstsc.exe")[0];
