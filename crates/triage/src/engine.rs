@@ -775,7 +775,8 @@ impl Triage {
 
     /// The entity keys of an alert: its primary entity first (host, else source
     /// address, else user), then the user, and the linking keys (indicators that are
-    /// on no warninglist and not local addresses; processes).
+    /// on no warninglist and not local addresses; processes; for a lateral movement,
+    /// the inventory's machine at its source address).
     fn keys_of(&self, id: u64) -> Vec<Key> {
         let Some(a) = self.alert(id) else {
             return Vec::new();
@@ -803,6 +804,15 @@ impl Triage {
         }
         for p in [&e.process, &e.parent_process].into_iter().flatten() {
             keys.push(Key::Process(p.to_ascii_lowercase()));
+        }
+        // A lateral movement from a machine of the inventory continues that machine's
+        // story: the alert finds its incident too.
+        if a.stages.contains(&Stage::LateralMovement)
+            && let Some(ip) = e.src_ip.as_deref().filter(|ip| is_local_address(ip))
+            && let Some(source) = self.assets.canonical_host(ip)
+            && e.host.as_deref() != Some(source.as_str())
+        {
+            keys.push(Key::Source(source));
         }
         keys
     }
@@ -1082,9 +1092,12 @@ impl Triage {
 /// The entity a key names, without its kind.
 fn key_value(k: &Key) -> String {
     match k {
-        Key::Host(v) | Key::User(v) | Key::Address(v) | Key::Indicator(v) | Key::Process(v) => {
-            v.clone()
-        }
+        Key::Host(v)
+        | Key::User(v)
+        | Key::Address(v)
+        | Key::Indicator(v)
+        | Key::Process(v)
+        | Key::Source(v) => v.clone(),
     }
 }
 
@@ -1095,6 +1108,7 @@ fn key_text(k: &Key) -> String {
         Key::Address(a) => format!("address {a}"),
         Key::Indicator(i) => format!("indicator {i}"),
         Key::Process(p) => format!("process {p}"),
+        Key::Source(h) => format!("source host {h}"),
     }
 }
 

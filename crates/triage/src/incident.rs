@@ -107,6 +107,9 @@ pub enum Key {
     Address(String),
     Indicator(String),
     Process(String),
+    /// The machine a lateral movement came from: finds that host's incident, and is
+    /// never remembered (the alert's own host is its entity).
+    Source(String),
 }
 
 impl Key {
@@ -117,6 +120,7 @@ impl Key {
             Key::Address(a) => format!("same address {a}"),
             Key::Indicator(i) => format!("shared indicator {i}"),
             Key::Process(p) => format!("process ancestry ({p})"),
+            Key::Source(h) => format!("lateral movement from host {h}"),
         }
     }
 }
@@ -236,7 +240,11 @@ impl Incidents {
     ) -> Found {
         let mut found = Found::default();
         for k in keys {
-            if let Some(&(id, last)) = self.keys.get(&(tenant, k.clone()))
+            let lookup = match k {
+                Key::Source(h) => Key::Host(h.clone()),
+                other => other.clone(),
+            };
+            if let Some(&(id, last)) = self.keys.get(&(tenant, lookup))
                 && at.0.saturating_sub(last.0) <= window.gap
                 && last.0.saturating_sub(at.0) <= window.gap
             {
@@ -256,7 +264,7 @@ impl Incidents {
     }
 
     pub(crate) fn remember(&mut self, tenant: TenantId, keys: &[Key], id: u64, at: Timestamp) {
-        for k in keys {
+        for k in keys.iter().filter(|k| !matches!(k, Key::Source(_))) {
             let slot = self.keys.entry((tenant, k.clone())).or_insert((id, at));
             slot.0 = id;
             slot.1 = slot.1.max(at);

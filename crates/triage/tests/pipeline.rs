@@ -269,6 +269,82 @@ fn shared_indicator_links_hosts_into_one_incident() {
 }
 
 #[test]
+fn a_lateral_movement_joins_the_incident_of_the_machine_it_came_from() {
+    let mut t = Triage::new(TriageConfig::default());
+    let (assets, errors) = watchfloor_triage::assets::Assets::from_csv(
+        "host,ip\nws-acct-07.corp.example,10.10.20.107\nfs01.corp.example,10.10.10.5\nws-it-01.corp.example,10.10.20.21\n",
+    );
+    assert!(errors.is_empty(), "{errors:?}");
+    t.set_assets(assets);
+    // The foothold's incident.
+    let mut a = det(
+        "macro",
+        Level::High,
+        "ws-acct-07.corp.example",
+        0,
+        &["attack.execution"],
+    );
+    a.entities.user = Some("CORP\\mtanaka".into());
+    t.observe(a);
+    // A process started on the file server by a network logon from the foothold, as
+    // another account: only its source links it.
+    let mut b = det(
+        "remote-execution",
+        Level::Medium,
+        "fs01.corp.example",
+        40,
+        &["attack.lateral-movement", "attack.t1047"],
+    );
+    b.entities.user = Some("CORP\\admin.suzuki".into());
+    b.entities.src_ip = Some("10.10.20.107".into());
+    t.observe(b);
+    // The same from a machine with no incident, and an alert that is no lateral
+    // movement but names the foothold's address: neither joins.
+    let mut c = det(
+        "remote-execution",
+        Level::Medium,
+        "ws-it-01.corp.example",
+        50,
+        &["attack.lateral-movement"],
+    );
+    c.entities.src_ip = Some("10.10.10.99".into());
+    c.entities.user = Some("CORP\\helpdesk".into());
+    t.observe(c);
+    let mut d = det(
+        "smb-scan",
+        Level::Medium,
+        "dc01.corp.example",
+        55,
+        &["attack.discovery"],
+    );
+    d.entities.src_ip = Some("10.10.20.107".into());
+    t.observe(d);
+    let incidents: Vec<_> = t.incidents().collect();
+    assert_eq!(incidents.len(), 3, "{incidents:#?}");
+    let story = incidents.iter().find(|i| i.hosts.len() == 2).unwrap();
+    assert_eq!(
+        story.hosts,
+        vec!["fs01.corp.example", "ws-acct-07.corp.example"]
+    );
+    assert!(
+        story.log.entries.iter().any(|e| e
+            .reason
+            .contains("lateral movement from host ws-acct-07.corp.example")),
+        "{:#?}",
+        story.log
+    );
+    // The file server's later alerts follow its own host key into the same story.
+    t.observe(det(
+        "dump",
+        Level::High,
+        "fs01.corp.example",
+        60,
+        &["attack.credential-access"],
+    ));
+    assert_eq!(t.incidents().count(), 3);
+}
+
+#[test]
 fn the_asset_inventory_names_one_machine_one_entity() {
     let mut t = Triage::new(TriageConfig::default());
     let (assets, errors) = watchfloor_triage::assets::Assets::from_csv(
