@@ -12,6 +12,16 @@ use common::corpora;
 use std::path::Path;
 use std::process::Command;
 
+/// The score report's entry for campaign step `id`.
+fn step<'r>(report: &'r serde_json::Value, id: &str) -> &'r serde_json::Value {
+    report["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["step"] == id)
+        .unwrap_or_else(|| panic!("no step {id} in {report}"))
+}
+
 fn run(args: &[&str]) -> Vec<u8> {
     let out = Command::new(env!("CARGO_BIN_EXE_watchfloor"))
         .args(args)
@@ -109,36 +119,21 @@ fn shipped_scenarios_against_the_sigmahq_rules() {
         );
         if name.starts_with("phishing") {
             assert_eq!(with, without + 1, "{name}: {report}");
-            let c2 = report["steps"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .find(|s| s["step"] == "c2")
-                .expect("the beaconing step");
+            let c2 = step(&report, "c2");
             assert_eq!(c2["detected"], true, "{c2}");
             assert!(
                 c2["rules"].to_string().contains("Regular beaconing"),
                 "{c2}"
             );
             // The credentials sent out as DNS queries: DNS tunnelling analysis.
-            let dns = report["steps"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .find(|s| s["step"] == "exfil-dns")
-                .expect("the DNS exfiltration step");
+            let dns = step(&report, "exfil-dns");
             assert_eq!(dns["detected"], true, "{dns}");
             assert!(dns["rules"].to_string().contains("DNS tunnelling"), "{dns}");
         } else {
             assert_eq!(with, without, "{name}");
             // auditd's exec records are process starts: the `curl` upload meets
             // SigmaHQ's Linux process_creation rules.
-            let exfil = report["steps"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .find(|s| s["step"] == "exfil")
-                .expect("the exfiltration step");
+            let exfil = step(&report, "exfil");
             assert_eq!(exfil["detected"], true, "{exfil}");
             assert!(
                 exfil["rules"].to_string().contains("Curl File Upload"),
