@@ -9,7 +9,8 @@
 //!
 //! [`ExecAssembler`] watches the records as they are decoded. When the second of a
 //! successful exec's `SYSCALL` and `EXECVE` records arrives (auditd writes `SYSCALL`
-//! first; the order is not relied on), or an `AUOMS_EXECVE` record, that record's
+//! first; the order is not relied on, nor that the records of two execs never
+//! interleave), or an `AUOMS_EXECVE` record, that record's
 //! event becomes `linux/process_creation/auditd` and gains the Sysmon names. It keeps
 //! its own fields, so `service: auditd` rules still meet it.
 //!
@@ -19,12 +20,15 @@
 //! of a `PATH` search, or other audited calls, show it). Both memories are bounded.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 
 use watchfloor_event::{Event, FieldId, LogSource, Value};
 
 use crate::DecodeContext;
 
+/// Exec halves waiting for their other half (records of concurrent events may
+/// interleave); past it the oldest is dropped.
+const MAX_PENDING: usize = 16;
 /// Processes remembered for parent lookups; past it the memory starts over.
 const MAX_PROCESSES: usize = 8192;
 /// Arguments joined into a command line, at most.
@@ -90,8 +94,8 @@ impl Ids {
 #[derive(Debug, Clone, Default)]
 pub struct ExecAssembler {
     ids: Option<Ids>,
-    /// The half of an exec seen first, with its serial.
-    pending: Option<(i64, Half)>,
+    /// The halves of execs seen first, with their serials, oldest first.
+    pending: VecDeque<(i64, Half)>,
     /// Program and command line each process last started.
     started: HashMap<String, (String, String)>,
     /// Program each process ran when last seen not starting one.
@@ -117,20 +121,16 @@ impl ExecAssembler {
                 let Some(call) = self.exec_call(&ids, ev) else {
                     return;
                 };
-                match self.pending.take() {
-                    Some((s, Half::Args(args))) if s == serial => {
-                        self.complete(ctx, ev, call, args);
-                    }
-                    _ => self.pending = Some((serial, Half::Call(call))),
+                match self.take_pending(serial, false) {
+                    Some(Half::Args(args)) => self.complete(ctx, ev, call, args),
+                    _ => self.wait(serial, Half::Call(call)),
                 }
             }
             "EXECVE" => {
                 let args = self.arguments(ctx, &ids, ev);
-                match self.pending.take() {
-                    Some((s, Half::Call(call))) if s == serial => {
-                        self.complete(ctx, ev, call, args);
-                    }
-                    _ => self.pending = Some((serial, Half::Args(args))),
+                match self.take_pending(serial, true) {
+                    Some(Half::Call(call)) => self.complete(ctx, ev, call, args),
+                    _ => self.wait(serial, Half::Args(args)),
                 }
             }
             "AUOMS_EXECVE" => {
@@ -142,6 +142,22 @@ impl ExecAssembler {
             }
             _ => {}
         }
+    }
+
+    /// The waiting half of exec `serial`: its `SYSCALL` (`call`) or its `EXECVE`.
+    fn take_pending(&mut self, serial: i64, call: bool) -> Option<Half> {
+        let at = self
+            .pending
+            .iter()
+            .position(|(s, half)| *s == serial && matches!(half, Half::Call(_)) == call)?;
+        self.pending.remove(at).map(|(_, half)| half)
+    }
+
+    fn wait(&mut self, serial: i64, half: Half) {
+        if self.pending.len() >= MAX_PENDING {
+            self.pending.pop_front();
+        }
+        self.pending.push_back((serial, half));
     }
 
     /// Processes remembered (the larger of the two memories).

@@ -107,6 +107,20 @@ fn other_calls_architectures_and_enriched_names() {
 }
 
 #[test]
+fn records_of_concurrent_execs_may_interleave() {
+    let (mut c, events) = decode_all(&[
+        r#"type=SYSCALL msg=audit(1700000000.000:700): arch=c000003e syscall=59 success=yes exit=0 ppid=1 pid=10 uid=0 exe="/usr/bin/id""#,
+        r#"type=SYSCALL msg=audit(1700000000.000:701): arch=c000003e syscall=59 success=yes exit=0 ppid=1 pid=11 uid=0 exe="/usr/bin/uname""#,
+        r#"type=EXECVE msg=audit(1700000000.000:701): argc=2 a0="uname" a1="-a""#,
+        r#"type=EXECVE msg=audit(1700000000.000:700): argc=1 a0="id""#,
+    ]);
+    assert_eq!(s(&mut c, &events[2], "Image"), Some("/usr/bin/uname"));
+    assert_eq!(s(&mut c, &events[2], "CommandLine"), Some("uname -a"));
+    assert_eq!(s(&mut c, &events[3], "Image"), Some("/usr/bin/id"));
+    assert_eq!(s(&mut c, &events[3], "CommandLine"), Some("id"));
+}
+
+#[test]
 fn long_arguments_come_in_chunks() {
     let (mut c, events) = decode_all(&[
         SHELL_SYSCALL,
