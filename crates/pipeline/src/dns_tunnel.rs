@@ -115,7 +115,7 @@ impl DnsFields {
         let ids = |names: &[&str]| names.iter().map(|n| table.intern(n)).collect::<Vec<_>>();
         DnsFields {
             entity: EntityFields::new(table),
-            name: ids(&["query", "QueryName", "dns.rrname"]),
+            name: ids(&["query", "QueryName", "dns.rrname", "dns.queries.rrname"]),
             client: ids(&["id.orig_h", "src_ip"]),
             image: table.intern("Image"),
         }

@@ -61,6 +61,7 @@ const NAMES: &[&str] = &[
     "QueryName",
     "query",
     "dns.rrname",
+    "dns.queries.rrname",
     "http.hostname",
 ];
 
