@@ -18,11 +18,13 @@
 //!   scanning; [`remote_exec`] finds processes started inside a remote caller's network
 //!   logon session (lateral movement); [`dns_tunnel`] finds bursts of encoded names
 //!   under one rarely asked domain (tunnels and exfiltration over DNS);
+//!   [`cloud_creds`] finds EC2 instance credentials used where a person works;
 //! - [`retro`] turns a retro-hunt's hits on stored records into the same indicator
 //!   rows, at the records' times, which [`live::Processor::retro`] takes through the
 //!   tenant's analysis engine.
 
 pub mod beacon;
+pub mod cloud_creds;
 pub mod correlate;
 pub mod detect;
 pub mod dns_tunnel;

@@ -34,7 +34,10 @@
 //!   started inside a remote caller's network logon once per session as a
 //!   `remote-execution` detection; and every DNS query through DNS tunnelling analysis
 //!   ([`crate::dns_tunnel::DnsTunnelTracker`], bounded), which reports a machine's burst
-//!   of encoded names under one rarely asked domain once as a `dns-tunnel` detection.
+//!   of encoded names under one rarely asked domain once as a `dns-tunnel` detection;
+//!   and every CloudTrail call through [`crate::cloud_creds::CloudCredTracker`]
+//!   (bounded), which reports an instance's role credentials used from an address
+//!   people work from.
 
 use std::collections::{HashMap, HashSet};
 use std::io::Cursor;
@@ -52,6 +55,7 @@ use watchfloor_triage::suppress::SuppressedBy;
 use watchfloor_triage::{Changes, Outcome, Triage};
 
 use crate::beacon::{BeaconConfig, BeaconFields, BeaconTracker};
+use crate::cloud_creds::{CloudCredFields, CloudCredTracker};
 use crate::correlate;
 use crate::detect::{CorrelationInput, DetectionRow, Detector};
 use crate::dns_tunnel::{DnsFields, DnsTunnelConfig, DnsTunnelTracker};
@@ -227,6 +231,8 @@ pub struct Processor {
     remote: RemoteExecTracker,
     dns_fields: DnsFields,
     dns: DnsTunnelTracker,
+    cloud_fields: CloudCredFields,
+    cloud: CloudCredTracker,
     buffer: Vec<u8>,
 }
 
@@ -259,6 +265,7 @@ impl Processor {
         let scan_fields = WebScanFields::new(book.table());
         let remote_fields = RemoteExecFields::new(book.table());
         let dns_fields = DnsFields::new(book.table());
+        let cloud_fields = CloudCredFields::new(book.table());
         Processor {
             tenant,
             book,
@@ -279,6 +286,8 @@ impl Processor {
             remote: RemoteExecTracker::new(RemoteExecConfig::default()),
             dns_fields,
             dns: DnsTunnelTracker::new(DnsTunnelConfig::default()),
+            cloud_fields,
+            cloud: CloudCredTracker::new(),
             buffer: Vec::new(),
         }
     }
@@ -451,6 +460,7 @@ impl Processor {
             web_scan: (&self.scan_fields, &mut self.scans),
             remote: (&self.remote_fields, &mut self.remote),
             dns: (&self.dns_fields, &mut self.dns),
+            cloud: (&self.cloud_fields, &mut self.cloud),
             rows,
             indicator_hits: &mut out.indicator_hits,
             keep: Vec::new(),
@@ -529,6 +539,7 @@ struct GroupSink<'a, 'e> {
     web_scan: (&'a WebScanFields, &'a mut WebScanTracker),
     remote: (&'a RemoteExecFields, &'a mut RemoteExecTracker),
     dns: (&'a DnsFields, &'a mut DnsTunnelTracker),
+    cloud: (&'a CloudCredFields, &'a mut CloudCredTracker),
     rows: &'a mut Vec<(u32, DetectionRow)>,
     indicator_hits: &'a mut Vec<RecordHit>,
     keep: Vec<CorrelationInput>,
@@ -639,6 +650,15 @@ impl Sink for GroupSink<'_, '_> {
             }
             if let Some(tunnel) = tracker.observe(&query) {
                 self.rows.push((u32::MAX, tunnel.row()));
+            }
+        }
+        let (fields, tracker) = &mut self.cloud;
+        if let Some(mut call) = fields.call(ev) {
+            if call.time_ns == 0 {
+                call.time_ns = received.0;
+            }
+            for found in tracker.observe(&call) {
+                self.rows.push((u32::MAX, found.row()));
             }
         }
         let (fields, tracker) = &mut self.remote;

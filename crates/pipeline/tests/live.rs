@@ -540,3 +540,43 @@ fn a_dns_tunnel_across_batches_is_one_alert_naming_its_domain() {
     assert_eq!(alert.rule_id, "dns-tunnel");
     assert_eq!(alert.entities.indicators, vec!["updates-cdn.example"]);
 }
+
+#[test]
+fn instance_credentials_used_where_a_person_works_is_one_alert() {
+    let record = |time: &str, kind: &str, arn: &str, agent: &str| {
+        serde_json::json!({
+            "eventVersion": "1.08", "eventTime": time, "eventSource": "s3.amazonaws.com",
+            "eventName": "ListBuckets", "awsRegion": "us-east-1",
+            "sourceIPAddress": "198.51.100.7", "userAgent": agent,
+            "userIdentity": {"type": kind, "arn": arn},
+        })
+        .to_string()
+    };
+    let role = "arn:aws:sts::123456789012:assumed-role/WebRole/i-0317f6c6b66ae9c40";
+    let mut p = processor();
+    let first = vec![(
+        Some("json"),
+        record("2026-03-02T10:00:00Z", "AssumedRole", role, "aws-cli"),
+    )];
+    let out = p.process(&records(&first, 1));
+    assert_eq!(out.detections, 0, "{out:?}");
+    let second = vec![
+        (
+            Some("json"),
+            record(
+                "2026-03-02T10:05:00Z",
+                "IAMUser",
+                "arn:aws:iam::123456789012:user/pedro",
+                "console.amazonaws.com",
+            ),
+        ),
+        (
+            Some("json"),
+            record("2026-03-02T10:06:00Z", "AssumedRole", role, "aws-cli"),
+        ),
+    ];
+    let out = p.process(&records(&second, 2));
+    assert_eq!(out.detections, 1, "{out:?}");
+    let alert = p.triage().alert(out.changes.alerts[0]).unwrap();
+    assert_eq!(alert.rule_id, "cloud-instance-credentials-outside");
+}

@@ -136,9 +136,15 @@ fn quality_on_labelled_attack_datasets() {
     }
     let named = rows.iter().filter(|r| r[6].starts_with("yes")).count();
     assert!(
-        named >= 56,
+        named >= 57,
         "{named} datasets with an incident naming their tactic"
     );
+    // The AWS breach is named by its instance credentials used outside the instance.
+    let aws = rows
+        .iter()
+        .find(|r| r[0].contains("AWS Cloud Bank Breach"))
+        .expect("the AWS bank-breach dataset");
+    assert!(aws[6].starts_with("yes: intrusion, T1078.004"), "{aws:?}");
     // The DCOM lateral movement is named by its remote execution in the target.
     let xll = rows
         .iter()

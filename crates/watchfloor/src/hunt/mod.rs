@@ -12,7 +12,9 @@ pub use incidents::{TriageFiles, analyse, engine as triage_engine};
 pub use output::write_detections;
 pub use watchfloor_pipeline::detect::DetectionRow;
 use watchfloor_pipeline::intel_match::IntelMatcher;
-use watchfloor_pipeline::{beacon, correlate, detect, dns_tunnel, remote_exec, web_scan};
+use watchfloor_pipeline::{
+    beacon, cloud_creds, correlate, detect, dns_tunnel, remote_exec, web_scan,
+};
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -278,7 +280,8 @@ pub fn run(config: HuntConfig) -> anyhow::Result<()> {
 }
 
 /// The analyses that need the whole run, on what the workers collected: beacons (when
-/// asked for), web scans, DNS tunnelling and remote execution.
+/// asked for), web scans, DNS tunnelling, remote execution and stolen cloud instance
+/// credentials.
 fn whole_run_analyses(outcome: &mut workers::Outcome, beacons: bool) -> Vec<DetectionRow> {
     let mut detections = Vec::new();
     if beacons {
@@ -326,6 +329,24 @@ fn whole_run_analyses(outcome: &mut workers::Outcome, beacons: bool) -> Vec<Dete
     let queries = std::mem::take(&mut outcome.queries);
     let (found, _) = dns_tunnel::find_dns_tunnels(queries, &dns_tunnel::DnsTunnelConfig::default());
     detections.extend(found.iter().map(dns_tunnel::DnsTunnel::row));
+    if outcome.cloud_calls_dropped > 0 {
+        eprintln!(
+            "warning: cloud credential analysis took the first {} CloudTrail calls; {} more were not analysed",
+            workers::MAX_CLOUD_CALLS,
+            outcome.cloud_calls_dropped
+        );
+    }
+    let mut calls = std::mem::take(&mut outcome.cloud_calls);
+    calls.sort_by_key(|c| c.time_ns);
+    let mut tracker = cloud_creds::CloudCredTracker::new();
+    for call in &calls {
+        detections.extend(
+            tracker
+                .observe(call)
+                .iter()
+                .map(cloud_creds::OutsideUse::row),
+        );
+    }
     let remote = std::mem::take(&mut outcome.remote);
     let found = remote_exec::find_remote_executions(remote.logons, remote.processes);
     detections.extend(found.iter().map(remote_exec::RemoteExecution::row));

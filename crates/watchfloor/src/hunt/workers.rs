@@ -14,6 +14,7 @@ use watchfloor_event::{Event, FieldCache, FieldTable, LogSource, Timestamp};
 use super::HuntConfig;
 use super::progress::Progress;
 use watchfloor_pipeline::beacon::{BeaconConfig, BeaconFields, Connection};
+use watchfloor_pipeline::cloud_creds::{CloudCall, CloudCredFields};
 use watchfloor_pipeline::detect::{CorrelationInput, DetectionRow, Detector};
 use watchfloor_pipeline::dns_tunnel::{DnsFields, DnsQuery, DnsTunnelConfig};
 use watchfloor_pipeline::intel_match::{IntelMatcher, IntelScratch};
@@ -60,7 +61,14 @@ pub struct Outcome {
     /// past it are counted.
     pub queries: Vec<DnsQuery>,
     pub queries_dropped: u64,
+    /// CloudTrail calls from public addresses by instance sessions and people, for
+    /// stolen instance credentials, up to its bound; those past it are counted.
+    pub cloud_calls: Vec<CloudCall>,
+    pub cloud_calls_dropped: u64,
 }
+
+/// Most CloudTrail calls a hunt collects.
+pub const MAX_CLOUD_CALLS: usize = 1_000_000;
 
 /// Most network logons and session processes a hunt collects.
 pub const MAX_REMOTE_ITEMS: usize = 2_000_000;
@@ -125,6 +133,11 @@ pub fn decode_all(
     let dns_room = AtomicUsize::new(DnsTunnelConfig::default().max_queries);
     let dns_dropped = AtomicU64::new(0);
     let dns_budget = (&dns_room, &dns_dropped);
+    let cloud_fields = engine.is_some().then(|| CloudCredFields::new(table));
+    let cloud_fields = cloud_fields.as_ref();
+    let cloud_room = AtomicUsize::new(MAX_CLOUD_CALLS);
+    let cloud_dropped = AtomicU64::new(0);
+    let cloud_budget = (&cloud_room, &cloud_dropped);
     let mut per_file: Vec<Option<FileResult>> = Vec::new();
     per_file.resize_with(files.len(), || None);
     let results = std::thread::scope(|scope| {
@@ -150,6 +163,7 @@ pub fn decode_all(
                         sink.web_scan = scan_fields.map(|f| (f, scan_budget));
                         sink.remote = remote_fields.map(|f| (f, remote_budget));
                         sink.dns = dns_fields.map(|f| (f, dns_budget));
+                        sink.cloud = cloud_fields.map(|f| (f, cloud_budget));
                         let reports = decoder.decode_path(path, &mut sink);
                         progress.file_done();
                         done.push((index, sink.finish(reports)));
@@ -171,6 +185,7 @@ pub fn decode_all(
         misses_dropped: scan_dropped.load(Ordering::Relaxed),
         remote_dropped: remote_dropped.load(Ordering::Relaxed),
         queries_dropped: dns_dropped.load(Ordering::Relaxed),
+        cloud_calls_dropped: cloud_dropped.load(Ordering::Relaxed),
         ..Outcome::default()
     };
     for file in per_file.into_iter().flatten() {
@@ -182,6 +197,7 @@ pub fn decode_all(
         outcome.remote.logons.extend(file.remote.logons);
         outcome.remote.processes.extend(file.remote.processes);
         outcome.queries.extend(file.queries);
+        outcome.cloud_calls.extend(file.cloud_calls);
         let room = config.max_errors_shown.saturating_sub(outcome.errors.len());
         outcome.errors.extend(file.errors.into_iter().take(room));
     }
@@ -205,6 +221,7 @@ struct FileResult {
     misses: Vec<MissRequest>,
     remote: RemoteSessions,
     queries: Vec<DnsQuery>,
+    cloud_calls: Vec<CloudCall>,
 }
 
 /// Shared room left for collected items, and the count of those dropped past it.
@@ -247,6 +264,9 @@ struct HuntSink<'p, 'd, 'e> {
     /// Set when DNS queries are collected for tunnelling analysis, with its budget.
     dns: Option<(&'e DnsFields, Budget<'e>)>,
     queries: Vec<DnsQuery>,
+    /// Set when CloudTrail calls are collected, with its budget.
+    cloud: Option<(&'e CloudCredFields, Budget<'e>)>,
+    cloud_calls: Vec<CloudCall>,
     detections: Vec<(u32, DetectionRow)>,
     correlation_inputs: Vec<CorrelationInput>,
     streams: HashMap<Arc<str>, StreamStats>,
@@ -274,6 +294,8 @@ impl<'p, 'd, 'e> HuntSink<'p, 'd, 'e> {
             session_processes: HashMap::new(),
             dns: None,
             queries: Vec::new(),
+            cloud: None,
+            cloud_calls: Vec::new(),
             detections: Vec::new(),
             correlation_inputs: Vec::new(),
             streams: HashMap::new(),
@@ -313,6 +335,7 @@ impl<'p, 'd, 'e> HuntSink<'p, 'd, 'e> {
                 processes: self.session_processes.into_values().flatten().collect(),
             },
             queries: self.queries,
+            cloud_calls: self.cloud_calls,
         }
     }
 
@@ -345,6 +368,12 @@ impl Sink for HuntSink<'_, '_, '_> {
             && take(budget)
         {
             self.misses.push(miss);
+        }
+        if let Some((fields, budget)) = self.cloud
+            && let Some(call) = fields.call(ev)
+            && take(budget)
+        {
+            self.cloud_calls.push(call);
         }
         if let Some((fields, budget)) = self.dns
             && ev.time != Timestamp::default()
