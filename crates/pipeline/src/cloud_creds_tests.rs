@@ -1,8 +1,4 @@
-use std::io::Cursor;
-
 use serde_json::json;
-use watchfloor_decode::{Collect, DecodeContext, FileDecoder, Format};
-use watchfloor_event::FieldCache;
 
 use super::*;
 
@@ -18,22 +14,23 @@ fn record(time: &str, kind: &str, arn: &str, ip: &str, agent: &str, name: &str) 
     .to_string()
 }
 
+/// An IAM user working in the console from 198.51.100.7.
+fn pedro_in_the_console() -> String {
+    record(
+        "2020-09-14T01:00:00Z",
+        "IAMUser",
+        "arn:aws:iam::123456789012:user/pedro",
+        "198.51.100.7",
+        "console.ec2.amazonaws.com",
+        "DescribeInstances",
+    )
+}
+
 fn calls(lines: &[String]) -> Vec<CloudCall> {
     let table = FieldTable::new();
     let fields = CloudCredFields::new(&table);
-    let mut decoder = FileDecoder::new(
-        DecodeContext::new(FieldCache::new(table.clone())),
-        Some(Format::Json),
-    );
-    let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
-    let mut sink = Collect::default();
-    decoder.decode_stream(
-        Arc::from("cloudtrail.json"),
-        Cursor::new(text.into_bytes()),
-        &mut sink,
-    );
-    assert!(sink.errors.is_empty(), "{:?}", sink.errors);
-    sink.events.iter().filter_map(|e| fields.call(e)).collect()
+    let events = crate::test_support::decode_json_lines(&table, lines);
+    events.iter().filter_map(|e| fields.call(e)).collect()
 }
 
 fn outside_uses(lines: &[String]) -> Vec<OutsideUse> {
@@ -46,14 +43,7 @@ fn outside_uses(lines: &[String]) -> Vec<OutsideUse> {
 
 #[test]
 fn instance_credentials_used_where_a_person_works_are_reported_once_in_either_order() {
-    let person = record(
-        "2020-09-14T01:00:00Z",
-        "IAMUser",
-        "arn:aws:iam::123456789012:user/pedro",
-        "198.51.100.7",
-        "console.ec2.amazonaws.com",
-        "DescribeInstances",
-    );
+    let person = pedro_in_the_console();
     let stolen = |t: &str| {
         record(
             t,
@@ -96,14 +86,7 @@ fn instance_credentials_used_where_a_person_works_are_reported_once_in_either_or
 fn instances_at_their_own_address_and_aws_internal_calls_are_not() {
     let found = outside_uses(&[
         // A person, and the instance calling from its own (different) address.
-        record(
-            "2020-09-14T01:00:00Z",
-            "IAMUser",
-            "arn:aws:iam::123456789012:user/pedro",
-            "198.51.100.7",
-            "console.ec2.amazonaws.com",
-            "DescribeInstances",
-        ),
+        pedro_in_the_console(),
         record(
             "2020-09-14T01:01:00Z",
             "AssumedRole",

@@ -158,11 +158,7 @@ fn pairs_are_bounded() {
 
 #[test]
 fn queries_are_read_from_sensors_and_sysmon() {
-    use std::io::Cursor;
-    use watchfloor_decode::{Collect, DecodeContext, FileDecoder, Format};
-    use watchfloor_event::FieldCache;
-
-    let lines = [
+    let lines: Vec<String> = [
         // Suricata EVE, dns version 3 (queries as a list) and version 2.
         r#"{"timestamp":"2024-01-01T10:00:00.000000+0000","event_type":"dns","src_ip":"10.0.0.5","dest_ip":"10.0.0.53","dns":{"version":3,"type":"request","queries":[{"rrname":"abcdefghijkl.tunnel.example.com","rrtype":"A"}]}}"#,
         r#"{"timestamp":"2024-01-01T10:00:01.000000+0000","event_type":"dns","src_ip":"10.0.0.6","dest_ip":"10.0.0.53","dns":{"type":"query","rrname":"mnopqrstuvwx.tunnel.example.com","rrtype":"A"}}"#,
@@ -172,22 +168,14 @@ fn queries_are_read_from_sensors_and_sysmon() {
         r#"{"Channel":"Microsoft-Windows-Sysmon/Operational","EventID":22,"Hostname":"WS01.corp.example","@timestamp":"2024-01-01T10:00:03Z","QueryName":"zyxwvutsrqpo.tunnel.example.com","Image":"C:\\Users\\a\\implant.exe"}"#,
         // A short name is not counted.
         r#"{"_path":"dns","ts":1704103204.0,"uid":"C2","id.orig_h":"10.0.0.7","id.orig_p":5353,"id.resp_h":"10.0.0.53","id.resp_p":53,"query":"www.example.com"}"#,
-    ];
+    ]
+    .iter()
+    .map(ToString::to_string)
+    .collect();
     let table = FieldTable::new();
     let fields = DnsFields::new(&table);
-    let mut decoder = FileDecoder::new(
-        DecodeContext::new(FieldCache::new(table.clone())),
-        Some(Format::Json),
-    );
-    let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
-    let mut sink = Collect::default();
-    decoder.decode_stream(
-        Arc::from("dns.json"),
-        Cursor::new(text.into_bytes()),
-        &mut sink,
-    );
-    assert!(sink.errors.is_empty(), "{:?}", sink.errors);
-    let queries: Vec<DnsQuery> = sink.events.iter().filter_map(|e| fields.query(e)).collect();
+    let events = crate::test_support::decode_json_lines(&table, &lines);
+    let queries: Vec<DnsQuery> = events.iter().filter_map(|e| fields.query(e)).collect();
     let seen: Vec<(&str, Option<&str>, &str)> = queries
         .iter()
         .map(|q| (q.client.as_str(), q.host.as_deref(), q.prefix.as_str()))

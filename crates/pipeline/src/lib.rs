@@ -34,5 +34,7 @@ pub mod live;
 pub mod remote_exec;
 pub mod retro;
 pub mod rules;
+#[cfg(test)]
+mod test_support;
 pub mod web_attack;
 pub mod web_scan;

@@ -1,8 +1,4 @@
-use std::io::Cursor;
-
 use serde_json::json;
-use watchfloor_decode::{Collect, DecodeContext, FileDecoder, Format};
-use watchfloor_event::FieldCache;
 
 use super::*;
 
@@ -44,23 +40,10 @@ fn security_process(time: &str, logon_id: &str, image: &str, parent: &str) -> se
 fn observe(lines: &[serde_json::Value]) -> Vec<Observation> {
     let table = FieldTable::new();
     let fields = RemoteExecFields::new(&table);
-    let mut decoder = FileDecoder::new(
-        DecodeContext::new(FieldCache::new(table.clone())),
-        Some(Format::Json),
-    );
-    let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
-    let mut sink = Collect::default();
-    decoder.decode_stream(
-        Arc::from("case.json"),
-        Cursor::new(text.into_bytes()),
-        &mut sink,
-    );
-    assert!(sink.errors.is_empty(), "{:?}", sink.errors);
-    assert_eq!(sink.events.len(), lines.len());
-    sink.events
-        .iter()
-        .filter_map(|ev| fields.observe(ev))
-        .collect()
+    let lines: Vec<String> = lines.iter().map(ToString::to_string).collect();
+    let events = crate::test_support::decode_json_lines(&table, &lines);
+    assert_eq!(events.len(), lines.len());
+    events.iter().filter_map(|ev| fields.observe(ev)).collect()
 }
 
 fn join(lines: &[serde_json::Value]) -> Vec<RemoteExecution> {

@@ -279,6 +279,15 @@ pub fn run(config: HuntConfig) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Says on standard error that a whole-run analysis was past its bound.
+fn warn_dropped(analysis: &str, kept: usize, what: &str, dropped: u64) {
+    if dropped > 0 {
+        eprintln!(
+            "warning: {analysis} took the first {kept} {what}; {dropped} more were not analysed"
+        );
+    }
+}
+
 /// The analyses that need the whole run, on what the workers collected: beacons (when
 /// asked for), web scans, DNS tunnelling, remote execution and stolen cloud instance
 /// credentials.
@@ -303,39 +312,35 @@ fn whole_run_analyses(outcome: &mut workers::Outcome, beacons: bool) -> Vec<Dete
     if !outcome.misses.is_empty() {
         let misses = std::mem::take(&mut outcome.misses);
         let (found, _) = web_scan::find_web_scans(misses, &web_scan::WebScanConfig::default());
-        if outcome.misses_dropped > 0 {
-            eprintln!(
-                "warning: web scan analysis took the first {} requests answered 4xx; {} more were not analysed",
-                web_scan::WebScanConfig::default().max_requests,
-                outcome.misses_dropped
-            );
-        }
+        warn_dropped(
+            "web scan analysis",
+            web_scan::WebScanConfig::default().max_requests,
+            "requests answered 4xx",
+            outcome.misses_dropped,
+        );
         detections.extend(found.iter().map(web_scan::WebScan::row));
     }
-    if outcome.remote_dropped > 0 {
-        eprintln!(
-            "warning: remote execution analysis took the first {} logons and session processes; {} more were not analysed",
-            workers::MAX_REMOTE_ITEMS,
-            outcome.remote_dropped
-        );
-    }
-    if outcome.queries_dropped > 0 {
-        eprintln!(
-            "warning: DNS tunnelling analysis took the first {} queries for long names; {} more were not analysed",
-            dns_tunnel::DnsTunnelConfig::default().max_queries,
-            outcome.queries_dropped
-        );
-    }
+    warn_dropped(
+        "remote execution analysis",
+        workers::MAX_REMOTE_ITEMS,
+        "logons and session processes",
+        outcome.remote_dropped,
+    );
+    warn_dropped(
+        "DNS tunnelling analysis",
+        dns_tunnel::DnsTunnelConfig::default().max_queries,
+        "queries for long names",
+        outcome.queries_dropped,
+    );
     let queries = std::mem::take(&mut outcome.queries);
     let (found, _) = dns_tunnel::find_dns_tunnels(queries, &dns_tunnel::DnsTunnelConfig::default());
     detections.extend(found.iter().map(dns_tunnel::DnsTunnel::row));
-    if outcome.cloud_calls_dropped > 0 {
-        eprintln!(
-            "warning: cloud credential analysis took the first {} CloudTrail calls; {} more were not analysed",
-            workers::MAX_CLOUD_CALLS,
-            outcome.cloud_calls_dropped
-        );
-    }
+    warn_dropped(
+        "cloud credential analysis",
+        workers::MAX_CLOUD_CALLS,
+        "CloudTrail calls",
+        outcome.cloud_calls_dropped,
+    );
     let mut calls = std::mem::take(&mut outcome.cloud_calls);
     calls.sort_by_key(|c| c.time_ns);
     let mut tracker = cloud_creds::CloudCredTracker::new();
