@@ -25,7 +25,7 @@
 use watchfloor_event::{Event, FieldId, Value};
 
 use crate::DecodeContext;
-use crate::web_proxy::split_uri;
+use crate::web_proxy::add_stem_and_query;
 
 /// (Sigma name, the names it is read from, in order of preference).
 const RENAMES: &[(&str, &[&str])] = &[
@@ -153,15 +153,7 @@ impl WebJsonNames {
             }
         }
         if let Some(uri) = ev.get(self.uri).and_then(|v| v.as_str()).map(str::to_owned) {
-            let (stem, query) = split_uri(&uri);
-            if ev.get(self.stem).is_none() {
-                ev.push_str(self.stem, self.stem, stem);
-            }
-            if let Some(query) = query
-                && ev.get(self.query).is_none()
-            {
-                ev.push_str(self.query, self.query, query);
-            }
+            add_stem_and_query(ev, &uri, self.stem, self.query);
         }
         // A status logged as text ("404") is compared as a number by Sigma's rules.
         if let Some(code) = ev

@@ -89,15 +89,7 @@ impl ProxyNames {
         let Some(uri) = ev.get(self.uri).and_then(|v| v.as_str()).map(str::to_owned) else {
             return;
         };
-        let (stem, query) = split_uri(&uri);
-        if ev.get(self.stem).is_none() {
-            ev.push_str(self.stem, self.stem, stem);
-        }
-        if let Some(query) = query
-            && ev.get(self.query).is_none()
-        {
-            ev.push_str(self.query, self.query, query);
-        }
+        let stem = add_stem_and_query(ev, &uri, self.stem, self.query);
         if let Some(extension) = extension(stem)
             && ev.get(self.extension).is_none()
         {
@@ -132,6 +124,26 @@ pub(crate) fn split_uri(uri: &str) -> (&str, Option<&str>) {
         Some((stem, query)) => (stem, Some(query)),
         None => (uri, None),
     }
+}
+
+/// Adds the stem and the query of request target `uri` under `stem_id` and `query_id`
+/// where the event has none; returns the stem.
+pub(crate) fn add_stem_and_query<'u>(
+    ev: &mut Event,
+    uri: &'u str,
+    stem_id: FieldId,
+    query_id: FieldId,
+) -> &'u str {
+    let (stem, query) = split_uri(uri);
+    if ev.get(stem_id).is_none() {
+        ev.push_str(stem_id, stem_id, stem);
+    }
+    if let Some(query) = query
+        && ev.get(query_id).is_none()
+    {
+        ev.push_str(query_id, query_id, query);
+    }
+    stem
 }
 
 /// The extension of a path's last segment (`exe` for `/a/b.exe`), if it has one.

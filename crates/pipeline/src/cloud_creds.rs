@@ -157,40 +157,43 @@ impl CloudCredTracker {
 
     /// Takes one call; returns the outside uses it makes clear.
     pub fn observe(&mut self, call: &CloudCall) -> Vec<OutsideUse> {
-        for map_len in [self.people.len(), self.instances.len(), self.reported.len()] {
-            if map_len >= MAX_REMEMBERED {
-                self.people.clear();
-                self.instances.clear();
-                self.reported.clear();
-                break;
-            }
+        let remembered = self
+            .people
+            .len()
+            .max(self.instances.len())
+            .max(self.reported.len());
+        if remembered >= MAX_REMEMBERED {
+            self.people.clear();
+            self.instances.clear();
+            self.reported.clear();
         }
         match &call.caller {
             Caller::Person(who) => {
-                self.people
-                    .entry(call.address.clone())
-                    .or_insert_with(|| who.clone());
-                let Some(calls) = self.instances.get(&call.address) else {
-                    return Vec::new();
-                };
-                let calls = calls.clone();
-                calls
-                    .iter()
-                    .filter_map(|c| {
-                        let mut at = c.clone();
-                        at.time_ns = at.time_ns.max(call.time_ns);
-                        self.report(&at, who)
+                if !self.people.contains_key(&call.address) {
+                    self.people.insert(call.address.clone(), who.clone());
+                }
+                let at_address = self.instances.get(&call.address).cloned();
+                at_address
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter_map(|mut c| {
+                        c.time_ns = c.time_ns.max(call.time_ns);
+                        self.report(&c, who)
                     })
                     .collect()
             }
             Caller::Instance { arn, .. } => {
-                let calls = self.instances.entry(call.address.clone()).or_default();
-                if !calls
-                    .iter()
-                    .any(|c| matches!(&c.caller, Caller::Instance { arn: a, .. } if a == arn))
-                    && calls.len() < 16
-                {
-                    calls.push(call.clone());
+                let known = self.instances.get(&call.address).is_some_and(|calls| {
+                    calls.len() >= 16
+                        || calls.iter().any(
+                            |c| matches!(&c.caller, Caller::Instance { arn: a, .. } if a == arn),
+                        )
+                });
+                if !known {
+                    self.instances
+                        .entry(call.address.clone())
+                        .or_default()
+                        .push(call.clone());
                 }
                 match self.people.get(&call.address).cloned() {
                     Some(person) => self.report(call, &person).into_iter().collect(),

@@ -158,7 +158,7 @@ impl RemoteExecFields {
         if !is_remote_caller(&user) {
             return None;
         }
-        let host = self.entity.host(ev)?;
+        let host = short_name(&self.entity.host(ev)?);
         let logon_id = logon_id(ev.get(self.target_logon_id)?)?;
         // A logon from this machine itself: loopback, or its own name. Remote logons
         // over WinRM (Kerberos over HTTP) name neither an address nor a workstation.
@@ -169,7 +169,7 @@ impl RemoteExecFields {
         let workstation = text(ev, self.workstation);
         if workstation
             .as_deref()
-            .is_some_and(|w| w.eq_ignore_ascii_case(&short_name(&host)) || w == "localhost")
+            .is_some_and(|w| w.eq_ignore_ascii_case(&host) || w == "localhost")
         {
             return None;
         }
@@ -178,10 +178,7 @@ impl RemoteExecFields {
             None => user,
         };
         Some(NetworkLogon {
-            key: SessionKey {
-                host: short_name(&host),
-                logon_id,
-            },
+            key: SessionKey { host, logon_id },
             time_ns: ev.time.0,
             user,
             source_ip,
@@ -384,7 +381,10 @@ struct Remembered {
 pub struct RemoteExecTracker {
     cfg: RemoteExecConfig,
     logons: HashMap<SessionKey, Remembered>,
-    pending: Vec<SessionProcess>,
+    /// Processes waiting for their session's logon, by session (the first few each).
+    pending: HashMap<SessionKey, Vec<SessionProcess>>,
+    /// How many processes `pending` holds.
+    pending_count: usize,
     /// Logons and waiting processes forgotten to stay within the bounds.
     pub forgotten: u64,
 }
@@ -412,33 +412,20 @@ impl RemoteExecTracker {
         if self.logons.len() >= self.cfg.max_logons {
             self.forget(logon.time_ns);
         }
-        let key = logon.key.clone();
         let start = logon.time_ns - SKEW_NS;
-        let (mine, rest): (Vec<_>, Vec<_>) = std::mem::take(&mut self.pending)
-            .into_iter()
-            .partition(|p| p.key == key);
-        self.pending = rest;
+        let waiting = self.pending.remove(&logon.key).unwrap_or_default();
+        self.pending_count -= waiting.len();
         let processes: Vec<SessionProcess> =
-            mine.into_iter().filter(|p| p.time_ns >= start).collect();
+            waiting.into_iter().filter(|p| p.time_ns >= start).collect();
         let reported = !processes.is_empty();
-        self.logons.insert(key, Remembered { logon, reported });
-        if !reported {
-            return Vec::new();
-        }
-        let logon = self.logons.get(&processes[0].key).map(|r| r.logon.clone());
-        logon
-            .map(|logon| {
-                let more = processes.len().saturating_sub(PROCESSES_LISTED);
-                let mut processes = processes;
-                processes.truncate(PROCESSES_LISTED);
-                RemoteExecution {
-                    logon,
-                    processes,
-                    more,
-                }
-            })
-            .into_iter()
-            .collect()
+        let found = reported.then(|| RemoteExecution {
+            logon: logon.clone(),
+            processes,
+            more: 0,
+        });
+        self.logons
+            .insert(logon.key.clone(), Remembered { logon, reported });
+        found.into_iter().collect()
     }
 
     fn process(&mut self, p: SessionProcess) -> Option<RemoteExecution> {
@@ -453,18 +440,34 @@ impl RemoteExecTracker {
             }
             Some(_) => None,
             None => {
-                let horizon = p.time_ns - self.cfg.pending_ttl_ns;
-                if self.pending.len() >= self.cfg.max_pending {
-                    let before = self.pending.len();
-                    self.pending.retain(|q| q.time_ns >= horizon);
-                    if self.pending.len() >= self.cfg.max_pending {
-                        self.pending.clear();
-                    }
-                    self.forgotten += (before - self.pending.len()) as u64;
-                }
-                self.pending.push(p);
+                self.wait(p);
                 None
             }
+        }
+    }
+
+    /// Keeps a process whose session's logon has not been seen (its first few per
+    /// session), within `max_pending`: past it, those older than `pending_ttl` go,
+    /// or all when none is that old.
+    fn wait(&mut self, p: SessionProcess) {
+        if self.pending_count >= self.cfg.max_pending {
+            let horizon = p.time_ns - self.cfg.pending_ttl_ns;
+            let before = self.pending_count;
+            self.pending.retain(|_, ps| {
+                ps.retain(|q| q.time_ns >= horizon);
+                !ps.is_empty()
+            });
+            self.pending_count = self.pending.values().map(Vec::len).sum();
+            if self.pending_count >= self.cfg.max_pending {
+                self.pending.clear();
+                self.pending_count = 0;
+            }
+            self.forgotten += (before - self.pending_count) as u64;
+        }
+        let waiting = self.pending.entry(p.key.clone()).or_default();
+        if waiting.len() < PROCESSES_LISTED {
+            waiting.push(p);
+            self.pending_count += 1;
         }
     }
 
